@@ -1,0 +1,268 @@
+/**
+ * @file cache.h
+ * @brief The page cache object: configuration, creation, statistics.
+ *
+ * A cache owns page frames of one size, allocated in large aligned chunks on
+ * the NUMA nodes it is configured to use, their descriptors, the LRU lists of
+ * each node and the reclaim that keeps the number of pages in use at or below
+ * the configured capacity. Mappings (see mapping.h) are created on a cache.
+ */
+#ifndef PGCACHE_CACHE_H
+#define PGCACHE_CACHE_H
+
+#include <pgcache/common.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Largest number of nodes a #pgc_cache_config may list. */
+#define PGC_MAX_NODES 1024
+
+/** Number of nodes whose resident count is in #pgc_stats::node_resident. */
+#define PGC_STATS_NODES 64
+
+/** Smallest page size a cache accepts is the OS page size; this is the largest. */
+#define PGC_MAX_PAGE_SIZE (1u << 20)
+
+/**
+ * @brief Configuration of a cache. Initialise it with
+ * pgc_cache_config_init(), then change the fields you need.
+ *
+ * The structure may grow in later versions; @ref size tells the library which
+ * version the caller was built with.
+ */
+struct pgc_cache_config {
+	/** sizeof(struct pgc_cache_config), set by pgc_cache_config_init(). */
+	uint32_t size;
+	/**
+	 * Page size in bytes: a power of two from the OS page size up to
+	 * #PGC_MAX_PAGE_SIZE. 0 means the OS page size.
+	 */
+	uint32_t page_size;
+	/**
+	 * Capacity in pages: the cache never has more pages in use than this.
+	 * If 0, @ref capacity_bytes is used instead.
+	 */
+	uint64_t capacity_pages;
+	/** Capacity in bytes (rounded down to whole pages) when capacity_pages is 0. */
+	uint64_t capacity_bytes;
+	/**
+	 * The NUMA nodes whose memory the cache may use, or NULL for every
+	 * node the process may allocate on (its mems_allowed). Where libnuma
+	 * reports that NUMA is unavailable, the only node is 0.
+	 */
+	const int *nodes;
+	/** Number of entries in @ref nodes (0 when nodes is NULL). */
+	uint32_t nr_nodes;
+	/**
+	 * Optional per-node limits, in pages, parallel to @ref nodes (or, when
+	 * nodes is NULL, indexed by node number up to nr_node_pages). 0 in an
+	 * entry means "no limit beyond the capacity". NULL means no limits.
+	 */
+	const uint64_t *node_pages;
+	/** Number of entries in @ref node_pages. */
+	uint32_t nr_node_pages;
+	/** Diagnostics callback, or NULL to drop diagnostics. */
+	pgc_log_fn log;
+	/** Argument passed to @ref log. */
+	void *log_arg;
+	/** Most verbose #pgc_log_level passed to @ref log. */
+	int log_level;
+};
+
+/**
+ * @brief A snapshot of a cache's statistics, filled by pgc_cache_stats().
+ *
+ * Counters are monotonic since the cache was created; gauges (dirty,
+ * writeback, resident, free) are the values at the time of the call. The
+ * snapshot is not atomic across fields: each field is exact, but fields read
+ * while other threads work may belong to slightly different instants.
+ */
+struct pgc_stats {
+	/** sizeof(struct pgc_stats): set by the caller before the call. */
+	uint32_t size;
+	/** Number of nodes the cache uses. */
+	uint32_t nr_nodes;
+	/** Page size in bytes. */
+	uint64_t page_size;
+	/** Capacity in pages. */
+	uint64_t capacity;
+	/** Lookups that found a page. */
+	uint64_t hits;
+	/** Lookups that found no page. */
+	uint64_t misses;
+	/** Pages inserted into a mapping. */
+	uint64_t inserts;
+	/** Pages removed from a mapping by delete, truncate or invalidate. */
+	uint64_t deletes;
+	/** Pages removed from a mapping by reclaim. */
+	uint64_t evictions;
+	/** Pages examined by reclaim. */
+	uint64_t reclaim_scans;
+	/** Dirty pages that reclaim wrote back through writepage. */
+	uint64_t reclaim_writes;
+	/** Page allocations that failed with -ENOMEM. */
+	uint64_t alloc_failures;
+	/** Pages now dirty. */
+	uint64_t dirty;
+	/** Pages now under writeback. */
+	uint64_t writeback;
+	/** Pages now in use (allocated, in a mapping or not). */
+	uint64_t resident;
+	/** Pages now on the active LRU lists. */
+	uint64_t active;
+	/** Pages now on the inactive LRU lists. */
+	uint64_t inactive;
+	/** Pages now on the unevictable lists. */
+	uint64_t unevictable;
+	/** Pages in use per node, indexed by node number (nodes >= #PGC_STATS_NODES: see pgc_cache_node_stats()). */
+	uint64_t node_resident[PGC_STATS_NODES];
+};
+
+/**
+ * @brief Per-node figures of a cache, filled by pgc_cache_node_stats().
+ */
+struct pgc_node_stats {
+	/** sizeof(struct pgc_node_stats): set by the caller before the call. */
+	uint32_t size;
+	/** The node number. */
+	int node;
+	/** Pages in use on the node. */
+	uint64_t resident;
+	/** Frames allocated on the node and free for reuse. */
+	uint64_t free;
+	/** Most pages the cache may place on the node. */
+	uint64_t limit;
+	/** Pages on the node's active list. */
+	uint64_t active;
+	/** Pages on the node's inactive list. */
+	uint64_t inactive;
+	/** Pages on the node's unevictable list. */
+	uint64_t unevictable;
+};
+
+/**
+ * @brief Fills a configuration with the defaults: OS page size, a capacity
+ * of 1024 pages, every allowed node, no per-node limits, no log callback.
+ *
+ * @param cfg the configuration to fill; nothing happens if NULL.
+ * @par Thread safety
+ * Safe from any thread; touches only @p cfg.
+ */
+PGC_API void pgc_cache_config_init(struct pgc_cache_config *cfg);
+
+/**
+ * @brief Creates a cache.
+ *
+ * No page memory is allocated here: frames are allocated on their node in
+ * chunks as pages are needed, up to the capacity.
+ *
+ * @param cfg    the configuration (copied; the caller keeps ownership of it
+ *               and of the arrays it points to).
+ * @param cachep where the new cache is stored; it is set to NULL on error.
+ * @return 0 on success;
+ *         -EINVAL if @p cfg or @p cachep is NULL, @p cfg->size is smaller
+ *         than the first released version of the structure, the page size is
+ *         not a power of two in range, the capacity is 0 or too large, a node
+ *         is listed twice or nr_nodes exceeds #PGC_MAX_NODES;
+ *         -ENODEV if a listed node does not exist or has no memory;
+ *         -EACCES if a listed node is outside the process's allowed nodes;
+ *         -ENOMEM if memory for the cache's own structures is missing.
+ * @par Thread safety
+ * Safe from any thread. The cache returned is safe to use from many threads.
+ */
+PGC_API int pgc_cache_create(const struct pgc_cache_config *cfg, pgc_cache **cachep);
+
+/**
+ * @brief Destroys a cache and frees all its memory.
+ *
+ * Every mapping of the cache must have been destroyed first. Pages the
+ * caller still holds references on become invalid.
+ *
+ * @param cache the cache, or NULL (then nothing happens).
+ * @return 0 on success (also for NULL); -EBUSY if mappings of the cache
+ *         still exist (then nothing is freed).
+ * @par Thread safety
+ * No other thread may use the cache or any of its pages during or after
+ * the call.
+ */
+PGC_API int pgc_cache_destroy(pgc_cache *cache);
+
+/**
+ * @brief The page size of a cache in bytes, or 0 if @p cache is NULL.
+ * @param cache the cache.
+ * @return the page size.
+ * @par Thread safety
+ * Safe from any thread.
+ */
+PGC_API size_t pgc_cache_page_size(const pgc_cache *cache);
+
+/**
+ * @brief Fills a statistics snapshot.
+ *
+ * @param cache the cache.
+ * @param st    the snapshot; the caller sets @c st->size to
+ *              sizeof(struct pgc_stats) first. Fields beyond that size are
+ *              not written.
+ * @return 0 on success; -EINVAL if an argument is NULL or @c st->size is
+ *         smaller than the first released version of the structure.
+ * @par Thread safety
+ * Safe from any thread while the cache is in use; takes no lock that the
+ * lookup path takes.
+ */
+PGC_API int pgc_cache_stats(pgc_cache *cache, struct pgc_stats *st);
+
+/**
+ * @brief Fills the per-node figures of one node of a cache.
+ *
+ * @param cache the cache.
+ * @param node  a node number.
+ * @param st    the result; the caller sets @c st->size first.
+ * @return 0 on success; -EINVAL if an argument is NULL or the size is too
+ *         small; -ENOENT if the cache does not use @p node.
+ * @par Thread safety
+ * Safe from any thread; takes the node's LRU lock briefly.
+ */
+PGC_API int pgc_cache_node_stats(pgc_cache *cache, int node, struct pgc_node_stats *st);
+
+/**
+ * @brief Lists the nodes a cache uses.
+ *
+ * @param cache the cache.
+ * @param nodes an array of @p max entries to fill (may be NULL if max is 0).
+ * @param max   number of entries in @p nodes.
+ * @return the number of nodes the cache uses (which may be more than
+ *         @p max; only the first @p max are stored), or -EINVAL if
+ *         @p cache is NULL or @p nodes is NULL with max > 0.
+ * @par Thread safety
+ * Safe from any thread.
+ */
+PGC_API int pgc_cache_nodes(const pgc_cache *cache, int *nodes, unsigned max);
+
+/**
+ * @brief Reclaims pages until at least @p nr pages are free or nothing more
+ * can be reclaimed.
+ *
+ * Reclaim scans the inactive list of each node from its tail: referenced
+ * pages get a second chance on the active list; clean pages that nobody
+ * else holds, that are not locked and whose releasepage (if any) agrees are
+ * freed; dirty pages are written back through their mapping's writepage and
+ * freed once clean. The allocation path calls the same machinery when a
+ * frame is needed and none is free.
+ *
+ * @param cache the cache.
+ * @param nr    the number of pages to free.
+ * @return the number of pages freed (0 or more), or -EINVAL if @p cache is
+ *         NULL.
+ * @par Thread safety
+ * Safe from any thread; must not be called with a page lock held, since it
+ * may wait for page locks and call writepage.
+ */
+PGC_API long pgc_cache_reclaim(pgc_cache *cache, unsigned long nr);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PGCACHE_CACHE_H */

@@ -1,0 +1,85 @@
+/**
+ * @file common.h
+ * @brief Definitions shared by every public header: the export macro, the
+ * opaque handle types, error names and the diagnostics callback.
+ *
+ * Every function of libpgcache returns 0 or a negative errno value (as the
+ * kernel code it descends from does), unless its documentation says it
+ * returns a count or a pointer. pgc_strerror() names those values.
+ */
+#ifndef PGCACHE_COMMON_H
+#define PGCACHE_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(PGC_BUILDING_LIBRARY) && defined(__GNUC__)
+/** Marks a function exported from the shared library. */
+#define PGC_API __attribute__((visibility("default")))
+#else
+/** Marks a function exported from the shared library. */
+#define PGC_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * @brief A page cache: page frames on one or more NUMA nodes, their
+ * descriptors, the LRU lists and the reclaim that keeps the cache within its
+ * capacity. Created by pgc_cache_create(), destroyed by pgc_cache_destroy().
+ */
+typedef struct pgc_cache pgc_cache;
+
+/**
+ * @brief A mapping (the kernel's address_space): the pages of one file or
+ * object, indexed by page number, with the operations its owner supplies.
+ */
+typedef struct pgc_mapping pgc_mapping;
+
+/**
+ * @brief A page descriptor: flags, a reference count, a lock, its place in a
+ * mapping and on a NUMA node, and the page's data. Descriptors are type
+ * stable: they are never freed while their cache lives.
+ */
+typedef struct pgc_page pgc_page;
+
+/** Severity of a diagnostic message passed to a #pgc_log_fn. */
+enum pgc_log_level {
+	PGC_LOG_ERROR = 0, /**< An operation failed in a way the caller sees. */
+	PGC_LOG_WARN = 1,  /**< Something unexpected that the library survived. */
+	PGC_LOG_INFO = 2,  /**< A notable event (a node that is not usable...). */
+	PGC_LOG_DEBUG = 3, /**< Detail for developers. */
+};
+
+/**
+ * @brief A diagnostics callback. The library never prints; it hands its
+ * messages to the callback registered in the cache configuration.
+ *
+ * @param arg   the pointer registered with the callback.
+ * @param level one of #pgc_log_level.
+ * @param msg   a NUL-terminated message, valid only during the call.
+ *
+ * The callback may be called from any thread that calls into the library,
+ * possibly with internal locks held: it must not call back into libpgcache.
+ */
+typedef void (*pgc_log_fn)(void *arg, int level, const char *msg);
+
+/**
+ * @brief Names an error code returned by libpgcache.
+ *
+ * @param err a negative errno value as returned by a pgc_ function (a
+ *            positive value is taken as its negation; 0 means success).
+ * @return A static, NUL-terminated description that the caller must not free;
+ *         never NULL, also for unknown codes.
+ * @par Thread safety
+ * Safe from any thread (it does not use strerror()'s shared buffer).
+ */
+PGC_API const char *pgc_strerror(int err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PGCACHE_COMMON_H */

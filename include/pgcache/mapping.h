@@ -1,0 +1,410 @@
+/**
+ * @file mapping.h
+ * @brief Mappings: the index from page number to page of one file or object
+ * (the kernel's address_space), and the operations its owner supplies.
+ *
+ * Lookups take no lock that writers hold: a reader finds the page in a
+ * lock-free RCU hash table (liburcu), takes a speculative reference and
+ * re-checks the page's identity. Inserts, deletes and truncate are safe from
+ * any thread at the same time.
+ */
+#ifndef PGCACHE_MAPPING_H
+#define PGCACHE_MAPPING_H
+
+#include <pgcache/common.h>
+#include <pgcache/page.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Writeback that does not wait: pages locked or under writeback are skipped. */
+#define PGC_WB_NONE 0
+/** Writeback of integrity: waits for locks and writeback, writes every dirty page in range. */
+#define PGC_WB_ALL 1
+
+/**
+ * @brief What a writepage or writepages call is asked to do (the kernel's
+ * writeback_control).
+ */
+struct pgc_writeback_control {
+	/** sizeof(struct pgc_writeback_control). */
+	uint32_t size;
+	/** #PGC_WB_NONE or #PGC_WB_ALL. */
+	int sync_mode;
+	/** First page index of the range. */
+	uint64_t range_start;
+	/** Last page index of the range (inclusive). */
+	uint64_t range_end;
+	/** Pages still to write; writepages decrements it. */
+	long nr_to_write;
+	/** Nonzero when reclaim is the caller. */
+	int for_reclaim;
+};
+
+/**
+ * @brief The operations of a mapping, supplied by its owner. Any member may
+ * be NULL: the documented default applies.
+ *
+ * The operations are called without internal locks held, except that the
+ * page lock is held where said; they may block and do I/O. They must not
+ * destroy the mapping.
+ */
+struct pgc_mapping_ops {
+	/** sizeof(struct pgc_mapping_ops). */
+	uint32_t size;
+	/**
+	 * Fill a locked page's data from the store. Return 0 on success
+	 * (the library then sets UPTODATE) or a negative errno (the library
+	 * sets ERROR). The library unlocks the page afterwards.
+	 * Default (NULL): the page is zero-filled (a mapping without a store).
+	 */
+	int (*readpage)(pgc_mapping *mapping, pgc_page *page);
+	/**
+	 * Write one page to the store. Called with the page locked, its dirty
+	 * flag already cleared and its writeback flag set; return 0 on success
+	 * or a negative errno. The library then ends writeback; the page stays
+	 * locked for whoever locked it. On an error the library marks the page
+	 * dirty again and sets ERROR, so nothing is lost. Default (NULL): dirty pages cannot be written back, so
+	 * reclaim never evicts them and writeback returns -EROFS.
+	 */
+	int (*writepage)(pgc_mapping *mapping, pgc_page *page,
+			 struct pgc_writeback_control *wbc);
+	/**
+	 * Write the dirty pages of a range. Default (NULL): each dirty page in
+	 * index order is locked (or skipped if busy with #PGC_WB_NONE), its
+	 * dirty flag cleared and written through writepage.
+	 */
+	int (*writepages)(pgc_mapping *mapping, struct pgc_writeback_control *wbc);
+	/**
+	 * Asked by reclaim before freeing a locked page that has PRIVATE set.
+	 * Return nonzero to allow the release (the op must then have cleared the
+	 * private value with pgc_page_clear_private()), 0 to refuse.
+	 * Default (NULL): the private value is cleared and the release allowed.
+	 */
+	int (*releasepage)(pgc_mapping *mapping, pgc_page *page);
+	/**
+	 * Tells the owner that bytes [offset, offset + length) of a locked page
+	 * are being invalidated by truncate: length is the page size for a
+	 * page that leaves the mapping (which happens after the call; a
+	 * remaining private value is then cleared), less for the last partial
+	 * page, which stays. Default (NULL): nothing.
+	 */
+	void (*invalidatepage)(pgc_mapping *mapping, pgc_page *page,
+			       size_t offset, size_t length);
+	/**
+	 * Move a page's contents and state to a new page (used by the
+	 * migration engine). Return 0 or a negative errno. Default (NULL): the
+	 * library's own migration.
+	 */
+	int (*migratepage)(pgc_mapping *mapping, pgc_page *newpage,
+			   pgc_page *page, int mode);
+	/**
+	 * Mark a page dirty. Return 1 if it became dirty, 0 if it already was,
+	 * or a negative errno. Default (NULL): sets DIRTY and accounts the page
+	 * in the mapping's dirty set (see pgc_mapping_account_dirty()).
+	 */
+	int (*set_page_dirty)(pgc_mapping *mapping, pgc_page *page);
+};
+
+/** Flag for the find-or-create calls: never sleep (the kernel's grab_cache_page_nowait). */
+#define PGC_FIND_NOWAIT PGC_ALLOC_NOWAIT
+
+/**
+ * @brief Creates a mapping on a cache.
+ * @param cache   the cache.
+ * @param ops     the operations (copied), or NULL for all defaults.
+ * @param owner   a pointer for the caller (see pgc_mapping_owner()).
+ * @param size    the initial size in bytes of the object it caches.
+ * @param mappingp where the mapping is stored (NULL on error).
+ * @return 0; -EINVAL if @p cache or @p mappingp is NULL, or @p ops->size is
+ *         0 or larger than this version knows with nonzero extra bytes;
+ *         -ENOMEM if memory is missing.
+ * @par Thread safety
+ * Safe from any thread.
+ */
+PGC_API int pgc_mapping_create(pgc_cache *cache, const struct pgc_mapping_ops *ops,
+			       void *owner, uint64_t size, pgc_mapping **mappingp);
+
+/**
+ * @brief Destroys a mapping: drops all its clean pages, then frees it.
+ *
+ * Dirty data is never dropped silently: if pages are dirty or under
+ * writeback, nothing is destroyed and -EBUSY is returned; write them back
+ * (pgc_mapping_writeback()) or truncate the mapping first.
+ *
+ * @param mapping the mapping, or NULL (nothing happens, returns 0).
+ * @return 0; -EBUSY if dirty or writeback pages remain.
+ * @par Thread safety
+ * No other thread may use the mapping during or after the call. Pages the
+ * caller still holds stay valid, with no mapping.
+ */
+PGC_API int pgc_mapping_destroy(pgc_mapping *mapping);
+
+/**
+ * @brief The owner pointer given at creation.
+ * @param mapping the mapping.
+ * @return the owner, or NULL if @p mapping is NULL.
+ * @par Thread safety
+ * Safe from any thread.
+ */
+PGC_API void *pgc_mapping_owner(const pgc_mapping *mapping);
+
+/**
+ * @brief The cache a mapping belongs to.
+ * @param mapping the mapping.
+ * @return the cache, or NULL if @p mapping is NULL.
+ * @par Thread safety
+ * Safe from any thread.
+ */
+PGC_API pgc_cache *pgc_mapping_cache(const pgc_mapping *mapping);
+
+/**
+ * @brief The size in bytes of the cached object.
+ * @param mapping the mapping.
+ * @return the size (0 if @p mapping is NULL).
+ * @par Thread safety
+ * Safe from any thread.
+ */
+PGC_API uint64_t pgc_mapping_size(const pgc_mapping *mapping);
+
+/**
+ * @brief Sets the size without dropping pages (for growth; use
+ * pgc_mapping_truncate() to shrink).
+ * @param mapping the mapping.
+ * @param size    the new size in bytes.
+ * @return 0; -EINVAL if @p mapping is NULL.
+ * @par Thread safety
+ * Safe from any thread.
+ */
+PGC_API int pgc_mapping_set_size(pgc_mapping *mapping, uint64_t size);
+
+/**
+ * @brief Number of pages in the mapping.
+ * @param mapping the mapping.
+ * @return the count (0 if @p mapping is NULL).
+ * @par Thread safety
+ * Safe from any thread.
+ */
+PGC_API uint64_t pgc_mapping_nr_pages(const pgc_mapping *mapping);
+
+/**
+ * @brief Number of dirty pages in the mapping.
+ * @param mapping the mapping.
+ * @return the count (0 if @p mapping is NULL).
+ * @par Thread safety
+ * Safe from any thread.
+ */
+PGC_API uint64_t pgc_mapping_nr_dirty(const pgc_mapping *mapping);
+
+/**
+ * @brief Finds a page and takes a reference on it (the kernel's
+ * find_get_page). The hit path: no lock is taken.
+ *
+ * Also notes the use for reclaim (sets REFERENCED).
+ *
+ * @param mapping the mapping.
+ * @param index   the page number.
+ * @param pagep   where the page is stored (NULL if none).
+ * @return 0 if found; -ENOENT if no page is at @p index; -EINVAL for a NULL
+ *         argument.
+ * @par Thread safety
+ * Safe from any thread, concurrently with every other call on the mapping.
+ * The caller drops the reference with pgc_page_put().
+ */
+PGC_API int pgc_mapping_find(pgc_mapping *mapping, uint64_t index, pgc_page **pagep);
+
+/**
+ * @brief Finds a page, takes a reference and locks it (the kernel's
+ * find_lock_page). A page that leaves the mapping while the caller waits for
+ * its lock is not returned: the lookup is repeated.
+ * @param mapping the mapping.
+ * @param index   the page number.
+ * @param pagep   where the locked page is stored (NULL if none).
+ * @return 0; -ENOENT if absent; -EINVAL for a NULL argument.
+ * @par Thread safety
+ * Safe from any thread; sleeps on the page lock. The caller unlocks and
+ * puts the page.
+ */
+PGC_API int pgc_mapping_find_lock(pgc_mapping *mapping, uint64_t index, pgc_page **pagep);
+
+/**
+ * @brief Finds a page or creates it, and returns it locked with a reference
+ * (the kernel's grab_cache_page, or grab_cache_page_nowait with
+ * #PGC_FIND_NOWAIT).
+ *
+ * A new page is allocated on the calling CPU's node when the cache uses it,
+ * is not UPTODATE, and is inserted locked, so that concurrent finders wait
+ * until the creator has filled it.
+ *
+ * @param mapping the mapping.
+ * @param index   the page number.
+ * @param flags   0 or #PGC_FIND_NOWAIT (then: -EAGAIN instead of waiting for a
+ *                locked page, and allocation reclaims only without sleeping).
+ * @param pagep   where the locked page is stored (NULL on error).
+ * @return 0; -EINVAL for a NULL argument or unknown flags; -EAGAIN with
+ *         #PGC_FIND_NOWAIT if the page is locked by another holder;
+ *         -ENOMEM if no frame could be had.
+ * @par Thread safety
+ * Safe from any thread. Without #PGC_FIND_NOWAIT it may sleep and reclaim:
+ * the caller must hold no page lock.
+ */
+PGC_API int pgc_mapping_find_or_create(pgc_mapping *mapping, uint64_t index,
+				       unsigned flags, pgc_page **pagep);
+
+/**
+ * @brief Inserts a page that belongs to no mapping at @p index (the kernel's
+ * add_to_page_cache_lru). The mapping takes its own reference and the page
+ * joins its node's inactive list.
+ *
+ * @param mapping the mapping.
+ * @param page    a page from pgc_page_alloc() (or one that left its mapping),
+ *                usually locked by the caller until its data is filled.
+ * @param index   the page number.
+ * @return 0; -EEXIST if a page is already at @p index; -EINVAL for a NULL
+ *         argument, a page of another cache, or a page that already is in a
+ *         mapping.
+ * @par Thread safety
+ * Safe from any thread.
+ */
+PGC_API int pgc_mapping_insert(pgc_mapping *mapping, pgc_page *page, uint64_t index);
+
+/**
+ * @brief Removes a locked page from its mapping (the kernel's
+ * delete_from_page_cache). Its dirty state is cancelled: the caller decides
+ * to drop that data. The mapping's reference is dropped; the caller's
+ * remains.
+ * @param page a locked page the caller holds a reference on.
+ * @return 0; -EINVAL if @p page is NULL, not locked or in no mapping;
+ *         -EBUSY if it is under writeback.
+ * @par Thread safety
+ * The caller holds the page lock.
+ */
+PGC_API int pgc_mapping_delete(pgc_page *page);
+
+/**
+ * @brief Sets the size and drops the pages beyond it (the kernel's
+ * truncate_setsize).
+ *
+ * Whole pages past the new size leave the mapping, dirty or not (waiting
+ * for writeback and page locks); the partial last page stays, its tail is
+ * zeroed and handed to invalidatepage with the offset and length of the
+ * dropped bytes. Pages that other holders still reference leave the mapping
+ * too; they are freed when the holders put them.
+ *
+ * @param mapping  the mapping.
+ * @param new_size the size in bytes.
+ * @return 0; -EINVAL if @p mapping is NULL.
+ * @par Thread safety
+ * Safe from any thread; sleeps on page locks and writeback, so the caller
+ * holds no page lock of this mapping.
+ */
+PGC_API int pgc_mapping_truncate(pgc_mapping *mapping, uint64_t new_size);
+
+/**
+ * @brief Drops the clean, unlocked, unreferenced pages of an index range
+ * (the kernel's invalidate_mapping_pages). Dirty, locked, under-writeback or
+ * otherwise held pages are left alone; releasepage is asked for pages with
+ * PRIVATE.
+ * @param mapping the mapping.
+ * @param start   first index.
+ * @param end     last index (inclusive).
+ * @return the number of pages dropped, or -EINVAL for a NULL mapping or
+ *         start > end.
+ * @par Thread safety
+ * Safe from any thread; never sleeps on a page.
+ */
+PGC_API long pgc_mapping_invalidate(pgc_mapping *mapping, uint64_t start, uint64_t end);
+
+/**
+ * @brief Visitor for pgc_mapping_for_each_dirty().
+ * @param page a dirty page (at the time of the snapshot); the iterator holds
+ *             a reference during the call, not the lock.
+ * @param arg  the caller's argument.
+ * @return 0 to go on, nonzero to stop (that value is returned).
+ */
+typedef int (*pgc_page_visit_fn)(pgc_page *page, void *arg);
+
+/**
+ * @brief Calls @p fn on each dirty page of an index range, in index order.
+ *
+ * The set of pages is taken when the call starts (as the kernel's tagged
+ * writeback does), so pages dirtied during the walk may be missed and a page
+ * may be clean again by the time it is visited: check under the page lock.
+ *
+ * @param mapping the mapping.
+ * @param start   first index.
+ * @param end     last index (inclusive).
+ * @param fn      the visitor.
+ * @param arg     passed to @p fn.
+ * @return 0 after visiting every page; the visitor's nonzero value if it
+ *         stopped; -EINVAL for NULL arguments or start > end; -ENOMEM if the
+ *         snapshot could not be allocated.
+ * @par Thread safety
+ * Safe from any thread; the visitor may lock pages, write them back or put
+ * them dirty again.
+ */
+PGC_API int pgc_mapping_for_each_dirty(pgc_mapping *mapping, uint64_t start, uint64_t end,
+				       pgc_page_visit_fn fn, void *arg);
+
+/**
+ * @brief Accounts a page whose DIRTY flag was just set in its mapping's
+ * dirty set: what the default set_page_dirty does after setting the flag,
+ * for owners whose own set_page_dirty wants the same accounting.
+ * @param page the page.
+ * @return 0; -EINVAL if @p page is NULL.
+ * @par Thread safety
+ * Safe from any thread.
+ */
+PGC_API int pgc_mapping_account_dirty(pgc_page *page);
+
+/**
+ * @brief Returns an up-to-date page with a reference, reading it through
+ * readpage if needed (the kernel's read_cache_page).
+ * @param mapping the mapping.
+ * @param index   the page number.
+ * @param pagep   where the page is stored, not locked (NULL on error).
+ * @return 0; -EINVAL for a NULL argument; -ENOMEM if no frame could be had;
+ *         the readpage error if the read failed (the page is then left in
+ *         the mapping, not up to date, with ERROR set).
+ * @par Thread safety
+ * Safe from any thread; may sleep and reclaim.
+ */
+PGC_API int pgc_mapping_read_page(pgc_mapping *mapping, uint64_t index, pgc_page **pagep);
+
+/**
+ * @brief Writes back the dirty pages of an index range through writepages
+ * (or its default).
+ * @param mapping the mapping.
+ * @param start   first index.
+ * @param end     last index (inclusive).
+ * @param sync_mode #PGC_WB_ALL to wait for busy pages and for writeback to
+ *                complete, #PGC_WB_NONE to skip busy pages.
+ * @return 0; -EINVAL for bad arguments; -EROFS if dirty pages exist and the
+ *         mapping has no writepage; the first error of writepage (the pages
+ *         that failed stay dirty).
+ * @par Thread safety
+ * Safe from any thread; sleeps on page locks with #PGC_WB_ALL. The caller
+ * holds no page lock of this mapping.
+ */
+PGC_API int pgc_mapping_writeback(pgc_mapping *mapping, uint64_t start, uint64_t end,
+				  int sync_mode);
+
+/**
+ * @brief Writes back one locked dirty page through writepage (used by
+ * reclaim and by writepages implementations).
+ * @param page a locked page; it stays locked.
+ * @param wbc  the writeback control passed to writepage (may be NULL).
+ * @return 0 if the page was written or was not dirty; -EROFS if the mapping
+ *         has no writepage; -EINVAL if @p page is NULL, not locked or in no
+ *         mapping; the writepage error (the page is dirty again).
+ * @par Thread safety
+ * The caller holds the page lock.
+ */
+PGC_API int pgc_mapping_write_page(pgc_page *page, struct pgc_writeback_control *wbc);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PGCACHE_MAPPING_H */

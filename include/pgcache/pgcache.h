@@ -1,0 +1,19 @@
+/**
+ * @file pgcache.h
+ * @brief The umbrella header of libpgcache: includes every public header.
+ *
+ * libpgcache gives a storage server that manages its own memory the
+ * machinery of the Linux page cache in user space: page descriptors with
+ * flags, references and locks; mappings indexed by page number with the
+ * owner's operations; per-node LRU lists and reclaim.
+ */
+#ifndef PGCACHE_PGCACHE_H
+#define PGCACHE_PGCACHE_H
+
+#include <pgcache/common.h>
+#include <pgcache/version.h>
+#include <pgcache/cache.h>
+#include <pgcache/page.h>
+#include <pgcache/mapping.h>
+
+#endif /* PGCACHE_PGCACHE_H */
