@@ -1,0 +1,87 @@
+/*
+ * The cache object shared by the layers above the frames: its nodes (frame
+ * pool and LRU lists of each), statistics, and the diagnostics callback.
+ */
+#ifndef PGC_CACHE_INTERNAL_H
+#define PGC_CACHE_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdatomic.h>
+
+#include <pgcache/cache.h>
+
+#include "assert_internal.h"
+#include "frames_internal.h"
+#include "lru_internal.h"
+
+/* Event counters, striped over cache lines so the hit path does not bounce one. */
+enum pgc_stat {
+	PGC_ST_HITS,
+	PGC_ST_MISSES,
+	PGC_ST_INSERTS,
+	PGC_ST_DELETES,
+	PGC_ST_EVICTIONS,
+	PGC_ST_RECLAIM_SCANS,
+	PGC_ST_RECLAIM_WRITES,
+	PGC_ST_ALLOC_FAILURES,
+	PGC_NR_STATS
+};
+
+#define PGC_STAT_STRIPES 32u
+
+struct pgc_stat_stripe {
+	_Atomic uint64_t v[PGC_NR_STATS];
+} __attribute__((aligned(64)));
+
+/* One NUMA node of a cache. */
+struct pgc_node {
+	int id;
+	struct pgc_frame_pool pool;
+	struct pgc_lru lru;
+} __attribute__((aligned(64)));
+
+struct pgc_cache {
+	struct pgc_frames frames;
+	unsigned nr_nodes;
+	struct pgc_node *nodes;       /* nr_nodes entries */
+	int max_node_id;
+	int16_t *node_index;          /* node id -> index in nodes, or -1 */
+	unsigned *fallback;           /* nr_nodes x nr_nodes: pools by distance */
+	_Atomic uint64_t nr_dirty;
+	_Atomic uint64_t nr_writeback;
+	_Atomic long nr_mappings;
+	pgc_log_fn log;
+	void *log_arg;
+	int log_level;
+	struct pgc_stat_stripe stats[PGC_STAT_STRIPES];
+};
+
+unsigned pgc__stat_stripe(void);
+
+static inline void pgc__stat_add(struct pgc_cache *c, enum pgc_stat s, uint64_t n)
+{
+	atomic_fetch_add_explicit(&c->stats[pgc__stat_stripe()].v[s], n, memory_order_relaxed);
+}
+
+static inline void pgc__stat_inc(struct pgc_cache *c, enum pgc_stat s)
+{
+	pgc__stat_add(c, s, 1);
+}
+
+/* The index of a node in cache->nodes, or -1 if the cache does not use it. */
+static inline int pgc__node_index(const struct pgc_cache *c, int node)
+{
+	if (node < 0 || node > c->max_node_id)
+		return -1;
+	return c->node_index[node];
+}
+
+static inline struct pgc_node *pgc__page_node(struct pgc_cache *c, const struct pgc_page *page)
+{
+	return &c->nodes[c->node_index[pgc__page_node_of(page)]];
+}
+
+__attribute__((format(printf, 3, 4))) void pgc__log(const struct pgc_cache *c, int level,
+						     const char *fmt, ...);
+
+#endif /* PGC_CACHE_INTERNAL_H */

@@ -1,0 +1,332 @@
+/*
+ * Page frames and their descriptors: the lowest layer above the NUMA door.
+ *
+ * A chunk is PGC_CHUNK_FRAMES frames of page size, mapped anonymously and
+ * bound to one node before anything touches it, plus a 32 KiB descriptor
+ * block bound to the same node (its slot 0 is the chunk header). Chunks are
+ * created lazily up to the capacity and the node's limit and live as long as
+ * the cache, so descriptors are type stable.
+ *
+ * Freed frames cannot be reused at once: a lookup inside an RCU read-side
+ * critical section may still be walking the index through the descriptor's
+ * hash node. They wait on their node's pending list; a full batch is handed
+ * to call_rcu() and joins the free list after a grace period, and an
+ * allocator that finds only pending frames waits for a grace period itself.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "cache_internal.h"
+#include "numa_internal.h"
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+#define PGC_PENDING_BATCH 64u
+
+struct pgc_pending_batch {
+	struct rcu_head rcu;
+	struct pgc_cache *cache;
+	unsigned pool_idx;
+	uint32_t head, tail;
+	uint64_t nr;
+};
+
+int pgc__frames_init(struct pgc_frames *fr, size_t page_size, uint64_t capacity,
+		     unsigned nr_pools)
+{
+	memset(fr, 0, sizeof(*fr));
+	fr->page_size = page_size;
+	fr->page_shift = (uint32_t)__builtin_ctzll(page_size);
+	fr->capacity = capacity;
+	uint64_t chunks = (capacity + PGC_CHUNK_FRAMES - 1) / PGC_CHUNK_FRAMES + nr_pools;
+	if (chunks >= (1ull << (32 - PGC_CHUNK_SHIFT)))
+		return -EINVAL;
+	fr->max_chunks = (uint32_t)chunks;
+	fr->chunks = calloc(chunks, sizeof(*fr->chunks));
+	if (!fr->chunks)
+		return -ENOMEM;
+	pthread_mutex_init(&fr->grow_lock, NULL);
+	return 0;
+}
+
+void pgc__frame_pool_init(struct pgc_frame_pool *p, uint64_t limit)
+{
+	pthread_mutex_init(&p->lock, NULL);
+	p->free_head = p->pending_head = PGC_FRAME_NONE;
+	p->nr_free = p->nr_pending = p->nr_frames = 0;
+	p->limit = limit;
+	atomic_init(&p->nr_inuse, 0);
+}
+
+void pgc__frame_pool_fini(struct pgc_frame_pool *p)
+{
+	pthread_mutex_destroy(&p->lock);
+}
+
+static void chunk_unmap(struct pgc_chunk *c)
+{
+	munmap(c->map_base, c->map_len);
+	munmap(c, PGC_DESC_BLOCK);
+}
+
+void pgc__frames_fini(struct pgc_frames *fr)
+{
+	/* Pending batches handed to call_rcu() must land before the pools go. */
+	rcu_barrier();
+	uint32_t n = atomic_load_explicit(&fr->nr_chunks, memory_order_relaxed);
+	for (uint32_t i = 0; i < n; i++)
+		chunk_unmap(fr->chunks[i]);
+	free(fr->chunks);
+	fr->chunks = NULL;
+	pthread_mutex_destroy(&fr->grow_lock);
+}
+
+/* Maps len bytes aligned to align (a power of two >= the OS page size). */
+static void *map_aligned(size_t len, size_t align)
+{
+	size_t os_page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t slop = align > os_page ? align - os_page : 0;
+	char *raw = mmap(NULL, len + slop, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (raw == MAP_FAILED)
+		return NULL;
+	char *p = (char *)(((uintptr_t)raw + align - 1) & ~(uintptr_t)(align - 1));
+	if (p > raw)
+		munmap(raw, (size_t)(p - raw));
+	size_t tail = (size_t)(raw + len + slop - (p + len));
+	if (tail)
+		munmap(p + len, tail);
+	return p;
+}
+
+/* Faults the frames in now, on their node, so allocation never faults later. */
+static int populate(char *p, size_t len)
+{
+	if (madvise(p, len, MADV_POPULATE_WRITE) == 0)
+		return 0;
+	if (errno != EINVAL)
+		return -ENOMEM;
+	/* Kernel older than 5.14: touch each page. */
+	size_t os_page = (size_t)sysconf(_SC_PAGESIZE);
+	for (size_t off = 0; off < len; off += os_page)
+		((volatile char *)p)[off] = 0;
+	return 0;
+}
+
+static struct pgc_chunk *chunk_create(struct pgc_cache *cache, unsigned pool_idx, uint32_t chunk_no,
+				      uint32_t nframes)
+{
+	struct pgc_frames *fr = &cache->frames;
+	int node = cache->nodes[pool_idx].id;
+	struct pgc_chunk *c = map_aligned(PGC_DESC_BLOCK, PGC_DESC_BLOCK);
+	if (!c)
+		return NULL;
+	int err = pgc__numa_bind(c, PGC_DESC_BLOCK, node);
+	if (err)
+		pgc__log(cache, PGC_LOG_WARN, "descriptors not bound to node %d: %s", node,
+			 strerror(-err));
+	size_t len = (size_t)PGC_CHUNK_FRAMES << fr->page_shift;
+	char *data = map_aligned(len, fr->page_size);
+	if (!data) {
+		munmap(c, PGC_DESC_BLOCK);
+		return NULL;
+	}
+	err = pgc__numa_bind(data, len, node);
+	if (!err)
+		err = populate(data, (size_t)nframes << fr->page_shift);
+	if (err) {
+		pgc__log(cache, PGC_LOG_ERROR, "cannot place %u frames on node %d: %s", nframes, node,
+			 strerror(-err));
+		munmap(data, len);
+		munmap(c, PGC_DESC_BLOCK);
+		return NULL;
+	}
+	c->magic = PGC_CHUNK_MAGIC;
+	c->chunk_no = chunk_no;
+	c->cache = cache;
+	c->data = data;
+	c->page_shift = fr->page_shift;
+	c->node = node;
+	c->nr_frames = nframes;
+	c->map_base = data;
+	c->map_len = len;
+	for (uint32_t s = 1; s <= nframes; s++) {
+		struct pgc_page *p = pgc__chunk_page(c, s);
+		atomic_store_explicit(&p->flags,
+				      ((uint32_t)node << PGC_NODE_SHIFT) | PGC_BIT(PGC_PGI_FREE),
+				      memory_order_relaxed);
+	}
+	return c;
+}
+
+/* Creates a chunk for the pool if the capacity and the node's limit allow. */
+static bool pool_grow(struct pgc_cache *cache, unsigned pool_idx)
+{
+	struct pgc_frames *fr = &cache->frames;
+	struct pgc_frame_pool *pool = &cache->nodes[pool_idx].pool;
+	bool grown = false;
+
+	pthread_mutex_lock(&fr->grow_lock);
+	uint64_t total = atomic_load_explicit(&fr->nr_frames, memory_order_relaxed);
+	uint64_t room = fr->capacity - total;
+	if (pool->limit - pool->nr_frames < room)
+		room = pool->limit - pool->nr_frames;
+	if (room > PGC_CHUNK_FRAMES)
+		room = PGC_CHUNK_FRAMES;
+	uint32_t no = atomic_load_explicit(&fr->nr_chunks, memory_order_relaxed);
+	if (room > 0 && no < fr->max_chunks) {
+		struct pgc_chunk *c = chunk_create(cache, pool_idx, no, (uint32_t)room);
+		if (c) {
+			fr->chunks[no] = c;
+			atomic_store_explicit(&fr->nr_chunks, no + 1, memory_order_release);
+			atomic_store_explicit(&fr->nr_frames, total + room, memory_order_relaxed);
+			pthread_mutex_lock(&pool->lock);
+			for (uint32_t s = (uint32_t)room; s >= 1; s--) {
+				struct pgc_page *p = pgc__chunk_page(c, s);
+				p->lru_next = pool->free_head;
+				pool->free_head = (no << PGC_CHUNK_SHIFT) | s;
+			}
+			pool->nr_frames += room;
+			pool->nr_free += room;
+			pthread_mutex_unlock(&pool->lock);
+			grown = true;
+		}
+	}
+	pthread_mutex_unlock(&fr->grow_lock);
+	return grown;
+}
+
+static struct pgc_page *pool_pop(struct pgc_cache *cache, struct pgc_frame_pool *pool)
+{
+	uint32_t id = pool->free_head;
+	if (id == PGC_FRAME_NONE)
+		return NULL;
+	struct pgc_page *p = pgc__frames_page(&cache->frames, id);
+	pool->free_head = p->lru_next;
+	pool->nr_free--;
+	return p;
+}
+
+/* Appends the list first..last (linked through lru_next) to the free list. */
+static void pool_splice_free(struct pgc_frame_pool *pool, struct pgc_page *last, uint32_t first,
+			     uint64_t nr)
+{
+	last->lru_next = pool->free_head;
+	pool->free_head = first;
+	pool->nr_free += nr;
+}
+
+static void page_init(struct pgc_frame_pool *pool, struct pgc_page *p)
+{
+	uint32_t node_bits = atomic_load_explicit(&p->flags, memory_order_relaxed) &
+			     ~PGC_FLAGS_MASK;
+	atomic_store_explicit(&p->mapping, NULL, memory_order_relaxed);
+	atomic_store_explicit(&p->index, 0, memory_order_relaxed);
+	p->private_value = 0;
+	p->lru_prev = p->lru_next = PGC_FRAME_NONE;
+	p->dirty_prev = p->dirty_next = PGC_FRAME_NONE;
+	atomic_store_explicit(&p->flags, node_bits, memory_order_relaxed);
+	atomic_store_explicit(&p->refcount, 1, memory_order_release);
+	atomic_fetch_add_explicit(&pool->nr_inuse, 1, memory_order_relaxed);
+}
+
+struct pgc_page *pgc__frames_get(struct pgc_cache *cache, unsigned pool_idx, bool may_sleep)
+{
+	struct pgc_frame_pool *pool = &cache->nodes[pool_idx].pool;
+	for (;;) {
+		pthread_mutex_lock(&pool->lock);
+		struct pgc_page *p = pool_pop(cache, pool);
+		if (p) {
+			pthread_mutex_unlock(&pool->lock);
+			page_init(pool, p);
+			return p;
+		}
+		if (pool->pending_head != PGC_FRAME_NONE && may_sleep) {
+			uint32_t first = pool->pending_head;
+			uint64_t nr = pool->nr_pending;
+			pool->pending_head = PGC_FRAME_NONE;
+			pool->nr_pending = 0;
+			pthread_mutex_unlock(&pool->lock);
+			struct pgc_page *last = pgc__frames_page(
+				&cache->frames, pgc__frames_page(&cache->frames, first)->dirty_next);
+			/* No reader that saw these frames in an index may remain. */
+			synchronize_rcu();
+			pthread_mutex_lock(&pool->lock);
+			pool_splice_free(pool, last, first, nr);
+			pthread_mutex_unlock(&pool->lock);
+			continue;
+		}
+		pthread_mutex_unlock(&pool->lock);
+		if (!pool_grow(cache, pool_idx))
+			return NULL;
+	}
+}
+
+static void pending_batch_done(struct rcu_head *head)
+{
+	struct pgc_pending_batch *b = caa_container_of(head, struct pgc_pending_batch, rcu);
+	struct pgc_frame_pool *pool = &b->cache->nodes[b->pool_idx].pool;
+	struct pgc_page *last = pgc__frames_page(&b->cache->frames, b->tail);
+	pthread_mutex_lock(&pool->lock);
+	pool_splice_free(pool, last, b->head, b->nr);
+	pthread_mutex_unlock(&pool->lock);
+	free(b);
+}
+
+void pgc__frames_put(struct pgc_cache *cache, struct pgc_page *p)
+{
+	unsigned pool_idx = (unsigned)cache->node_index[pgc__page_node_of(p)];
+	struct pgc_frame_pool *pool = &cache->nodes[pool_idx].pool;
+	struct pgc_pending_batch *batch = NULL;
+
+	pgc_assert(atomic_load_explicit(&p->refcount, memory_order_relaxed) == 0);
+	pgc_assert(atomic_load_explicit(&p->mapping, memory_order_relaxed) == NULL);
+	uint32_t node_bits = atomic_load_explicit(&p->flags, memory_order_relaxed) &
+			     ~PGC_FLAGS_MASK;
+	atomic_store_explicit(&p->flags, node_bits | PGC_BIT(PGC_PGI_FREE), memory_order_release);
+	atomic_fetch_sub_explicit(&pool->nr_inuse, 1, memory_order_relaxed);
+
+	uint32_t id = pgc__page_id(p);
+	pthread_mutex_lock(&pool->lock);
+	if (pool->pending_head == PGC_FRAME_NONE)
+		p->dirty_next = id; /* the pending list remembers its tail in its head */
+	else
+		p->dirty_next = pgc__frames_page(&cache->frames, pool->pending_head)->dirty_next;
+	p->lru_next = pool->pending_head;
+	pool->pending_head = id;
+	pool->nr_pending++;
+	if (pool->nr_pending >= PGC_PENDING_BATCH) {
+		batch = malloc(sizeof(*batch));
+		if (batch) {
+			batch->cache = cache;
+			batch->pool_idx = pool_idx;
+			batch->head = id;
+			batch->tail = p->dirty_next;
+			batch->nr = pool->nr_pending;
+			pool->pending_head = PGC_FRAME_NONE;
+			pool->nr_pending = 0;
+		}
+	}
+	pthread_mutex_unlock(&pool->lock);
+	if (batch)
+		call_rcu(&batch->rcu, pending_batch_done);
+}
+
+bool pgc__frames_owns(const struct pgc_frames *fr, const void *ptr)
+{
+	uintptr_t a = (uintptr_t)ptr;
+	if (a % PGC_DESC_SIZE)
+		return false;
+	const struct pgc_chunk *c = (const struct pgc_chunk *)(a & ~(uintptr_t)(PGC_DESC_BLOCK - 1));
+	uint32_t slot = (uint32_t)((a & (PGC_DESC_BLOCK - 1)) / PGC_DESC_SIZE);
+	uint32_t n = atomic_load_explicit(&fr->nr_chunks, memory_order_acquire);
+	for (uint32_t i = 0; i < n; i++)
+		if (fr->chunks[i] == c)
+			return slot >= 1 && slot <= c->nr_frames;
+	return false;
+}

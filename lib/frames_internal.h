@@ -1,0 +1,73 @@
+/*
+ * Page frames: chunks of PGC_CHUNK_FRAMES pages mapped on one node, their
+ * descriptor blocks, and a free list per node.
+ *
+ * Frames are created lazily, a chunk at a time, until the cache's capacity or
+ * the node's limit is reached; they are never unmapped before the cache is
+ * destroyed. A freed frame first waits on its node's pending list for an RCU
+ * grace period (lookups may still be reading its descriptor through the
+ * index), then joins the free list.
+ */
+#ifndef PGC_FRAMES_INTERNAL_H
+#define PGC_FRAMES_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "desc_internal.h"
+
+/* The frames of one node. */
+struct pgc_frame_pool {
+	pthread_mutex_t lock;
+	uint32_t free_head;        /* stack linked through lru_next */
+	uint32_t pending_head;     /* freed, waiting for a grace period */
+	uint64_t nr_free;
+	uint64_t nr_pending;
+	uint64_t nr_frames;        /* frames created on this node */
+	uint64_t limit;            /* most frames on this node */
+	_Atomic uint64_t nr_inuse; /* frames handed out and not yet freed */
+};
+
+/* The frames of a cache. */
+struct pgc_frames {
+	size_t page_size;
+	uint32_t page_shift;
+	uint64_t capacity;          /* most frames in all */
+	_Atomic uint64_t nr_frames; /* frames created in all */
+	uint32_t max_chunks;
+	_Atomic uint32_t nr_chunks; /* written under grow_lock */
+	struct pgc_chunk **chunks;  /* chunk table, max_chunks entries */
+	pthread_mutex_t grow_lock;
+};
+
+struct pgc_cache;
+
+int pgc__frames_init(struct pgc_frames *fr, size_t page_size, uint64_t capacity,
+		     unsigned nr_pools);
+/* Unmaps every chunk; waits for pending batches first. */
+void pgc__frames_fini(struct pgc_frames *fr);
+void pgc__frame_pool_init(struct pgc_frame_pool *pool, uint64_t limit);
+void pgc__frame_pool_fini(struct pgc_frame_pool *pool);
+
+/*
+ * Takes a free frame of the pool (creating a chunk on that node if allowed).
+ * Returns a descriptor with refcount 1 and only its node in the flags, or
+ * NULL if the pool has no frame and may not grow. may_sleep allows waiting
+ * for a grace period to reuse pending frames.
+ */
+struct pgc_page *pgc__frames_get(struct pgc_cache *cache, unsigned pool_idx, bool may_sleep);
+
+/* Gives a frame whose count reached 0 back to its node (pending list). */
+void pgc__frames_put(struct pgc_cache *cache, struct pgc_page *page);
+
+/* The descriptor of a frame id. */
+static inline struct pgc_page *pgc__frames_page(const struct pgc_frames *fr, uint32_t id)
+{
+	struct pgc_chunk *c = fr->chunks[id >> PGC_CHUNK_SHIFT];
+	return pgc__chunk_page(c, id & ((1u << PGC_CHUNK_SHIFT) - 1u));
+}
+
+/* Whether p is a descriptor of this cache (for checking callers' pointers). */
+bool pgc__frames_owns(const struct pgc_frames *fr, const void *p);
+
+#endif /* PGC_FRAMES_INTERNAL_H */

@@ -1,0 +1,566 @@
+/*
+ * Mappings: the index from page number to page of one cached object (the
+ * kernel's address_space), its dirty set, truncate and invalidate.
+ *
+ * The index is a liburcu lock-free hash table (cds_lfht) whose nodes are
+ * embedded in the page descriptors. A lookup runs inside an RCU read-side
+ * critical section, takes a speculative reference (get unless zero) and
+ * re-checks the page's mapping and index, as find_get_page does: a page
+ * being evicted is frozen at count 0, so the lookup retries and then misses.
+ * Removal marks the descriptor STALE; it is not put in another index before
+ * a grace period has passed (frames.c delays reuse, insert waits), because a
+ * reader may still be walking the chain through its hash node.
+ *
+ * Writers change a page's membership only with the page locked (insert of a
+ * new page excepted), which serialises truncate, delete, reclaim and
+ * invalidate on the same page. The dirty list and page->mapping change under
+ * the mapping's dirty lock, so dirty accounting never sees half a removal.
+ */
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mapping_internal.h"
+
+static inline unsigned long hash_index(uint64_t x)
+{
+	/* The murmur3 finaliser: every input bit reaches the reversed hash. */
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ull;
+	x ^= x >> 33;
+	return (unsigned long)x;
+}
+
+static int match_index(struct cds_lfht_node *node, const void *key)
+{
+	const struct pgc_page *p = caa_container_of(node, struct pgc_page, hnode);
+	return atomic_load_explicit(&p->index, memory_order_relaxed) == *(const uint64_t *)key;
+}
+
+static struct pgc_page *page_of(struct cds_lfht_node *node)
+{
+	return caa_container_of(node, struct pgc_page, hnode);
+}
+
+struct pgc_page *pgc__mapping_lookup(struct pgc_mapping *m, uint64_t index)
+{
+	unsigned long h = hash_index(index);
+	struct cds_lfht_iter it;
+	struct pgc_page *p;
+	unsigned tries = 0;
+
+	rcu_read_lock();
+	for (;;) {
+		cds_lfht_lookup(m->ht, h, match_index, &index, &it);
+		struct cds_lfht_node *node = cds_lfht_iter_get_node(&it);
+		if (!node) {
+			p = NULL;
+			break;
+		}
+		p = page_of(node);
+		if (pgc_likely(pgc__get_unless_zero(p))) {
+			if (pgc_likely(atomic_load_explicit(&p->mapping, memory_order_acquire) == m &&
+				       atomic_load_explicit(&p->index, memory_order_relaxed) == index))
+				break;
+			pgc__put(p);
+		}
+		/* Frozen (being evicted or replaced) or recycled: look again. */
+		if (++tries > 64)
+			caa_cpu_relax();
+	}
+	rcu_read_unlock();
+	return p;
+}
+
+int pgc__mapping_add(struct pgc_mapping *m, struct pgc_page *page, uint64_t index)
+{
+	struct pgc_mapping *none = NULL;
+	if (pgc__page_chunk(page)->cache != m->cache ||
+	    atomic_load_explicit(&page->refcount, memory_order_relaxed) <= 0)
+		return -EINVAL;
+	if (!atomic_compare_exchange_strong(&page->mapping, &none, m))
+		return -EINVAL;
+	if (pgc__test(page, PGC_PGI_STALE)) {
+		/* Readers of its last index must be gone before its node moves. */
+		synchronize_rcu();
+		pgc__clear(page, PGC_PGI_STALE);
+	}
+	atomic_store_explicit(&page->index, index, memory_order_relaxed);
+	pgc__get(page); /* the mapping's reference */
+	rcu_read_lock();
+	struct cds_lfht_node *got =
+		cds_lfht_add_unique(m->ht, hash_index(index), match_index, &index, &page->hnode);
+	rcu_read_unlock();
+	if (got != &page->hnode) {
+		atomic_store_explicit(&page->mapping, NULL, memory_order_release);
+		pgc__put(page);
+		return -EEXIST;
+	}
+	atomic_fetch_add_explicit(&m->nr_pages, 1, memory_order_relaxed);
+	pgc__stat_inc(m->cache, PGC_ST_INSERTS);
+	if (pgc__test(page, PGC_PG_DIRTY))
+		pgc__mapping_sync_dirty(page);
+	pgc__lru_add(m->cache, page);
+	return 0;
+}
+
+/* Dirty list operations, under m->dirty_lock. */
+static void dirty_list_add(struct pgc_mapping *m, struct pgc_page *p)
+{
+	struct pgc_frames *fr = &m->cache->frames;
+	uint32_t id = pgc__page_id(p);
+	p->dirty_prev = PGC_FRAME_NONE;
+	p->dirty_next = m->dirty_head;
+	if (m->dirty_head != PGC_FRAME_NONE)
+		pgc__frames_page(fr, m->dirty_head)->dirty_prev = id;
+	m->dirty_head = id;
+	pgc__set(p, PGC_PGI_ONDIRTY);
+	atomic_fetch_add_explicit(&m->nr_dirty, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&m->cache->nr_dirty, 1, memory_order_relaxed);
+}
+
+static void dirty_list_del(struct pgc_mapping *m, struct pgc_page *p)
+{
+	struct pgc_frames *fr = &m->cache->frames;
+	if (p->dirty_prev != PGC_FRAME_NONE)
+		pgc__frames_page(fr, p->dirty_prev)->dirty_next = p->dirty_next;
+	else
+		m->dirty_head = p->dirty_next;
+	if (p->dirty_next != PGC_FRAME_NONE)
+		pgc__frames_page(fr, p->dirty_next)->dirty_prev = p->dirty_prev;
+	p->dirty_prev = p->dirty_next = PGC_FRAME_NONE;
+	pgc__clear(p, PGC_PGI_ONDIRTY);
+	atomic_fetch_sub_explicit(&m->nr_dirty, 1, memory_order_relaxed);
+	atomic_fetch_sub_explicit(&m->cache->nr_dirty, 1, memory_order_relaxed);
+}
+
+void pgc__mapping_sync_dirty(struct pgc_page *page)
+{
+	struct pgc_mapping *m = atomic_load_explicit(&page->mapping, memory_order_acquire);
+	if (!m)
+		return;
+	pthread_mutex_lock(&m->dirty_lock);
+	/* Re-read under the lock: removal clears mapping under it. */
+	if (atomic_load_explicit(&page->mapping, memory_order_relaxed) == m) {
+		uint32_t f = pgc__flags(page);
+		bool dirty = f & PGC_BIT(PGC_PG_DIRTY), on = f & PGC_BIT(PGC_PGI_ONDIRTY);
+		if (dirty && !on)
+			dirty_list_add(m, page);
+		else if (!dirty && on)
+			dirty_list_del(m, page);
+	}
+	pthread_mutex_unlock(&m->dirty_lock);
+}
+
+/* Takes a locked (or frozen) page out of the index; the mapping's reference stays for the caller to drop. */
+static void remove_page(struct pgc_mapping *m, struct pgc_page *page)
+{
+	rcu_read_lock();
+	int err = cds_lfht_del(m->ht, &page->hnode);
+	rcu_read_unlock();
+	pgc_assert(err == 0);
+	(void)err;
+	pgc__set(page, PGC_PGI_STALE);
+	pthread_mutex_lock(&m->dirty_lock);
+	pgc__clear(page, PGC_PG_DIRTY);
+	if (pgc__test(page, PGC_PGI_ONDIRTY))
+		dirty_list_del(m, page);
+	atomic_store_explicit(&page->mapping, NULL, memory_order_release);
+	pthread_mutex_unlock(&m->dirty_lock);
+	atomic_fetch_sub_explicit(&m->nr_pages, 1, memory_order_relaxed);
+}
+
+bool pgc__mapping_release_private(struct pgc_mapping *m, struct pgc_page *page)
+{
+	if (!pgc__test(page, PGC_PG_PRIVATE))
+		return true;
+	if (m->ops.releasepage)
+		return m->ops.releasepage(m, page) != 0 && !pgc__test(page, PGC_PG_PRIVATE);
+	page->private_value = 0;
+	pgc__clear(page, PGC_PG_PRIVATE);
+	return true;
+}
+
+int pgc__mapping_evict(struct pgc_mapping *m, struct pgc_page *page)
+{
+	pgc_assert(pgc__test(page, PGC_PG_LOCKED));
+	if (pgc__flags(page) & (PGC_BIT(PGC_PG_DIRTY) | PGC_BIT(PGC_PG_WRITEBACK)))
+		return -EBUSY;
+	/* Nobody else may hold it: the mapping's reference and ours. */
+	if (pgc_page_ref_freeze(page, 2))
+		return -EBUSY;
+	if (pgc__flags(page) & (PGC_BIT(PGC_PG_DIRTY) | PGC_BIT(PGC_PG_WRITEBACK))) {
+		pgc_page_ref_unfreeze(page, 2);
+		return -EBUSY;
+	}
+	remove_page(m, page);
+	/*
+	 * Frozen at 0 with no other holder: nobody sleeps on its lock, and no
+	 * LRU list will take it back (reclaim isolated it, or it is on a list
+	 * that the free path leaves).
+	 */
+	atomic_fetch_and_explicit(&page->flags, ~(PGC_BIT(PGC_PG_LOCKED) | PGC_BIT(PGC_PGI_ISOLATED)),
+				  memory_order_release);
+	pgc__page_free(page);
+	return 0;
+}
+
+PGC_API int pgc_mapping_create(pgc_cache *cache, const struct pgc_mapping_ops *ops, void *owner,
+			       uint64_t size, pgc_mapping **mappingp)
+{
+	if (mappingp)
+		*mappingp = NULL;
+	if (!cache || !mappingp)
+		return -EINVAL;
+	if (ops && ops->size == 0)
+		return -EINVAL;
+	if (ops && ops->size > sizeof(*ops)) {
+		/* A newer caller: accept only if the members we do not know are unset. */
+		const unsigned char *extra = (const unsigned char *)ops + sizeof(*ops);
+		for (size_t i = 0; i < ops->size - sizeof(*ops); i++)
+			if (extra[i])
+				return -EINVAL;
+	}
+	struct pgc_mapping *m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	if (ops)
+		memcpy(&m->ops, ops, ops->size < sizeof(*ops) ? ops->size : sizeof(*ops));
+	m->ops.size = sizeof(m->ops);
+	m->cache = cache;
+	m->owner = owner;
+	atomic_init(&m->size, size);
+	m->dirty_head = PGC_FRAME_NONE;
+	pthread_mutex_init(&m->dirty_lock, NULL);
+	m->ht = cds_lfht_new(64, 64, 0, CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING, NULL);
+	if (!m->ht) {
+		pthread_mutex_destroy(&m->dirty_lock);
+		free(m);
+		return -ENOMEM;
+	}
+	atomic_fetch_add(&cache->nr_mappings, 1);
+	*mappingp = m;
+	return 0;
+}
+
+PGC_API int pgc_mapping_destroy(pgc_mapping *m)
+{
+	if (!m)
+		return 0;
+	if (atomic_load(&m->nr_dirty) > 0)
+		return -EBUSY;
+	int err = pgc_mapping_truncate(m, 0);
+	if (err)
+		return err;
+	if (atomic_load(&m->nr_dirty) > 0 || atomic_load(&m->nr_pages) > 0)
+		return -EBUSY;
+	if (cds_lfht_destroy(m->ht, NULL))
+		return -EBUSY;
+	atomic_fetch_sub(&m->cache->nr_mappings, 1);
+	pthread_mutex_destroy(&m->dirty_lock);
+	free(m);
+	return 0;
+}
+
+PGC_API void *pgc_mapping_owner(const pgc_mapping *m)
+{
+	return m ? m->owner : NULL;
+}
+
+PGC_API pgc_cache *pgc_mapping_cache(const pgc_mapping *m)
+{
+	return m ? m->cache : NULL;
+}
+
+PGC_API uint64_t pgc_mapping_size(const pgc_mapping *m)
+{
+	return m ? atomic_load_explicit(&m->size, memory_order_acquire) : 0;
+}
+
+PGC_API int pgc_mapping_set_size(pgc_mapping *m, uint64_t size)
+{
+	if (!m)
+		return -EINVAL;
+	atomic_store_explicit(&m->size, size, memory_order_release);
+	return 0;
+}
+
+PGC_API uint64_t pgc_mapping_nr_pages(const pgc_mapping *m)
+{
+	return m ? atomic_load_explicit(&m->nr_pages, memory_order_relaxed) : 0;
+}
+
+PGC_API uint64_t pgc_mapping_nr_dirty(const pgc_mapping *m)
+{
+	return m ? atomic_load_explicit(&m->nr_dirty, memory_order_relaxed) : 0;
+}
+
+PGC_API int pgc_mapping_find(pgc_mapping *m, uint64_t index, pgc_page **pagep)
+{
+	if (pgc_unlikely(!m || !pagep))
+		return -EINVAL;
+	struct pgc_page *p = pgc__mapping_lookup(m, index);
+	*pagep = p;
+	if (!p) {
+		pgc__stat_inc(m->cache, PGC_ST_MISSES);
+		return -ENOENT;
+	}
+	pgc__mark_accessed(p);
+	pgc__stat_inc(m->cache, PGC_ST_HITS);
+	return 0;
+}
+
+PGC_API int pgc_mapping_find_lock(pgc_mapping *m, uint64_t index, pgc_page **pagep)
+{
+	if (!m || !pagep)
+		return -EINVAL;
+	for (;;) {
+		int err = pgc_mapping_find(m, index, pagep);
+		if (err)
+			return err;
+		struct pgc_page *p = *pagep;
+		pgc__lock(p);
+		if (atomic_load_explicit(&p->mapping, memory_order_acquire) == m &&
+		    atomic_load_explicit(&p->index, memory_order_relaxed) == index)
+			return 0;
+		/* Truncated or evicted while we waited for the lock. */
+		pgc__unlock(p);
+		pgc__put(p);
+	}
+}
+
+PGC_API int pgc_mapping_insert(pgc_mapping *m, pgc_page *page, uint64_t index)
+{
+	if (!m || !page)
+		return -EINVAL;
+	return pgc__mapping_add(m, page, index);
+}
+
+PGC_API int pgc_mapping_delete(pgc_page *page)
+{
+	if (!page || !pgc__test(page, PGC_PG_LOCKED))
+		return -EINVAL;
+	struct pgc_mapping *m = atomic_load_explicit(&page->mapping, memory_order_acquire);
+	if (!m)
+		return -EINVAL;
+	if (pgc__test(page, PGC_PG_WRITEBACK))
+		return -EBUSY;
+	remove_page(m, page);
+	pgc__stat_inc(m->cache, PGC_ST_DELETES);
+	pgc__put(page); /* the mapping's reference; the caller keeps its own */
+	return 0;
+}
+
+static int cmp_index(const void *a, const void *b)
+{
+	uint64_t x = atomic_load_explicit(&(*(struct pgc_page *const *)a)->index, memory_order_relaxed);
+	uint64_t y = atomic_load_explicit(&(*(struct pgc_page *const *)b)->index, memory_order_relaxed);
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Collects referenced pages of the mapping with start <= index <= end.
+ * Returns the count, with *pagesp a malloc'ed array, or -ENOMEM. A growth
+ * failure stops the walk early: the caller processes what it has and asks
+ * again.
+ */
+static long collect_range(struct pgc_mapping *m, uint64_t start, uint64_t end,
+			  struct pgc_page ***pagesp)
+{
+	size_t cap = 64, n = 0;
+	struct pgc_page **v = malloc(cap * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	struct cds_lfht_iter it;
+	struct cds_lfht_node *node;
+	rcu_read_lock();
+	cds_lfht_for_each(m->ht, &it, node) {
+		struct pgc_page *p = page_of(node);
+		uint64_t idx = atomic_load_explicit(&p->index, memory_order_relaxed);
+		if (idx < start || idx > end)
+			continue;
+		if (n == cap) {
+			struct pgc_page **nv = realloc(v, 2 * cap * sizeof(*v));
+			if (!nv)
+				break;
+			v = nv;
+			cap *= 2;
+		}
+		if (!pgc__get_unless_zero(p))
+			continue;
+		if (atomic_load_explicit(&p->mapping, memory_order_acquire) != m) {
+			pgc__put(p);
+			continue;
+		}
+		v[n++] = p;
+	}
+	rcu_read_unlock();
+	qsort(v, n, sizeof(*v), cmp_index);
+	*pagesp = v;
+	return (long)n;
+}
+
+/* Drops one locked page of the mapping for truncate. */
+static void truncate_page(struct pgc_mapping *m, struct pgc_page *p, size_t psize)
+{
+	pgc__wait_bit(p, PGC_PG_WRITEBACK);
+	if (pgc__test(p, PGC_PG_PRIVATE) && m->ops.invalidatepage)
+		m->ops.invalidatepage(m, p, 0, psize);
+	if (pgc__test(p, PGC_PG_PRIVATE)) {
+		p->private_value = 0;
+		pgc__clear(p, PGC_PG_PRIVATE);
+	}
+	remove_page(m, p);
+	pgc__stat_inc(m->cache, PGC_ST_DELETES);
+	pgc__put(p); /* the mapping's reference */
+}
+
+static void truncate_partial(struct pgc_mapping *m, uint64_t index, size_t offset, size_t psize)
+{
+	struct pgc_page *p;
+	if (pgc_mapping_find_lock(m, index, &p))
+		return;
+	pgc__wait_bit(p, PGC_PG_WRITEBACK);
+	memset((char *)pgc__page_data(p) + offset, 0, psize - offset);
+	if (m->ops.invalidatepage)
+		m->ops.invalidatepage(m, p, offset, psize - offset);
+	pgc__unlock(p);
+	pgc__put(p);
+}
+
+PGC_API int pgc_mapping_truncate(pgc_mapping *m, uint64_t new_size)
+{
+	if (!m)
+		return -EINVAL;
+	size_t psize = m->cache->frames.page_size;
+	uint32_t shift = m->cache->frames.page_shift;
+	atomic_store_explicit(&m->size, new_size, memory_order_release);
+	uint64_t first = (new_size + psize - 1) >> shift;
+	if (new_size > UINT64_MAX - psize)
+		first = UINT64_MAX; /* nothing past the last possible page */
+
+	for (int pass = 0; pass < 64; pass++) {
+		struct pgc_page **v;
+		long n = first == UINT64_MAX ? 0 : collect_range(m, first, UINT64_MAX, &v);
+		if (n < 0)
+			return (int)n;
+		if (n == 0) {
+			if (first != UINT64_MAX)
+				free(v);
+			break;
+		}
+		for (long i = 0; i < n; i++) {
+			struct pgc_page *p = v[i];
+			pgc__lock(p);
+			if (atomic_load_explicit(&p->mapping, memory_order_relaxed) == m &&
+			    atomic_load_explicit(&p->index, memory_order_relaxed) >= first)
+				truncate_page(m, p, psize);
+			pgc__unlock(p);
+			pgc__put(p);
+		}
+		free(v);
+	}
+	size_t offset = (size_t)(new_size & (psize - 1));
+	if (offset)
+		truncate_partial(m, new_size >> shift, offset, psize);
+	return 0;
+}
+
+PGC_API long pgc_mapping_invalidate(pgc_mapping *m, uint64_t start, uint64_t end)
+{
+	if (!m || start > end)
+		return -EINVAL;
+	struct pgc_page **v;
+	long n = collect_range(m, start, end, &v);
+	if (n < 0)
+		return n;
+	long dropped = 0;
+	for (long i = 0; i < n; i++) {
+		struct pgc_page *p = v[i];
+		if (!pgc__trylock(p)) {
+			pgc__put(p);
+			continue;
+		}
+		if (atomic_load_explicit(&p->mapping, memory_order_relaxed) == m &&
+		    !(pgc__flags(p) & (PGC_BIT(PGC_PG_DIRTY) | PGC_BIT(PGC_PG_WRITEBACK))) &&
+		    atomic_load_explicit(&p->refcount, memory_order_relaxed) == 2 &&
+		    pgc__mapping_release_private(m, p) && pgc__mapping_evict(m, p) == 0) {
+			pgc__stat_inc(m->cache, PGC_ST_DELETES);
+			dropped++;
+			continue; /* evict unlocked and freed it, with our reference */
+		}
+		pgc__unlock(p);
+		pgc__put(p);
+	}
+	free(v);
+	return dropped;
+}
+
+PGC_API int pgc_mapping_for_each_dirty(pgc_mapping *m, uint64_t start, uint64_t end,
+				       pgc_page_visit_fn fn, void *arg)
+{
+	if (!m || !fn || start > end)
+		return -EINVAL;
+	pthread_mutex_lock(&m->dirty_lock);
+	size_t cap = atomic_load_explicit(&m->nr_dirty, memory_order_relaxed);
+	pthread_mutex_unlock(&m->dirty_lock);
+	if (cap == 0)
+		return 0;
+	struct pgc_page **v = malloc(cap * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	size_t n = 0;
+	struct pgc_frames *fr = &m->cache->frames;
+	pthread_mutex_lock(&m->dirty_lock);
+	for (uint32_t id = m->dirty_head; id != PGC_FRAME_NONE && n < cap;) {
+		struct pgc_page *p = pgc__frames_page(fr, id);
+		id = p->dirty_next;
+		uint64_t idx = atomic_load_explicit(&p->index, memory_order_relaxed);
+		if (idx >= start && idx <= end && pgc__get_unless_zero(p))
+			v[n++] = p;
+	}
+	pthread_mutex_unlock(&m->dirty_lock);
+	qsort(v, n, sizeof(*v), cmp_index);
+	int ret = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!ret)
+			ret = fn(v[i], arg);
+		pgc__put(v[i]);
+	}
+	free(v);
+	return ret;
+}
+
+PGC_API int pgc_mapping_account_dirty(pgc_page *page)
+{
+	if (!page)
+		return -EINVAL;
+	pgc__mapping_sync_dirty(page);
+	return 0;
+}
+
+PGC_API int pgc_page_set_dirty(pgc_page *page)
+{
+	if (!page)
+		return -EINVAL;
+	struct pgc_mapping *m = atomic_load_explicit(&page->mapping, memory_order_acquire);
+	if (m && m->ops.set_page_dirty)
+		return m->ops.set_page_dirty(m, page);
+	if (pgc__test_and_set(page, PGC_PG_DIRTY))
+		return 0;
+	pgc__mapping_sync_dirty(page);
+	return 1;
+}
+
+PGC_API int pgc_page_clear_dirty_for_io(pgc_page *page)
+{
+	if (!page || !pgc__test(page, PGC_PG_LOCKED))
+		return -EINVAL;
+	if (!pgc__test_and_clear(page, PGC_PG_DIRTY))
+		return 0;
+	pgc__mapping_sync_dirty(page);
+	return 1;
+}

@@ -1,0 +1,108 @@
+/*
+ * The library's only contact with libnuma and the memory policy system
+ * calls. Everything above asks here about nodes and binds memory through
+ * here, so the rest reads as plain logic and a machine without NUMA support
+ * simply has node 0. libnuma's own error reporting (numa_error, which may
+ * print or exit) is avoided by calling only functions that return errors.
+ */
+#include <errno.h>
+#include <numa.h>
+#include <numaif.h>
+#include <sched.h>
+#include <stdlib.h>
+
+#include "numa_internal.h"
+
+bool pgc__numa_available(void)
+{
+	return numa_available() >= 0;
+}
+
+int pgc__numa_max_node(void)
+{
+	return pgc__numa_available() ? numa_max_node() : 0;
+}
+
+bool pgc__numa_node_has_memory(int node)
+{
+	if (!pgc__numa_available())
+		return node == 0;
+	if (node < 0 || node > numa_max_node())
+		return false;
+	if (!numa_bitmask_isbitset(numa_nodes_ptr, (unsigned)node))
+		return false;
+	return numa_node_size64(node, NULL) > 0;
+}
+
+bool pgc__numa_node_allowed(int node)
+{
+	if (!pgc__numa_available())
+		return node == 0;
+	if (node < 0 || node > numa_max_node())
+		return false;
+	struct bitmask *allowed = numa_get_mems_allowed();
+	if (!allowed)
+		return false;
+	bool ok = numa_bitmask_isbitset(allowed, (unsigned)node);
+	numa_bitmask_free(allowed);
+	return ok;
+}
+
+int pgc__numa_allowed_nodes(int *nodes, int max)
+{
+	if (!pgc__numa_available()) {
+		if (max > 0)
+			nodes[0] = 0;
+		return 1;
+	}
+	int n = 0;
+	int top = numa_max_node();
+	for (int i = 0; i <= top; i++) {
+		if (pgc__numa_node_has_memory(i) && pgc__numa_node_allowed(i)) {
+			if (n < max)
+				nodes[n] = i;
+			n++;
+		}
+	}
+	return n;
+}
+
+int pgc__numa_distance(int a, int b)
+{
+	if (!pgc__numa_available())
+		return a == b ? 10 : 20;
+	int d = numa_distance(a, b);
+	return d > 0 ? d : (a == b ? 10 : 20);
+}
+
+int pgc__numa_current_node(void)
+{
+	if (!pgc__numa_available())
+		return 0;
+	int cpu = sched_getcpu();
+	if (cpu < 0)
+		return -1;
+	return numa_node_of_cpu(cpu);
+}
+
+int pgc__numa_bind(void *addr, size_t len, int node)
+{
+	if (!pgc__numa_available())
+		return 0;
+	unsigned long maxnode = (unsigned long)numa_max_node() + 1;
+	size_t words = (maxnode + 1 + 8 * sizeof(unsigned long) - 1) / (8 * sizeof(unsigned long));
+	unsigned long stackmask[16] = {0};
+	unsigned long *mask = stackmask;
+	if (words > 16) {
+		mask = calloc(words, sizeof(unsigned long));
+		if (!mask)
+			return -ENOMEM;
+	}
+	mask[(unsigned)node / (8 * sizeof(unsigned long))] |= 1ul << ((unsigned)node % (8 * sizeof(unsigned long)));
+	/* maxnode counts bits and the kernel wants one more than the highest. */
+	long rc = mbind(addr, len, MPOL_BIND, mask, maxnode + 1, 0);
+	int err = rc == 0 ? 0 : -errno;
+	if (mask != stackmask)
+		free(mask);
+	return err;
+}

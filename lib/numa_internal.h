@@ -1,0 +1,34 @@
+/*
+ * The only door to libnuma and the kernel's memory policy calls. The rest of
+ * the library asks this file which nodes exist, which the process may use,
+ * how far apart they are, which node a CPU is on, and binds memory to a node.
+ * Where libnuma says NUMA is unavailable there is one node, 0.
+ */
+#ifndef PGC_NUMA_INTERNAL_H
+#define PGC_NUMA_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Whether the kernel offers NUMA policies (libnuma's numa_available()). */
+bool pgc__numa_available(void);
+/* Highest node number of the machine (0 without NUMA). */
+int pgc__numa_max_node(void);
+/* The node exists and has memory. */
+bool pgc__numa_node_has_memory(int node);
+/* The node is in the calling process's mems_allowed. */
+bool pgc__numa_node_allowed(int node);
+/* Fills nodes[] with the allowed nodes that have memory; returns how many. */
+int pgc__numa_allowed_nodes(int *nodes, int max);
+/* Distance between two nodes (10 for local, as in the SLIT table). */
+int pgc__numa_distance(int a, int b);
+/* The node of the CPU the caller runs on, or -1 if unknown. */
+int pgc__numa_current_node(void);
+/*
+ * Binds [addr, addr + len) to node with MPOL_BIND, so that pages faulted
+ * later come from that node only. Returns 0 or a negative errno; a no-op
+ * without NUMA.
+ */
+int pgc__numa_bind(void *addr, size_t len, int node);
+
+#endif /* PGC_NUMA_INTERNAL_H */

@@ -1,0 +1,107 @@
+/*
+ * Inline helpers on page descriptors for the layers above: flag bit
+ * operations, the speculative reference, and the lock fast paths. The slow
+ * paths (sleeping, freeing) are out of line in page.c.
+ */
+#ifndef PGC_PAGE_INTERNAL_H
+#define PGC_PAGE_INTERNAL_H
+
+#include <stdbool.h>
+
+#include "assert_internal.h"
+#include "desc_internal.h"
+
+static inline uint32_t pgc__flags(const struct pgc_page *p)
+{
+	return atomic_load_explicit(&p->flags, memory_order_acquire);
+}
+
+static inline bool pgc__test(const struct pgc_page *p, unsigned bit)
+{
+	return (pgc__flags(p) & PGC_BIT(bit)) != 0;
+}
+
+static inline bool pgc__test_and_set(struct pgc_page *p, unsigned bit)
+{
+	return (atomic_fetch_or_explicit(&p->flags, PGC_BIT(bit), memory_order_acq_rel) &
+		PGC_BIT(bit)) != 0;
+}
+
+static inline bool pgc__test_and_clear(struct pgc_page *p, unsigned bit)
+{
+	return (atomic_fetch_and_explicit(&p->flags, ~PGC_BIT(bit), memory_order_acq_rel) &
+		PGC_BIT(bit)) != 0;
+}
+
+static inline void pgc__set(struct pgc_page *p, unsigned bit)
+{
+	atomic_fetch_or_explicit(&p->flags, PGC_BIT(bit), memory_order_acq_rel);
+}
+
+static inline void pgc__clear(struct pgc_page *p, unsigned bit)
+{
+	atomic_fetch_and_explicit(&p->flags, ~PGC_BIT(bit), memory_order_acq_rel);
+}
+
+/* Takes a reference unless the count is 0; true on success. */
+static inline bool pgc__get_unless_zero(struct pgc_page *p)
+{
+	int32_t c = atomic_load_explicit(&p->refcount, memory_order_relaxed);
+	do {
+		if (c <= 0)
+			return false;
+	} while (!atomic_compare_exchange_weak_explicit(&p->refcount, &c, c + 1,
+							memory_order_acquire, memory_order_relaxed));
+	return true;
+}
+
+static inline void pgc__get(struct pgc_page *p)
+{
+	int32_t old = atomic_fetch_add_explicit(&p->refcount, 1, memory_order_relaxed);
+	pgc_assert(old > 0);
+	(void)old;
+}
+
+void pgc__page_free(struct pgc_page *p);
+
+static inline void pgc__put(struct pgc_page *p)
+{
+	int32_t old = atomic_fetch_sub_explicit(&p->refcount, 1, memory_order_acq_rel);
+	pgc_assert(old > 0);
+	if (pgc_unlikely(old == 1))
+		pgc__page_free(p);
+}
+
+static inline bool pgc__trylock(struct pgc_page *p)
+{
+	return !pgc__test_and_set(p, PGC_PG_LOCKED);
+}
+
+void pgc__lock_slow(struct pgc_page *p);
+
+static inline void pgc__lock(struct pgc_page *p)
+{
+	if (pgc_unlikely(!pgc__trylock(p)))
+		pgc__lock_slow(p);
+}
+
+/* Clears bit (LOCKED or WRITEBACK) and wakes sleepers if WAITERS was set. */
+void pgc__clear_and_wake(struct pgc_page *p, unsigned bit);
+
+static inline void pgc__unlock(struct pgc_page *p)
+{
+	pgc_assert(pgc__test(p, PGC_PG_LOCKED));
+	pgc__clear_and_wake(p, PGC_PG_LOCKED);
+}
+
+/* Sleeps until bit is clear. */
+void pgc__wait_bit(struct pgc_page *p, unsigned bit);
+
+static inline void pgc__mark_accessed(struct pgc_page *p)
+{
+	/* Read first: the hit path must not write a shared line needlessly. */
+	if (!(pgc__flags(p) & PGC_BIT(PGC_PG_REFERENCED)))
+		pgc__set(p, PGC_PG_REFERENCED);
+}
+
+#endif /* PGC_PAGE_INTERNAL_H */

@@ -1,0 +1,172 @@
+/*
+ * Reclaim and page allocation: the layer that keeps the cache within its
+ * capacity.
+ *
+ * Allocation takes a free frame from the wanted node, or (unless strict) the
+ * nearest node that has one; when no node has room left, reclaim runs on the
+ * wanted node first, then on the others by distance.
+ *
+ * Reclaim works like the kernel's shrink_inactive_list on a second-chance
+ * LRU. It isolates a batch of pages from the tail of a node's inactive list
+ * (taking a reference each) and decides about each page alone: a referenced
+ * page is activated; a page that is locked, under writeback, pinned by
+ * another holder or refused by releasepage is kept; a dirty page is written
+ * back through writepage first (unless the caller may not sleep); a clean
+ * page is frozen at the expected count (mapping + reclaim), removed from
+ * its index and freed. The active list is aged into the inactive list so it
+ * never outgrows it. Reclaim only trylocks pages, so it cannot deadlock with
+ * a caller that holds page locks.
+ */
+#include <errno.h>
+
+#include "mapping_internal.h"
+#include "numa_internal.h"
+
+#define PGC_RECLAIM_BATCH 32u
+
+enum shrink_result { PAGE_KEEP, PAGE_FREED };
+
+static enum shrink_result shrink_page(struct pgc_cache *c, struct pgc_page *p, bool may_write)
+{
+	pgc__stat_inc(c, PGC_ST_RECLAIM_SCANS);
+	struct pgc_mapping *m = atomic_load_explicit(&p->mapping, memory_order_acquire);
+	/* A page that left its mapping is not put back (see lru putback). */
+	if (!m || pgc__test(p, PGC_PG_UNEVICTABLE))
+		return PAGE_KEEP;
+	if (pgc__test_and_clear(p, PGC_PG_REFERENCED)) {
+		pgc__set(p, PGC_PG_ACTIVE);
+		return PAGE_KEEP;
+	}
+	if (!pgc__trylock(p))
+		return PAGE_KEEP;
+	if (atomic_load_explicit(&p->mapping, memory_order_relaxed) != m ||
+	    pgc__test(p, PGC_PG_WRITEBACK))
+		goto keep_locked;
+	if (pgc__test(p, PGC_PG_DIRTY)) {
+		if (!may_write || !m->ops.writepage)
+			goto keep_locked;
+		struct pgc_writeback_control wbc = {
+			.size = sizeof(wbc),
+			.sync_mode = PGC_WB_NONE,
+			.range_start = atomic_load_explicit(&p->index, memory_order_relaxed),
+			.nr_to_write = 1,
+			.for_reclaim = 1,
+		};
+		wbc.range_end = wbc.range_start;
+		pgc__stat_inc(c, PGC_ST_RECLAIM_WRITES);
+		if (pgc_mapping_write_page(p, &wbc) || pgc__test(p, PGC_PG_DIRTY))
+			goto keep_locked;
+	}
+	if (!pgc__mapping_release_private(m, p))
+		goto keep_locked;
+	if (pgc__mapping_evict(m, p) == 0) {
+		pgc__stat_inc(c, PGC_ST_EVICTIONS);
+		return PAGE_FREED;
+	}
+keep_locked:
+	pgc__unlock(p);
+	return PAGE_KEEP;
+}
+
+/* Frees up to nr pages of one node; returns how many it freed. */
+static unsigned long shrink_node(struct pgc_cache *c, unsigned pi, unsigned long nr, bool may_write)
+{
+	struct pgc_page *batch[PGC_RECLAIM_BATCH], *keep[PGC_RECLAIM_BATCH];
+	uint64_t counts[PGC_NR_LRU];
+	pgc__lru_counts(c, pi, counts);
+	unsigned long budget = 2 * (counts[PGC_LRU_INACTIVE] + counts[PGC_LRU_ACTIVE]) +
+			       PGC_RECLAIM_BATCH;
+	unsigned long freed = 0, scanned = 0;
+
+	while (freed < nr && scanned < budget) {
+		pgc__lru_counts(c, pi, counts);
+		if (counts[PGC_LRU_ACTIVE] > counts[PGC_LRU_INACTIVE])
+			pgc__lru_age_active(c, pi, PGC_RECLAIM_BATCH);
+		unsigned want = nr - freed < PGC_RECLAIM_BATCH ? (unsigned)(nr - freed) : PGC_RECLAIM_BATCH;
+		unsigned n = pgc__lru_isolate(c, pi, PGC_LRU_INACTIVE, batch, want);
+		if (n == 0) {
+			if (counts[PGC_LRU_ACTIVE] == 0 ||
+			    !pgc__lru_age_active(c, pi, PGC_RECLAIM_BATCH)) {
+				if (counts[PGC_LRU_ACTIVE] == 0)
+					break;
+				scanned += PGC_RECLAIM_BATCH;
+			}
+			continue;
+		}
+		scanned += n;
+		unsigned nk = 0;
+		for (unsigned i = 0; i < n; i++) {
+			if (shrink_page(c, batch[i], may_write) == PAGE_FREED)
+				freed++;
+			else
+				keep[nk++] = batch[i];
+		}
+		pgc__lru_putback(c, keep, nk);
+	}
+	return freed;
+}
+
+/* Reclaims from the pools in order[0..nr_order), stopping once nr pages are free. */
+static unsigned long reclaim_order(struct pgc_cache *c, const unsigned *order, unsigned nr_order,
+				   unsigned long nr, bool may_write)
+{
+	unsigned long freed = 0;
+	for (unsigned i = 0; i < nr_order && freed < nr; i++)
+		freed += shrink_node(c, order[i], nr - freed, may_write);
+	return freed;
+}
+
+static unsigned home_pool(struct pgc_cache *c)
+{
+	int i = pgc__node_index(c, pgc__numa_current_node());
+	return i < 0 ? 0 : (unsigned)i;
+}
+
+PGC_API long pgc_cache_reclaim(pgc_cache *cache, unsigned long nr)
+{
+	if (!cache)
+		return -EINVAL;
+	const unsigned *order = &cache->fallback[home_pool(cache) * cache->nr_nodes];
+	return (long)reclaim_order(cache, order, cache->nr_nodes, nr, true);
+}
+
+PGC_API int pgc_page_alloc(pgc_cache *cache, int node, unsigned flags, pgc_page **pagep)
+{
+	if (pagep)
+		*pagep = NULL;
+	if (!cache || !pagep || (flags & ~(PGC_ALLOC_NOWAIT | PGC_ALLOC_STRICT)))
+		return -EINVAL;
+	unsigned pi;
+	if (node == PGC_NODE_ANY) {
+		pi = home_pool(cache);
+	} else {
+		int i = pgc__node_index(cache, node);
+		if (i < 0)
+			return -ENOENT;
+		pi = (unsigned)i;
+	}
+	bool strict = flags & PGC_ALLOC_STRICT, may_sleep = !(flags & PGC_ALLOC_NOWAIT);
+	const unsigned *order = strict ? &pi : &cache->fallback[pi * cache->nr_nodes];
+	unsigned nr_order = strict ? 1 : cache->nr_nodes;
+	unsigned long reclaimed = 0;
+	/* A batch, but not most of a small cache for one page. */
+	unsigned long want = cache->frames.capacity / 64;
+	want = want < 1 ? 1 : want > PGC_RECLAIM_BATCH ? PGC_RECLAIM_BATCH : want;
+
+	for (unsigned attempt = 0; attempt < 16; attempt++) {
+		for (unsigned i = 0; i < nr_order; i++) {
+			struct pgc_page *p = pgc__frames_get(cache, order[i], may_sleep);
+			if (p) {
+				*pagep = p;
+				return 0;
+			}
+		}
+		unsigned long got = reclaim_order(cache, order, nr_order, want, may_sleep);
+		reclaimed += got;
+		if (got == 0)
+			break;
+	}
+	pgc__stat_inc(cache, PGC_ST_ALLOC_FAILURES);
+	/* Frames freed without sleeping wait out a grace period first. */
+	return !may_sleep && reclaimed ? -EAGAIN : -ENOMEM;
+}

@@ -1,0 +1,105 @@
+/*
+ * Writeback: turning dirty pages clean through the mapping's writepage and
+ * writepages operations. Reclaim (above) writes single pages from here; the
+ * default writepages walks the dirty set in index order.
+ *
+ * A failed write never loses data: the page is marked dirty again and gets
+ * ERROR, and the error goes back to the caller. (The per-caller error
+ * reporting of fsync, errseq, belongs to the I/O layer.)
+ */
+#include <errno.h>
+
+#include "mapping_internal.h"
+
+PGC_API int pgc_mapping_write_page(pgc_page *page, struct pgc_writeback_control *wbc)
+{
+	if (!page || !pgc__test(page, PGC_PG_LOCKED))
+		return -EINVAL;
+	struct pgc_mapping *m = atomic_load_explicit(&page->mapping, memory_order_acquire);
+	if (!m)
+		return -EINVAL;
+	if (!pgc__test(page, PGC_PG_DIRTY))
+		return 0;
+	if (!m->ops.writepage)
+		return -EROFS;
+	struct pgc_writeback_control local = {
+		.size = sizeof(local),
+		.sync_mode = PGC_WB_ALL,
+		.range_start = 0,
+		.range_end = UINT64_MAX,
+		.nr_to_write = 1,
+	};
+	if (!wbc)
+		wbc = &local;
+	/* Someone else's writeback of older data must finish first. */
+	pgc__wait_bit(page, PGC_PG_WRITEBACK);
+	if (!pgc_page_clear_dirty_for_io(page))
+		return 0;
+	pgc_page_start_writeback(page);
+	int err = m->ops.writepage(m, page, wbc);
+	if (err) {
+		pgc__set(page, PGC_PG_ERROR);
+		pgc_page_set_dirty(page);
+		pgc__log(m->cache, PGC_LOG_ERROR, "writepage of index %llu failed: %d",
+			 (unsigned long long)atomic_load(&page->index), err);
+	} else {
+		pgc__clear(page, PGC_PG_ERROR);
+		wbc->nr_to_write--;
+	}
+	pgc_page_end_writeback(page);
+	return err;
+}
+
+struct wb_walk {
+	struct pgc_mapping *m;
+	struct pgc_writeback_control *wbc;
+	int first_error;
+};
+
+static int write_one(pgc_page *page, void *arg)
+{
+	struct wb_walk *w = arg;
+	if (w->wbc->sync_mode == PGC_WB_NONE) {
+		if (!pgc__trylock(page))
+			return 0;
+		if (pgc__test(page, PGC_PG_WRITEBACK)) {
+			pgc__unlock(page);
+			return 0;
+		}
+	} else {
+		pgc__lock(page);
+	}
+	int err = 0;
+	if (atomic_load_explicit(&page->mapping, memory_order_relaxed) == w->m)
+		err = pgc_mapping_write_page(page, w->wbc);
+	pgc__unlock(page);
+	if (err && !w->first_error)
+		w->first_error = err;
+	/* Without writepage nothing will get better: stop at once. */
+	return err == -EROFS ? err : 0;
+}
+
+static int default_writepages(struct pgc_mapping *m, struct pgc_writeback_control *wbc)
+{
+	struct wb_walk w = {.m = m, .wbc = wbc, .first_error = 0};
+	int ret = pgc_mapping_for_each_dirty(m, wbc->range_start, wbc->range_end, write_one, &w);
+	if (ret < 0 && ret != -EROFS)
+		return ret;
+	return w.first_error;
+}
+
+PGC_API int pgc_mapping_writeback(pgc_mapping *m, uint64_t start, uint64_t end, int sync_mode)
+{
+	if (!m || start > end || (sync_mode != PGC_WB_NONE && sync_mode != PGC_WB_ALL))
+		return -EINVAL;
+	struct pgc_writeback_control wbc = {
+		.size = sizeof(wbc),
+		.sync_mode = sync_mode,
+		.range_start = start,
+		.range_end = end,
+		.nr_to_write = (long)((~0ul) >> 1),
+	};
+	if (m->ops.writepages)
+		return m->ops.writepages(m, &wbc);
+	return default_writepages(m, &wbc);
+}
