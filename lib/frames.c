@@ -21,6 +21,7 @@
 
 #include "cache_internal.h"
 #include "numa_internal.h"
+#include "tsan_internal.h"
 
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
@@ -58,7 +59,7 @@ void pgc__frame_pool_init(struct pgc_frame_pool *p, uint64_t limit)
 {
 	pthread_mutex_init(&p->lock, NULL);
 	p->free_head = p->pending_head = PGC_FRAME_NONE;
-	p->nr_free = p->nr_pending = p->nr_frames = 0;
+	p->nr_free = p->nr_pending = p->nr_inflight = p->nr_frames = 0;
 	p->limit = limit;
 	atomic_init(&p->nr_inuse, 0);
 }
@@ -78,6 +79,7 @@ void pgc__frames_fini(struct pgc_frames *fr)
 {
 	/* Pending batches handed to call_rcu() must land before the pools go. */
 	rcu_barrier();
+	pgc__hb_acquire(fr);
 	uint32_t n = atomic_load_explicit(&fr->nr_chunks, memory_order_relaxed);
 	for (uint32_t i = 0; i < n; i++)
 		chunk_unmap(fr->chunks[i]);
@@ -164,7 +166,12 @@ static struct pgc_chunk *chunk_create(struct pgc_cache *cache, unsigned pool_idx
 	return c;
 }
 
-/* Creates a chunk for the pool if the capacity and the node's limit allow. */
+/*
+ * Creates a chunk for the pool if the capacity and the node's limit allow.
+ * Returns true if the caller should look at the free list again: a chunk was
+ * created, or another thread put frames there while this one waited for
+ * grow_lock (it may just have grown the pool by the whole capacity).
+ */
 static bool pool_grow(struct pgc_cache *cache, unsigned pool_idx)
 {
 	struct pgc_frames *fr = &cache->frames;
@@ -172,6 +179,13 @@ static bool pool_grow(struct pgc_cache *cache, unsigned pool_idx)
 	bool grown = false;
 
 	pthread_mutex_lock(&fr->grow_lock);
+	pthread_mutex_lock(&pool->lock);
+	bool refilled = pool->free_head != PGC_FRAME_NONE;
+	pthread_mutex_unlock(&pool->lock);
+	if (refilled) {
+		pthread_mutex_unlock(&fr->grow_lock);
+		return true;
+	}
 	uint64_t total = atomic_load_explicit(&fr->nr_frames, memory_order_relaxed);
 	uint64_t room = fr->capacity - total;
 	if (pool->limit - pool->nr_frames < room)
@@ -261,20 +275,41 @@ struct pgc_page *pgc__frames_get(struct pgc_cache *cache, unsigned pool_idx, boo
 			pthread_mutex_unlock(&pool->lock);
 			continue;
 		}
+		bool inflight = pool->nr_inflight > 0;
 		pthread_mutex_unlock(&pool->lock);
-		if (!pool_grow(cache, pool_idx))
+		if (pool_grow(cache, pool_idx))
+			continue;
+		if (!inflight || !may_sleep)
 			return NULL;
+		/*
+		 * Frames freed earlier are still waiting out a grace period in
+		 * call_rcu(): wait for them rather than evict live pages.
+		 */
+		rcu_barrier();
+		pgc__hb_acquire(&cache->frames);
 	}
+}
+
+bool pgc__frames_recycling(struct pgc_cache *cache, unsigned pool_idx)
+{
+	struct pgc_frame_pool *pool = &cache->nodes[pool_idx].pool;
+	pthread_mutex_lock(&pool->lock);
+	bool r = pool->nr_pending + pool->nr_inflight > 0;
+	pthread_mutex_unlock(&pool->lock);
+	return r;
 }
 
 static void pending_batch_done(struct rcu_head *head)
 {
 	struct pgc_pending_batch *b = caa_container_of(head, struct pgc_pending_batch, rcu);
+	pgc__hb_acquire(b);
 	struct pgc_frame_pool *pool = &b->cache->nodes[b->pool_idx].pool;
 	struct pgc_page *last = pgc__frames_page(&b->cache->frames, b->tail);
 	pthread_mutex_lock(&pool->lock);
 	pool_splice_free(pool, last, b->head, b->nr);
+	pool->nr_inflight -= b->nr;
 	pthread_mutex_unlock(&pool->lock);
+	pgc__hb_release(&b->cache->frames); /* for rcu_barrier() callers */
 	free(b);
 }
 
@@ -308,13 +343,16 @@ void pgc__frames_put(struct pgc_cache *cache, struct pgc_page *p)
 			batch->head = id;
 			batch->tail = p->dirty_next;
 			batch->nr = pool->nr_pending;
+			pool->nr_inflight += batch->nr;
 			pool->pending_head = PGC_FRAME_NONE;
 			pool->nr_pending = 0;
 		}
 	}
 	pthread_mutex_unlock(&pool->lock);
-	if (batch)
+	if (batch) {
+		pgc__hb_release(batch);
 		call_rcu(&batch->rcu, pending_batch_done);
+	}
 }
 
 bool pgc__frames_owns(const struct pgc_frames *fr, const void *ptr)

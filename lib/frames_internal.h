@@ -23,6 +23,7 @@ struct pgc_frame_pool {
 	uint32_t pending_head;     /* freed, waiting for a grace period */
 	uint64_t nr_free;
 	uint64_t nr_pending;
+	uint64_t nr_inflight;      /* in batches waiting in call_rcu() */
 	uint64_t nr_frames;        /* frames created on this node */
 	uint64_t limit;            /* most frames on this node */
 	_Atomic uint64_t nr_inuse; /* frames handed out and not yet freed */
@@ -56,6 +57,9 @@ void pgc__frame_pool_fini(struct pgc_frame_pool *pool);
  * for a grace period to reuse pending frames.
  */
 struct pgc_page *pgc__frames_get(struct pgc_cache *cache, unsigned pool_idx, bool may_sleep);
+
+/* Whether freed frames of the pool are still waiting for a grace period. */
+bool pgc__frames_recycling(struct pgc_cache *cache, unsigned pool_idx);
 
 /* Gives a frame whose count reached 0 back to its node (pending list). */
 void pgc__frames_put(struct pgc_cache *cache, struct pgc_page *page);

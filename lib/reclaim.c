@@ -154,11 +154,27 @@ PGC_API int pgc_page_alloc(pgc_cache *cache, int node, unsigned flags, pgc_page 
 	want = want < 1 ? 1 : want > PGC_RECLAIM_BATCH ? PGC_RECLAIM_BATCH : want;
 
 	for (unsigned attempt = 0; attempt < 16; attempt++) {
-		for (unsigned i = 0; i < nr_order; i++) {
-			struct pgc_page *p = pgc__frames_get(cache, order[i], may_sleep);
-			if (p) {
-				*pagep = p;
-				return 0;
+		/* Free frames on any allowed node first; then, if allowed,
+		 * wait for frames still in a grace period. */
+		for (unsigned sleep = 0; sleep <= (unsigned)may_sleep; sleep++) {
+			for (unsigned i = 0; i < nr_order; i++) {
+				struct pgc_page *p = pgc__frames_get(cache, order[i], sleep);
+				if (p) {
+					*pagep = p;
+					return 0;
+				}
+			}
+		}
+		if (!may_sleep) {
+			/* Frames are only waiting for a grace period: the cache is
+			 * below its capacity, so evicting live pages would be a
+			 * loss for a frame this caller could not use anyway. */
+			bool recycling = false;
+			for (unsigned i = 0; i < nr_order && !recycling; i++)
+				recycling = pgc__frames_recycling(cache, order[i]);
+			if (recycling) {
+				pgc__stat_inc(cache, PGC_ST_ALLOC_FAILURES);
+				return -EAGAIN;
 			}
 		}
 		unsigned long got = reclaim_order(cache, order, nr_order, want, may_sleep);
