@@ -79,10 +79,15 @@ int pgc__numa_current_node(void)
 {
 	if (!pgc__numa_available())
 		return 0;
-	int cpu = sched_getcpu();
-	if (cpu < 0)
+	/*
+	 * getcpu(2) reports the node itself; numa_node_of_cpu() would fill
+	 * libnuma's cpu-to-node table lazily without a lock, a data race when
+	 * several threads allocate for the first time.
+	 */
+	unsigned cpu, node;
+	if (getcpu(&cpu, &node) != 0)
 		return -1;
-	return numa_node_of_cpu(cpu);
+	return (int)node;
 }
 
 int pgc__numa_bind(void *addr, size_t len, int node)
