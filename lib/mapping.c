@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "mapping_internal.h"
+#include "tsan_internal.h"
 
 static inline unsigned long hash_index(uint64_t x)
 {
@@ -37,12 +38,15 @@ static inline unsigned long hash_index(uint64_t x)
 static int match_index(struct cds_lfht_node *node, const void *key)
 {
 	const struct pgc_page *p = caa_container_of(node, struct pgc_page, hnode);
+	pgc__hb_acquire(p); /* published by pgc__mapping_add() */
 	return atomic_load_explicit(&p->index, memory_order_relaxed) == *(const uint64_t *)key;
 }
 
 static struct pgc_page *page_of(struct cds_lfht_node *node)
 {
-	return caa_container_of(node, struct pgc_page, hnode);
+	struct pgc_page *p = caa_container_of(node, struct pgc_page, hnode);
+	pgc__hb_acquire(p); /* published by pgc__mapping_add() */
+	return p;
 }
 
 struct pgc_page *pgc__mapping_lookup(struct pgc_mapping *m, uint64_t index)
@@ -81,6 +85,8 @@ int pgc__mapping_add(struct pgc_mapping *m, struct pgc_page *page, uint64_t inde
 	if (pgc__page_chunk(page)->cache != m->cache ||
 	    atomic_load_explicit(&page->refcount, memory_order_relaxed) <= 0)
 		return -EINVAL;
+	if (pgc__test(page, PGC_PG_WRITEBACK))
+		return -EBUSY; /* its end would miss the mapping's writeback count */
 	if (!atomic_compare_exchange_strong(&page->mapping, &none, m))
 		return -EINVAL;
 	if (pgc__test(page, PGC_PGI_STALE)) {
@@ -90,6 +96,7 @@ int pgc__mapping_add(struct pgc_mapping *m, struct pgc_page *page, uint64_t inde
 	}
 	atomic_store_explicit(&page->index, index, memory_order_relaxed);
 	pgc__get(page); /* the mapping's reference */
+	pgc__hb_release(page); /* the hash table publishes the page */
 	rcu_read_lock();
 	struct cds_lfht_node *got =
 		cds_lfht_add_unique(m->ht, hash_index(index), match_index, &index, &page->hnode);
@@ -250,7 +257,7 @@ PGC_API int pgc_mapping_destroy(pgc_mapping *m)
 {
 	if (!m)
 		return 0;
-	if (atomic_load(&m->nr_dirty) > 0)
+	if (atomic_load(&m->nr_dirty) > 0 || atomic_load(&m->nr_writeback) > 0)
 		return -EBUSY;
 	int err = pgc_mapping_truncate(m, 0);
 	if (err)

@@ -22,6 +22,7 @@ struct pgc_mapping {
 	pthread_mutex_t dirty_lock;  /* the dirty list; page->mapping changes under it */
 	uint32_t dirty_head;         /* frame ids linked through dirty_prev/next */
 	_Atomic uint64_t nr_dirty;   /* pages on the dirty list */
+	_Atomic uint64_t nr_writeback; /* its pages with PG_writeback set */
 };
 
 static inline struct pgc_cache *pgc__mapping_cache(const struct pgc_mapping *m)

@@ -201,27 +201,6 @@ PGC_API int pgc_page_clear_flag(pgc_page *page, enum pgc_page_flag flag)
 	return 0;
 }
 
-PGC_API int pgc_page_start_writeback(pgc_page *page)
-{
-	if (!page || !pgc__test(page, PGC_PG_LOCKED))
-		return -EINVAL;
-	if (pgc__test_and_set(page, PGC_PG_WRITEBACK))
-		return -EBUSY;
-	atomic_fetch_add_explicit(&pgc__page_chunk(page)->cache->nr_writeback, 1,
-				  memory_order_relaxed);
-	return 0;
-}
-
-PGC_API int pgc_page_end_writeback(pgc_page *page)
-{
-	if (!page || !pgc__test(page, PGC_PG_WRITEBACK))
-		return -EINVAL;
-	atomic_fetch_sub_explicit(&pgc__page_chunk(page)->cache->nr_writeback, 1,
-				  memory_order_relaxed);
-	pgc__clear_and_wake(page, PGC_PG_WRITEBACK);
-	return 0;
-}
-
 PGC_API int pgc_page_set_private(pgc_page *page, uintptr_t value)
 {
 	if (!page || !pgc__test(page, PGC_PG_LOCKED))

@@ -11,6 +11,39 @@
 
 #include "mapping_internal.h"
 
+/*
+ * The writeback flag lives here, with the mapping layer, because a mapping
+ * counts its pages under writeback (destroy refuses while any remain).
+ */
+PGC_API int pgc_page_start_writeback(pgc_page *page)
+{
+	if (!page || !pgc__test(page, PGC_PG_LOCKED))
+		return -EINVAL;
+	if (pgc__test_and_set(page, PGC_PG_WRITEBACK))
+		return -EBUSY;
+	atomic_fetch_add_explicit(&pgc__page_chunk(page)->cache->nr_writeback, 1,
+				  memory_order_relaxed);
+	/* A page under writeback cannot leave its mapping (delete and
+	 * truncate refuse or wait), so the mapping's count stays exact. */
+	struct pgc_mapping *m = atomic_load_explicit(&page->mapping, memory_order_relaxed);
+	if (m)
+		atomic_fetch_add_explicit(&m->nr_writeback, 1, memory_order_relaxed);
+	return 0;
+}
+
+PGC_API int pgc_page_end_writeback(pgc_page *page)
+{
+	if (!page || !pgc__test(page, PGC_PG_WRITEBACK))
+		return -EINVAL;
+	atomic_fetch_sub_explicit(&pgc__page_chunk(page)->cache->nr_writeback, 1,
+				  memory_order_relaxed);
+	struct pgc_mapping *m = atomic_load_explicit(&page->mapping, memory_order_relaxed);
+	if (m)
+		atomic_fetch_sub_explicit(&m->nr_writeback, 1, memory_order_relaxed);
+	pgc__clear_and_wake(page, PGC_PG_WRITEBACK);
+	return 0;
+}
+
 PGC_API int pgc_mapping_write_page(pgc_page *page, struct pgc_writeback_control *wbc)
 {
 	if (!page || !pgc__test(page, PGC_PG_LOCKED))

@@ -262,9 +262,9 @@ PGC_API int pgc_mapping_find_or_create(pgc_mapping *mapping, uint64_t index,
  * @param page    a page from pgc_page_alloc() (or one that left its mapping),
  *                usually locked by the caller until its data is filled.
  * @param index   the page number.
- * @return 0; -EEXIST if a page is already at @p index; -EINVAL for a NULL
- *         argument, a page of another cache, or a page that already is in a
- *         mapping.
+ * @return 0; -EEXIST if a page is already at @p index; -EBUSY if the page
+ *         is under writeback; -EINVAL for a NULL argument, a page of another
+ *         cache, or a page that already is in a mapping.
  * @par Thread safety
  * Safe from any thread.
  */
