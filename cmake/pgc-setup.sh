@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# Sets up a Debian 12 machine for libpgcache and builds it.
+#
+#   bash cmake/pgc-setup.sh demo [DEMO ARGS...]
+#       installs the missing Debian packages, builds the library and the demo
+#       in build/, and runs build/examples/pgcache-demo.
+#   bash cmake/pgc-setup.sh test
+#       installs the missing Debian packages, then runs the whole test suite:
+#         1. build/       normal build with -Werror, every ctest test;
+#         2. build-asan/  AddressSanitizer + UndefinedBehaviorSanitizer,
+#                         every test not labelled nosan;
+#         3. build-tsan/  ThreadSanitizer, the tests labelled concurrency.
+#       Every stage runs even if an earlier one failed; the exit status is
+#       nonzero if any stage failed.
+#
+# Run it from anywhere as root (or as a user with sudo, if packages are
+# missing). Packages are installed only when dpkg says they are missing.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+root=$PWD
+
+packages=(
+	build-essential # gcc, make, binutils (nm, readelf for the packaging tests)
+	cmake
+	pkg-config
+	libnuma-dev
+	liburcu-dev
+	check
+	doxygen
+	graphviz
+)
+
+usage() {
+	echo "usage: bash cmake/pgc-setup.sh demo [DEMO ARGS...] | test" >&2
+	exit 2
+}
+
+log() { printf '\n=== pgc-setup: %s\n' "$*"; }
+
+install_missing_packages() {
+	if ! command -v dpkg-query >/dev/null 2>&1; then
+		log "no dpkg: not a Debian system, skipping package installation"
+		return
+	fi
+	local missing=() p
+	for p in "${packages[@]}"; do
+		if ! dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null |
+			grep -q '^install ok installed$'; then
+			missing+=("$p")
+		fi
+	done
+	if ((${#missing[@]} == 0)); then
+		log "all required Debian packages are installed"
+		return
+	fi
+	log "installing: ${missing[*]}"
+	local sudo=()
+	if ((EUID != 0)); then
+		command -v sudo >/dev/null 2>&1 ||
+			{ echo "pgc-setup: run as root to install ${missing[*]}" >&2; exit 1; }
+		sudo=(sudo)
+	fi
+	"${sudo[@]}" apt-get update
+	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y --no-install-recommends "${missing[@]}"
+}
+
+jobs=$(nproc 2>/dev/null || echo 2)
+
+# The functions below chain their steps with && and return a status rather
+# than rely on `set -e`, which bash ignores inside an `if` condition.
+
+configure_and_build() {
+	local dir=$1
+	shift
+	log "configure $dir: $*" &&
+		cmake -S "$root" -B "$root/$dir" "$@" &&
+		log "build $dir" &&
+		cmake --build "$root/$dir" --parallel "$jobs"
+}
+
+# Totals over every ctest run, for the closing line.
+tests_passed=0
+tests_failed=0
+
+# run_ctest DIR [CTEST ARGS...]: runs ctest in DIR and adds up its results.
+run_ctest() {
+	local dir=$1 out rc=0 line
+	shift
+	out=$(mktemp)
+	log "ctest in $dir: $*"
+	(cd "$root/$dir" && ctest --output-on-failure --no-tests=error \
+		--timeout 900 --parallel "$jobs" "$@") 2>&1 | tee "$out" || rc=$?
+	line=$(grep -E '[0-9]+ tests failed out of [0-9]+' "$out" | tail -n 1 || true)
+	if [[ $line =~ ([0-9]+)\ tests\ failed\ out\ of\ ([0-9]+) ]]; then
+		tests_failed=$((tests_failed + BASH_REMATCH[1]))
+		tests_passed=$((tests_passed + BASH_REMATCH[2] - BASH_REMATCH[1]))
+	fi
+	rm -f "$out"
+	return "$rc"
+}
+
+# Every option is given explicitly, so that settings cached in a build
+# directory by earlier hand-made configurations cannot drop part of a stage.
+stage_normal() {
+	configure_and_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPGC_WERROR=ON \
+		-DPGC_SANITIZE= -DPGC_BUILD_TESTS=ON -DPGC_BUILD_EXAMPLES=ON \
+		-DPGC_BUILD_BENCH=ON -DPGC_BUILD_DOCS=ON &&
+		run_ctest build
+}
+
+# Sanitizer builds are Debug (internal assertions on) at -O1 (for speed).
+stage_asan() {
+	configure_and_build build-asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS=-O1 \
+		-DPGC_SANITIZE="address;undefined" -DPGC_BUILD_TESTS=ON \
+		-DPGC_BUILD_EXAMPLES=ON -DPGC_BUILD_DOCS=OFF -DPGC_BUILD_BENCH=OFF &&
+		ASAN_OPTIONS=halt_on_error=1:print_stacktrace=1:detect_leaks=1 \
+		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		run_ctest build-asan -LE nosan
+}
+
+# Only the tests labelled concurrency (by test/CMakeLists.txt) run here;
+# test/CMakeLists.txt gives them TSAN_OPTIONS with test/tsan.supp.
+stage_tsan() {
+	configure_and_build build-tsan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS=-O1 \
+		-DPGC_SANITIZE=thread -DPGC_BUILD_TESTS=ON \
+		-DPGC_BUILD_EXAMPLES=OFF -DPGC_BUILD_DOCS=OFF -DPGC_BUILD_BENCH=OFF &&
+		run_ctest build-tsan -L concurrency -LE nosan
+}
+
+mode=${1:-}
+case $mode in
+demo)
+	shift
+	install_missing_packages
+	log "configure build"
+	cmake -S "$root" -B "$root/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		-DPGC_SANITIZE= -DPGC_BUILD_EXAMPLES=ON
+	log "build the demo"
+	cmake --build "$root/build" --parallel "$jobs" --target pgcache-demo
+	log "run build/examples/pgcache-demo $*"
+	exec "$root/build/examples/pgcache-demo" "$@"
+	;;
+test)
+	[[ $# -eq 1 ]] || usage
+	install_missing_packages
+	failed_stages=()
+	for s in normal asan tsan; do
+		if stage_"$s"; then
+			log "stage $s: OK"
+		else
+			log "stage $s: FAILED"
+			failed_stages+=("$s")
+		fi
+	done
+	echo
+	if ((${#failed_stages[@]})); then
+		echo "pgc-setup: FAILED stages: ${failed_stages[*]}"
+	else
+		echo "pgc-setup: all stages passed (normal, asan+ubsan, tsan)"
+	fi
+	echo "tests: $tests_passed passed, $tests_failed failed"
+	((${#failed_stages[@]} == 0))
+	;;
+*)
+	usage
+	;;
+esac

@@ -1,0 +1,30 @@
+# Generates and installs pgcache.pc.
+#
+# The prefix in the file is the one the library is installed to, which may
+# differ from CMAKE_INSTALL_PREFIX at configure time (`cmake --install build
+# --prefix DIR`). So the file is configured in two steps: now, with every
+# value but the prefix, and at install time, when CMAKE_INSTALL_PREFIX holds
+# the prefix of that install.
+
+if(IS_ABSOLUTE "${CMAKE_INSTALL_LIBDIR}")
+  set(PGC_PC_LIBDIR "${CMAKE_INSTALL_LIBDIR}")
+else()
+  set(PGC_PC_LIBDIR "\${exec_prefix}/${CMAKE_INSTALL_LIBDIR}")
+endif()
+if(IS_ABSOLUTE "${CMAKE_INSTALL_INCLUDEDIR}")
+  set(PGC_PC_INCLUDEDIR "${CMAKE_INSTALL_INCLUDEDIR}")
+else()
+  set(PGC_PC_INCLUDEDIR "\${prefix}/${CMAKE_INSTALL_INCLUDEDIR}")
+endif()
+# Left as a placeholder for the install-time step below.
+set(PGC_PC_PREFIX "@CMAKE_INSTALL_PREFIX@")
+
+set(_pgc_pc_template "${CMAKE_CURRENT_BINARY_DIR}/pgcache.pc.template")
+set(_pgc_pc_file "${CMAKE_CURRENT_BINARY_DIR}/pgcache.pc")
+configure_file("${CMAKE_CURRENT_LIST_DIR}/pgcache.pc.in" "${_pgc_pc_template}" @ONLY)
+
+install(CODE "configure_file(\"${_pgc_pc_template}\" \"${_pgc_pc_file}\" @ONLY)")
+install(FILES "${_pgc_pc_file}" DESTINATION "${CMAKE_INSTALL_LIBDIR}/pkgconfig")
+
+unset(_pgc_pc_template)
+unset(_pgc_pc_file)
