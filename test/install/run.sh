@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Install-and-consume test (ctest: install_consumer).
+#
+# Usage: run.sh BUILD_DIR CONSUMER_SRC_DIR CMAKE CC LIBDIR VERSION
+#
+# Installs the build tree BUILD_DIR into a temporary prefix, then builds the
+# program consumer.c against that prefix four ways and runs each:
+#   1. pkg-config, shared library;
+#   2. pkg-config --static, linking libpgcache.a;
+#   3. find_package(pgcache), pgcache::pgcache;
+#   4. find_package(pgcache), pgcache::pgcache_static.
+# Nothing outside BUILD_DIR is written; the prefix is removed afterwards.
+set -euo pipefail
+
+build=${1:?usage: run.sh BUILD_DIR CONSUMER_SRC_DIR CMAKE CC LIBDIR VERSION}
+src=${2:?}
+cmake=${3:?}
+cc=${4:?}
+libdir=${5:?}
+version=${6:?}
+
+work=$(mktemp -d "$build/install-test.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+prefix=$work/prefix
+
+step() { printf '\n== install_consumer: %s\n' "$*"; }
+die() { printf 'install_consumer: FAILED: %s\n' "$*" >&2; exit 1; }
+
+if [[ $libdir = /* ]]; then
+	libpath=$libdir
+else
+	libpath=$prefix/$libdir
+fi
+
+step "install into $prefix"
+"$cmake" --install "$build" --prefix "$prefix" >"$work/install.log" ||
+	{ cat "$work/install.log" >&2; die "cmake --install"; }
+for f in "$prefix/include/pgcache/pgcache.h" "$libpath/libpgcache.a" \
+	 "$libpath/libpgcache.so" "$libpath/pkgconfig/pgcache.pc" \
+	 "$libpath/cmake/pgcache/pgcacheConfig.cmake" \
+	 "$libpath/cmake/pgcache/pgcacheConfigVersion.cmake" \
+	 "$libpath/cmake/pgcache/pgcacheTargets.cmake"; do
+	[[ -e $f ]] || die "not installed: ${f#"$prefix"/}"
+done
+soname=$(readelf -d "$libpath/libpgcache.so" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
+[[ $soname == "libpgcache.so.${version%%.*}" ]] ||
+	die "SONAME is '$soname', expected libpgcache.so.${version%%.*}"
+[[ -e $libpath/$soname ]] || die "$soname not installed"
+
+# Fails unless the program runs, exits 0 and prints its success line.
+run_consumer() {
+	local exe=$1 out
+	out=$("$exe") || die "$exe exited with status $?"
+	printf '%s\n' "$out"
+	[[ $out == *"libpgcache $version OK"* ]] || die "$exe did not report success"
+}
+
+# Fails if the program needs libpgcache.so (it should hold the static library).
+check_static() {
+	if readelf -d "$1" | grep -q 'NEEDED.*libpgcache'; then
+		die "$1 was linked against libpgcache.so, not libpgcache.a"
+	fi
+}
+
+export PKG_CONFIG_PATH=$libpath/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}
+cflags=(-std=c11 -Wall -Wextra -Werror -O1)
+
+step "pkg-config: $(pkg-config --modversion pgcache)"
+[[ $(pkg-config --modversion pgcache) == "$version" ]] ||
+	die "pgcache.pc has version $(pkg-config --modversion pgcache), expected $version"
+
+step "pkg-config, shared: $(pkg-config --cflags --libs pgcache)"
+# shellcheck disable=SC2046 # pkg-config output is a list of words
+"$cc" "${cflags[@]}" -o "$work/pc_shared" "$src/consumer.c" \
+	$(pkg-config --cflags --libs pgcache) -Wl,-rpath,"$libpath"
+readelf -d "$work/pc_shared" | grep -q "NEEDED.*$soname" ||
+	die "pc_shared does not need $soname"
+run_consumer "$work/pc_shared"
+
+# -l:libpgcache.a makes the linker take the archive although the .so sits
+# beside it; the rest of the --static line brings the private dependencies.
+static_libs=$(pkg-config --static --libs pgcache)
+static_libs=${static_libs//-lpgcache/-l:libpgcache.a}
+step "pkg-config, static: $static_libs"
+# shellcheck disable=SC2046,SC2086
+"$cc" "${cflags[@]}" -o "$work/pc_static" "$src/consumer.c" \
+	$(pkg-config --static --cflags pgcache) $static_libs
+check_static "$work/pc_static"
+run_consumer "$work/pc_static"
+
+step "find_package(pgcache)"
+"$cmake" -S "$src" -B "$work/cmake-build" \
+	-DCMAKE_PREFIX_PATH="$prefix" \
+	-DCMAKE_C_COMPILER="$cc" \
+	-DCMAKE_BUILD_TYPE=Debug \
+	-DPGC_EXPECTED_VERSION="$version" >"$work/configure.log" ||
+	{ cat "$work/configure.log" >&2; die "configuring the find_package consumer"; }
+"$cmake" --build "$work/cmake-build" >"$work/build.log" 2>&1 ||
+	{ cat "$work/build.log" >&2; die "building the find_package consumers"; }
+readelf -d "$work/cmake-build/consumer_shared" | grep -q "NEEDED.*$soname" ||
+	die "consumer_shared does not need $soname"
+check_static "$work/cmake-build/consumer_static"
+run_consumer "$work/cmake-build/consumer_shared"
+run_consumer "$work/cmake-build/consumer_static"
+
+printf '\ninstall_consumer: 4 consumers built and run: OK\n'
