@@ -73,9 +73,10 @@ enum pgc_page_flag {
  *         -ENOENT if @p node is not a node of the cache; -ENOMEM if the
  *         capacity (or the node's limit with #PGC_ALLOC_STRICT) is reached and
  *         nothing could be reclaimed, or the operating system refused memory;
- *         -EAGAIN with #PGC_ALLOC_NOWAIT when reclaim freed frames that are
- *         not reusable before an RCU grace period (a call without the flag,
- *         or a later call, gets them).
+ *         -EAGAIN with #PGC_ALLOC_NOWAIT when the only frames left were
+ *         freed recently and are not reusable before an RCU grace period (a
+ *         call without the flag waits for them; a later call gets them).
+ *         A NOWAIT call never evicts pages while such frames exist.
  * @par Thread safety
  * Safe from any thread. Must not be called with a page lock held unless
  * #PGC_ALLOC_NOWAIT is given, since reclaim may wait on pages.
