@@ -329,6 +329,7 @@ static void usage(FILE *f, const char *prog)
 		"                  the file is unlinked as soon as it is open\n"
 		"  --seed N        seed of the index generator (default 1)\n"
 		"  --quick         smoke run: sizes 1Ki,4Ki, 3 rounds of 50 ms\n"
+		"  --huge-pages    cache frames in transparent huge pages\n"
 		"                  (explicit --sizes/--rounds/--round-ms still win)\n"
 		"  --help          this text\n",
 		prog);
@@ -469,6 +470,7 @@ struct options {
 	unsigned round_ms;
 	const char *dir;
 	uint64_t seed;
+	int huge_pages;
 };
 
 /* Medians per size, thread count (index 0: 1 thread, 1: 2 threads) and kind. */
@@ -504,6 +506,7 @@ static int bench_size(const struct options *o, unsigned si)
 	cfg.capacity_pages = npages;
 	cfg.log = log_to_stderr;
 	cfg.log_level = PGC_LOG_WARN;
+	cfg.huge_pages = o->huge_pages;
 	err = pgc_cache_create(&cfg, &cache);
 	if (err) {
 		fprintf(stderr, "bench_lookup: pgc_cache_create: %s\n", pgc_strerror(err));
@@ -662,7 +665,7 @@ static void print_scaling(const struct options *o)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_SIZES = 256, OPT_ROUNDS, OPT_ROUND_MS, OPT_DIR, OPT_SEED, OPT_QUICK, OPT_HELP };
+	enum { OPT_SIZES = 256, OPT_ROUNDS, OPT_ROUND_MS, OPT_DIR, OPT_SEED, OPT_QUICK, OPT_NO_HUGE, OPT_HELP };
 	static const struct option longopts[] = {
 		{ "sizes", required_argument, NULL, OPT_SIZES },
 		{ "rounds", required_argument, NULL, OPT_ROUNDS },
@@ -670,10 +673,11 @@ int main(int argc, char **argv)
 		{ "dir", required_argument, NULL, OPT_DIR },
 		{ "seed", required_argument, NULL, OPT_SEED },
 		{ "quick", no_argument, NULL, OPT_QUICK },
+		{ "huge-pages", no_argument, NULL, OPT_NO_HUGE },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct options o = { .rounds = 0, .round_ms = 0, .dir = "/var/tmp", .seed = 1 };
+	struct options o = { .rounds = 0, .round_ms = 0, .dir = "/var/tmp", .seed = 1, .huge_pages = 0 };
 	bool quick = false, sizes_given = false;
 	int c, ret = 0;
 
@@ -711,6 +715,9 @@ int main(int argc, char **argv)
 				fprintf(stderr, "bench_lookup: bad --seed '%s'\n", optarg);
 				return 2;
 			}
+			break;
+		case OPT_NO_HUGE:
+			o.huge_pages = 1;
 			break;
 		case OPT_QUICK:
 			quick = true;

@@ -36,6 +36,7 @@ PGC_API void pgc_cache_config_init(struct pgc_cache_config *cfg)
 	cfg->size = sizeof(*cfg);
 	cfg->capacity_pages = 1024;
 	cfg->log_level = PGC_LOG_WARN;
+	cfg->huge_pages = 0;
 }
 
 static int check_config(const struct pgc_cache_config *cfg, size_t *page_size, uint64_t *capacity)
@@ -182,6 +183,7 @@ PGC_API int pgc_cache_create(const struct pgc_cache_config *cfg, pgc_cache **cac
 	c->log = cfg->log;
 	c->log_arg = cfg->log_arg;
 	c->log_level = cfg->log_level;
+	c->huge_pages = cfg->huge_pages != 0;
 	c->nr_nodes = nr;
 	c->max_node_id = 0;
 	for (unsigned i = 0; i < nr; i++)

@@ -53,6 +53,7 @@ struct pgc_cache {
 	pgc_log_fn log;
 	void *log_arg;
 	int log_level;
+	bool huge_pages;              /* frames advised MADV_HUGEPAGE */
 	struct pgc_stat_stripe stats[PGC_STAT_STRIPES];
 };
 

@@ -28,6 +28,12 @@
 #endif
 
 #define PGC_PENDING_BATCH 64u
+#define PGC_HUGE_SIZE ((size_t)2 << 20)
+
+static size_t round_up(size_t x, size_t to)
+{
+	return (x + to - 1) / to * to;
+}
 
 struct pgc_pending_batch {
 	struct rcu_head rcu;
@@ -132,13 +138,21 @@ static struct pgc_chunk *chunk_create(struct pgc_cache *cache, unsigned pool_idx
 	if (err)
 		pgc__log(cache, PGC_LOG_WARN, "descriptors not bound to node %d: %s", node,
 			 strerror(-err));
-	size_t len = (size_t)PGC_CHUNK_FRAMES << fr->page_shift;
-	char *data = map_aligned(len, fr->page_size);
+	/*
+	 * The data is mapped in whole, aligned huge pages (2 MiB on x86-64) so
+	 * that the kernel can back it with transparent huge pages: a lookup
+	 * that touches a random page then costs no TLB miss of its own. For
+	 * 4 KiB pages this wastes one frame's worth per chunk.
+	 */
+	size_t len = round_up((size_t)PGC_CHUNK_FRAMES << fr->page_shift, PGC_HUGE_SIZE);
+	char *data = map_aligned(len, fr->page_size > PGC_HUGE_SIZE ? fr->page_size : PGC_HUGE_SIZE);
 	if (!data) {
 		munmap(c, PGC_DESC_BLOCK);
 		return NULL;
 	}
 	err = pgc__numa_bind(data, len, node);
+	if (!err) /* advice: a failure only costs speed */
+		madvise(data, len, cache->huge_pages ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
 	if (!err)
 		err = populate(data, (size_t)nframes << fr->page_shift);
 	if (err) {

@@ -69,6 +69,16 @@ struct pgc_cache_config {
 	void *log_arg;
 	/** Most verbose #pgc_log_level passed to @ref log. */
 	int log_level;
+	/**
+	 * Nonzero: ask the kernel to back the frames with transparent huge
+	 * pages (madvise MADV_HUGEPAGE), which can save a TLB miss per lookup
+	 * in a large cache. 0 (the default): frames use base pages
+	 * (MADV_NOHUGEPAGE), which frames moved between NUMA nodes in place
+	 * need, since the kernel moves a huge page as a whole. Measure before
+	 * turning it on: under some hypervisors huge pages made random lookups
+	 * ten times slower (see bench/README.md). Advice only.
+	 */
+	int huge_pages;
 };
 
 /**
