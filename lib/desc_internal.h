@@ -43,6 +43,7 @@ enum {
 	PGC_PGI_STALE = 14,    /* left an index since its last grace period */
 	PGC_PGI_FREE = 15,     /* on a free or pending list */
 	PGC_PGI_ISOLATED = 16, /* taken off its LRU list by reclaim */
+	PGC_PGI_HANDLE = 17,   /* private_value is a page handle (clpage.c) */
 };
 #define PGC_NODE_SHIFT 20u
 #define PGC_NODE_LIMIT (1 << (32 - PGC_NODE_SHIFT)) /* node numbers below this */

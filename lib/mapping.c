@@ -162,9 +162,28 @@ void pgc__mapping_sync_dirty(struct pgc_page *page)
 	pthread_mutex_unlock(&m->dirty_lock);
 }
 
+void pgc__mapping_sync_dirty_batch(struct pgc_mapping *m, struct pgc_page **pages, unsigned n)
+{
+	pthread_mutex_lock(&m->dirty_lock);
+	for (unsigned i = 0; i < n; i++) {
+		struct pgc_page *page = pages[i];
+		if (atomic_load_explicit(&page->mapping, memory_order_relaxed) != m)
+			continue;
+		uint32_t f = pgc__flags(page);
+		bool dirty = f & PGC_BIT(PGC_PG_DIRTY), on = f & PGC_BIT(PGC_PGI_ONDIRTY);
+		if (dirty && !on)
+			dirty_list_add(m, page);
+		else if (!dirty && on)
+			dirty_list_del(m, page);
+	}
+	pthread_mutex_unlock(&m->dirty_lock);
+}
+
 /* Takes a locked (or frozen) page out of the index; the mapping's reference stays for the caller to drop. */
 static void remove_page(struct pgc_mapping *m, struct pgc_page *page)
 {
+	if (pgc__test(page, PGC_PGI_HANDLE))
+		atomic_load_explicit(&m->priv_ops, memory_order_acquire)->detach(m, page);
 	rcu_read_lock();
 	int err = cds_lfht_del(m->ht, &page->hnode);
 	rcu_read_unlock();
@@ -184,6 +203,8 @@ bool pgc__mapping_release_private(struct pgc_mapping *m, struct pgc_page *page)
 {
 	if (!pgc__test(page, PGC_PG_PRIVATE))
 		return true;
+	if (pgc__test(page, PGC_PGI_HANDLE))
+		return atomic_load_explicit(&m->priv_ops, memory_order_acquire)->release(m, page);
 	if (m->ops.releasepage)
 		return m->ops.releasepage(m, page) != 0 && !pgc__test(page, PGC_PG_PRIVATE);
 	page->private_value = 0;
@@ -240,6 +261,11 @@ PGC_API int pgc_mapping_create(pgc_cache *cache, const struct pgc_mapping_ops *o
 	m->cache = cache;
 	m->owner = owner;
 	atomic_init(&m->size, size);
+	atomic_init(&m->dio_block, PGC_DIO_DEFAULT_BLOCK);
+	atomic_init(&m->dio_mem_align, PGC_DIO_DEFAULT_BLOCK);
+	atomic_init(&m->dio_max_segment, PGC_DIO_DEFAULT_SEGMENT);
+	atomic_init(&m->ra_max, PGC_RA_DEFAULT_MAX);
+	atomic_init(&m->ra_next, UINT64_MAX); /* no miss yet: the first is not sequential */
 	m->dirty_head = PGC_FRAME_NONE;
 	pthread_mutex_init(&m->dirty_lock, NULL);
 	m->ht = cds_lfht_new(64, 64, 0, CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING, NULL);
@@ -414,9 +440,12 @@ static long collect_range(struct pgc_mapping *m, uint64_t start, uint64_t end,
 static void truncate_page(struct pgc_mapping *m, struct pgc_page *p, size_t psize)
 {
 	pgc__wait_bit(p, PGC_PG_WRITEBACK);
-	if (pgc__test(p, PGC_PG_PRIVATE) && m->ops.invalidatepage)
+	/* A page handle is not the owner's private value: remove_page()
+	 * detaches it through the handle layer. */
+	bool owner_private = pgc__test(p, PGC_PG_PRIVATE) && !pgc__test(p, PGC_PGI_HANDLE);
+	if (owner_private && m->ops.invalidatepage)
 		m->ops.invalidatepage(m, p, 0, psize);
-	if (pgc__test(p, PGC_PG_PRIVATE)) {
+	if (owner_private) {
 		p->private_value = 0;
 		pgc__clear(p, PGC_PG_PRIVATE);
 	}
@@ -511,17 +540,24 @@ PGC_API int pgc_mapping_for_each_dirty(pgc_mapping *m, uint64_t start, uint64_t 
 {
 	if (!m || !fn || start > end)
 		return -EINVAL;
-	pthread_mutex_lock(&m->dirty_lock);
-	size_t cap = atomic_load_explicit(&m->nr_dirty, memory_order_relaxed);
-	pthread_mutex_unlock(&m->dirty_lock);
-	if (cap == 0)
-		return 0;
-	struct pgc_page **v = malloc(cap * sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	size_t n = 0;
+	struct pgc_page **v = NULL;
+	size_t cap = 0, n = 0;
 	struct pgc_frames *fr = &m->cache->frames;
+	/* The array must hold the whole list, which may grow while we allocate:
+	 * a page of the range left out would be silently not written. */
 	pthread_mutex_lock(&m->dirty_lock);
+	while (atomic_load_explicit(&m->nr_dirty, memory_order_relaxed) > cap) {
+		size_t want = atomic_load_explicit(&m->nr_dirty, memory_order_relaxed) + 64;
+		pthread_mutex_unlock(&m->dirty_lock);
+		struct pgc_page **nv = realloc(v, want * sizeof(*v));
+		if (!nv) {
+			free(v);
+			return -ENOMEM;
+		}
+		v = nv;
+		cap = want;
+		pthread_mutex_lock(&m->dirty_lock);
+	}
 	for (uint32_t id = m->dirty_head; id != PGC_FRAME_NONE && n < cap;) {
 		struct pgc_page *p = pgc__frames_page(fr, id);
 		id = p->dirty_next;
@@ -530,6 +566,10 @@ PGC_API int pgc_mapping_for_each_dirty(pgc_mapping *m, uint64_t start, uint64_t 
 			v[n++] = p;
 	}
 	pthread_mutex_unlock(&m->dirty_lock);
+	if (n == 0) {
+		free(v);
+		return 0;
+	}
 	qsort(v, n, sizeof(*v), cmp_index);
 	int ret = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -570,4 +610,36 @@ PGC_API int pgc_page_clear_dirty_for_io(pgc_page *page)
 		return 0;
 	pgc__mapping_sync_dirty(page);
 	return 1;
+}
+
+static bool is_pow2(uint64_t x)
+{
+	return x && !(x & (x - 1));
+}
+
+PGC_API int pgc_mapping_set_dio_limits(pgc_mapping *m, const struct pgc_dio_limits *l)
+{
+	if (!m || !l || l->size < sizeof(*l) || !is_pow2(l->block_size) ||
+	    !is_pow2(l->mem_align) || l->max_segment == 0 || l->max_segment % l->block_size)
+		return -EINVAL;
+	atomic_store(&m->dio_block, l->block_size);
+	atomic_store(&m->dio_mem_align, l->mem_align);
+	atomic_store(&m->dio_max_segment, l->max_segment);
+	return 0;
+}
+
+PGC_API int pgc_mapping_dio_limits(const pgc_mapping *m, struct pgc_dio_limits *l)
+{
+	if (!m || !l || l->size == 0)
+		return -EINVAL;
+	struct pgc_dio_limits v = {
+		.size = sizeof(v),
+		.block_size = atomic_load(&m->dio_block),
+		.mem_align = atomic_load(&m->dio_mem_align),
+		.max_segment = atomic_load(&m->dio_max_segment),
+	};
+	uint32_t n = l->size < sizeof(v) ? l->size : (uint32_t)sizeof(v);
+	memcpy(l, &v, n);
+	l->size = n;
+	return 0;
 }

@@ -12,6 +12,19 @@
 #include "cache_internal.h"
 #include "page_internal.h"
 
+/*
+ * What the handle layer (clpage.c, above) does when a page that carries a
+ * handle (PGC_PGI_HANDLE) is to be released or leaves its mapping. The
+ * mapping layer calls down to nothing here: the layer above installs the
+ * table on the mapping when it attaches its first handle.
+ */
+struct pgc__private_ops {
+	/* May the locked page's handle go? If so it is detached; false if in use. */
+	bool (*release)(struct pgc_mapping *m, struct pgc_page *page);
+	/* The locked page leaves the mapping: the handle is detached. */
+	void (*detach)(struct pgc_mapping *m, struct pgc_page *page);
+};
+
 struct pgc_mapping {
 	struct pgc_cache *cache;
 	struct cds_lfht *ht;
@@ -23,7 +36,20 @@ struct pgc_mapping {
 	uint32_t dirty_head;         /* frame ids linked through dirty_prev/next */
 	_Atomic uint64_t nr_dirty;   /* pages on the dirty list */
 	_Atomic uint64_t nr_writeback; /* its pages with PG_writeback set */
+	_Atomic uint32_t wb_err;     /* errseq of write errors (errseq.c) */
+	_Atomic uint32_t dio_block;  /* direct-I/O limits, see mapping.h */
+	_Atomic uint32_t dio_mem_align;
+	_Atomic uint64_t dio_max_segment;
+	_Atomic uint32_t ra_max;     /* readahead window cap in pages (rw.c) */
+	_Atomic uint64_t ra_next;    /* index expected next by a sequential reader */
+	_Atomic uint32_t ra_window;  /* current readahead window in pages */
+	const struct pgc__private_ops *_Atomic priv_ops;
 };
+
+/* The default direct-I/O limits and readahead cap of a new mapping. */
+#define PGC_DIO_DEFAULT_BLOCK 512u
+#define PGC_DIO_DEFAULT_SEGMENT (1ull << 20)
+#define PGC_RA_DEFAULT_MAX 32u
 
 static inline struct pgc_cache *pgc__mapping_cache(const struct pgc_mapping *m)
 {
@@ -48,5 +74,8 @@ bool pgc__mapping_release_private(struct pgc_mapping *m, struct pgc_page *page);
 
 /* Brings a page's place on its mapping's dirty list in line with DIRTY. */
 void pgc__mapping_sync_dirty(struct pgc_page *page);
+
+/* The same for pages of m, taking the dirty list's lock once. */
+void pgc__mapping_sync_dirty_batch(struct pgc_mapping *m, struct pgc_page **pages, unsigned n);
 
 #endif /* PGC_MAPPING_INTERNAL_H */

@@ -8,6 +8,7 @@
  * reporting of fsync, errseq, belongs to the I/O layer.)
  */
 #include <errno.h>
+#include <stdlib.h>
 
 #include "mapping_internal.h"
 
@@ -73,6 +74,7 @@ PGC_API int pgc_mapping_write_page(pgc_page *page, struct pgc_writeback_control 
 	if (err) {
 		pgc__set(page, PGC_PG_ERROR);
 		pgc_page_set_dirty(page);
+		pgc_mapping_set_error(m, err);
 		pgc__log(m->cache, PGC_LOG_ERROR, "writepage of index %llu failed: %d",
 			 (unsigned long long)atomic_load(&page->index), err);
 	} else {
@@ -135,4 +137,100 @@ PGC_API int pgc_mapping_writeback(pgc_mapping *m, uint64_t start, uint64_t end, 
 	if (m->ops.writepages)
 		return m->ops.writepages(m, &wbc);
 	return default_writepages(m, &wbc);
+}
+
+/* A run of consecutive pages being gathered for one write. */
+struct run_walk {
+	struct pgc_mapping *m;
+	struct pgc_writeback_control *wbc;
+	pgc_write_run_fn fn;
+	void *arg;
+	unsigned max, nr;
+	int first_error;
+	struct pgc_page **pages;
+};
+
+static void run_flush(struct run_walk *w)
+{
+	if (w->nr == 0)
+		return;
+	int err = w->fn(w->m, w->pages, w->nr, w->arg);
+	for (unsigned i = 0; i < w->nr; i++) {
+		struct pgc_page *p = w->pages[i];
+		if (err) {
+			/* Nothing is lost: the data stays dirty for a later try. */
+			pgc__set(p, PGC_PG_ERROR);
+			pgc_page_set_dirty(p);
+		} else {
+			pgc__clear(p, PGC_PG_ERROR);
+			w->wbc->nr_to_write--;
+		}
+		pgc_page_end_writeback(p);
+		pgc__unlock(p);
+		pgc__put(p);
+	}
+	if (err) {
+		pgc_mapping_set_error(w->m, err);
+		pgc__log(w->m->cache, PGC_LOG_ERROR, "write of %u pages from index %llu failed: %d",
+			 w->nr, (unsigned long long)atomic_load(&w->pages[0]->index), err);
+		if (!w->first_error)
+			w->first_error = err;
+	}
+	w->nr = 0;
+}
+
+static int run_visit(pgc_page *page, void *arg)
+{
+	struct run_walk *w = arg;
+	uint64_t idx = atomic_load_explicit(&page->index, memory_order_relaxed);
+	if (w->nr && (w->nr == w->max ||
+		      atomic_load_explicit(&w->pages[w->nr - 1]->index, memory_order_relaxed) + 1 != idx))
+		run_flush(w);
+	if (!pgc__trylock(page)) {
+		if (w->wbc->sync_mode == PGC_WB_NONE)
+			return 0;
+		/* Never sleep holding the locks of a run. */
+		run_flush(w);
+		pgc__lock(page);
+	}
+	if (atomic_load_explicit(&page->mapping, memory_order_relaxed) != w->m ||
+	    !pgc__test(page, PGC_PG_DIRTY)) {
+		pgc__unlock(page);
+		return 0;
+	}
+	if (pgc__test(page, PGC_PG_WRITEBACK)) {
+		if (w->wbc->sync_mode == PGC_WB_NONE) {
+			pgc__unlock(page);
+			return 0;
+		}
+		run_flush(w);
+		pgc__wait_bit(page, PGC_PG_WRITEBACK);
+	}
+	if (!pgc_page_clear_dirty_for_io(page)) {
+		pgc__unlock(page);
+		return 0;
+	}
+	pgc_page_start_writeback(page);
+	pgc__get(page);
+	w->pages[w->nr++] = page;
+	return 0;
+}
+
+PGC_API int pgc_mapping_writeback_runs(pgc_mapping *m, struct pgc_writeback_control *wbc,
+				       pgc_write_run_fn fn, void *arg, unsigned max_run)
+{
+	if (!m || !wbc || !fn)
+		return -EINVAL;
+	if (max_run == 0)
+		max_run = 256;
+	struct run_walk w = {.m = m, .wbc = wbc, .fn = fn, .arg = arg, .max = max_run};
+	w.pages = malloc(max_run * sizeof(*w.pages));
+	if (!w.pages)
+		return -ENOMEM;
+	int ret = pgc_mapping_for_each_dirty(m, wbc->range_start, wbc->range_end, run_visit, &w);
+	run_flush(&w);
+	free(w.pages);
+	if (ret < 0)
+		return ret;
+	return w.first_error;
 }

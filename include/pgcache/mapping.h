@@ -11,12 +11,20 @@
 #ifndef PGCACHE_MAPPING_H
 #define PGCACHE_MAPPING_H
 
+#include <sys/types.h>
+#include <sys/uio.h>
+
 #include <pgcache/common.h>
 #include <pgcache/page.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/** Direction of a direct I/O: read from the store. */
+#define PGC_READ 0
+/** Direction of a direct I/O: write to the store. */
+#define PGC_WRITE 1
 
 /** Writeback that does not wait: pages locked or under writeback are skipped. */
 #define PGC_WB_NONE 0
@@ -105,6 +113,41 @@ struct pgc_mapping_ops {
 	 * in the mapping's dirty set (see pgc_mapping_account_dirty()).
 	 */
 	int (*set_page_dirty)(pgc_mapping *mapping, pgc_page *page);
+	/**
+	 * Fill @p nr locked, not up-to-date pages of consecutive indexes
+	 * (pages[0] has the lowest) in one request; used by readahead.
+	 * Return 0 if all were read, or a negative errno (then every page
+	 * gets ERROR and none is up to date; a later read retries one by one).
+	 * The library sets UPTODATE and unlocks. Default (NULL): readpage on
+	 * each page.
+	 */
+	int (*readpages)(pgc_mapping *mapping, pgc_page **pages, unsigned nr);
+	/**
+	 * Transfer bytes between the store and caller memory, bypassing the
+	 * cache (called by pgc_direct_io() once per segment, with @p offset,
+	 * every length and every address aligned as pgc_mapping_dio_limits()
+	 * says). @p rw is #PGC_READ or #PGC_WRITE. Return the bytes done
+	 * (short only at the end of the store for a read), or a negative
+	 * errno; -ENOMEM makes pgc_direct_io() retry with smaller segments.
+	 * Default (NULL): direct I/O fails with -EOPNOTSUPP.
+	 */
+	ssize_t (*direct_IO)(pgc_mapping *mapping, int rw, const struct iovec *iov, int iovcnt,
+			     uint64_t offset);
+};
+
+/**
+ * @brief Alignment and size limits of direct I/O on a mapping (see
+ * pgc_mapping_set_dio_limits()).
+ */
+struct pgc_dio_limits {
+	/** sizeof(struct pgc_dio_limits). */
+	uint32_t size;
+	/** Offsets and lengths must be multiples of this (a power of two). */
+	uint32_t block_size;
+	/** Buffer addresses must be multiples of this (a power of two). */
+	uint32_t mem_align;
+	/** Largest segment handed to direct_IO in one call, in bytes. */
+	uint64_t max_segment;
 };
 
 /** Flag for the find-or-create calls: never sleep (the kernel's grab_cache_page_nowait). */
@@ -170,7 +213,8 @@ PGC_API uint64_t pgc_mapping_size(const pgc_mapping *mapping);
 
 /**
  * @brief Sets the size without dropping pages (for growth; use
- * pgc_mapping_truncate() to shrink).
+ * pgc_mapping_truncate() to shrink). Dirty pages must lie below the size:
+ * stores may skip writing pages wholly past it and trim their file to it.
  * @param mapping the mapping.
  * @param size    the new size in bytes.
  * @return 0; -EINVAL if @p mapping is NULL.
@@ -403,6 +447,106 @@ PGC_API int pgc_mapping_writeback(pgc_mapping *mapping, uint64_t start, uint64_t
  * The caller holds the page lock.
  */
 PGC_API int pgc_mapping_write_page(pgc_page *page, struct pgc_writeback_control *wbc);
+
+/**
+ * @brief The function pgc_mapping_writeback_runs() calls for each run of
+ * pages to write.
+ *
+ * @param mapping the mapping.
+ * @param pages   @p nr pages of consecutive indexes, lowest first, each
+ *                locked, no longer dirty and under writeback.
+ * @param nr      the number of pages (at least 1).
+ * @param arg     the argument given to pgc_mapping_writeback_runs().
+ * @return 0 if every page was written, or a negative errno (then every page
+ *         of the run is dirtied again and gets ERROR).
+ */
+typedef int (*pgc_write_run_fn)(pgc_mapping *mapping, pgc_page **pages, unsigned nr, void *arg);
+
+/**
+ * @brief A writepages for stores that write many pages in one request:
+ * gathers the dirty pages of the wbc's range in index order into runs of
+ * consecutive indexes (at most @p max_run pages each), locks them, clears
+ * their dirty flag, sets writeback, calls @p fn once per run, then ends
+ * writeback and unlocks. A failed run is dirtied again and the error is
+ * recorded on the mapping (see pgc_mapping_check_error()).
+ *
+ * @param mapping the mapping.
+ * @param wbc     the writeback control given to writepages; with
+ *                #PGC_WB_NONE, locked pages and pages under writeback are
+ *                skipped, with #PGC_WB_ALL they are waited for.
+ * @param fn      writes one run.
+ * @param arg     passed to @p fn.
+ * @param max_run most pages in one run (0 means 256).
+ * @return 0; -EINVAL for a NULL argument; -ENOMEM if the dirty set could
+ *         not be snapshotted; otherwise the first error of @p fn.
+ * @par Thread safety
+ * Safe from any thread; may sleep on page locks. The caller holds no page
+ * lock of the mapping.
+ */
+PGC_API int pgc_mapping_writeback_runs(pgc_mapping *mapping, struct pgc_writeback_control *wbc,
+				       pgc_write_run_fn fn, void *arg, unsigned max_run);
+
+/**
+ * @brief Sets the alignment and size limits that pgc_direct_io() enforces.
+ * A store sets them when it attaches a mapping (pgc_store_mapping_create()).
+ * Default: 512-byte blocks and buffers, 1 MiB segments.
+ * @param mapping the mapping.
+ * @param limits  the limits; block_size and mem_align powers of two,
+ *                max_segment a nonzero multiple of block_size.
+ * @return 0; -EINVAL for a NULL argument or limits out of range.
+ * @par Thread safety
+ * Safe from any thread; direct I/O already running keeps the old limits.
+ */
+PGC_API int pgc_mapping_set_dio_limits(pgc_mapping *mapping, const struct pgc_dio_limits *limits);
+
+/**
+ * @brief Returns the direct-I/O limits of a mapping.
+ * @param mapping the mapping.
+ * @param limits  filled; its size field must be set by the caller.
+ * @return 0; -EINVAL for a NULL argument or a size field of 0.
+ * @par Thread safety
+ * Safe from any thread.
+ */
+PGC_API int pgc_mapping_dio_limits(const pgc_mapping *mapping, struct pgc_dio_limits *limits);
+
+/** A sample of a mapping's write-error sequence (the kernel's errseq_t). */
+typedef uint32_t pgc_errseq_t;
+
+/**
+ * @brief Samples the mapping's write-error state, as a file descriptor does
+ * when it is opened: errors recorded before the sample are not reported to
+ * this sample's holder, errors recorded after it are, once.
+ * @param mapping the mapping.
+ * @return the sample (0 for a NULL mapping).
+ * @par Thread safety
+ * Safe from any thread.
+ */
+PGC_API pgc_errseq_t pgc_mapping_sample_error(pgc_mapping *mapping);
+
+/**
+ * @brief Reports a write error recorded on the mapping since @p since, once
+ * per sample holder (the kernel's file_check_and_advance_wb_err): every
+ * holder sees each error once, however many holders there are.
+ * @param mapping the mapping.
+ * @param since   the holder's sample; advanced to the current state.
+ * @return 0 if no error was recorded since the sample; the negative errno
+ *         of the latest error otherwise; -EINVAL for a NULL argument.
+ * @par Thread safety
+ * Safe from any thread; each holder owns its sample.
+ */
+PGC_API int pgc_mapping_check_error(pgc_mapping *mapping, pgc_errseq_t *since);
+
+/**
+ * @brief Records a write error on the mapping (done by the library when a
+ * writepage or a write run fails; a store may call it for errors it finds
+ * otherwise).
+ * @param mapping the mapping.
+ * @param err     a negative errno.
+ * @return 0; -EINVAL for a NULL mapping or @p err not a negative errno.
+ * @par Thread safety
+ * Safe from any thread.
+ */
+PGC_API int pgc_mapping_set_error(pgc_mapping *mapping, int err);
 
 #ifdef __cplusplus
 }
