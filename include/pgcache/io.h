@@ -1,0 +1,159 @@
+/**
+ * @file io.h
+ * @brief Buffered I/O through the cache: reads with sequential readahead,
+ * writes with write_begin/write_end semantics and a tiny-write fast path,
+ * batched commit of written pages, and synchronous writeback with error
+ * reporting once per caller.
+ *
+ * A read copies from up-to-date cached pages and reads missing ones through
+ * the mapping's readpage (or readpages for a readahead window). A write
+ * copies into pages that it first reads only when needed: a full-page write
+ * reads nothing, a partial write to a page wholly past the known size
+ * zero-fills it, any other partial write reads the page first. Written
+ * pages are dirty at once (reclaim writes them back, never drops them) and
+ * are committed, that is accounted in the mapping's dirty set, in batches of
+ * 256 pages or at the end of the call; a synchronous write then writes them
+ * back and waits.
+ */
+#ifndef PGCACHE_IO_H
+#define PGCACHE_IO_H
+
+#include <sys/types.h>
+
+#include <pgcache/clpage.h>
+#include <pgcache/common.h>
+#include <pgcache/mapping.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Flag of pgc_write(): write the data back and wait before returning. */
+#define PGC_WRITE_SYNC 1u
+
+/**
+ * @brief Reads from the mapping through the cache.
+ * @param mapping the mapping.
+ * @param buf     where the bytes go.
+ * @param len     how many bytes.
+ * @param offset  byte offset.
+ * @return the bytes read: fewer than @p len only at the mapping's size (0 at
+ *         or past it); or, if nothing was read, -EINVAL for a NULL argument,
+ *         -ENOMEM if no frame could be had, or the readpage error (-EIO...).
+ * @par Thread safety
+ * Safe from any thread; may sleep (page locks, reclaim, store reads). The
+ * caller holds no page lock.
+ */
+PGC_API ssize_t pgc_read(pgc_mapping *mapping, void *buf, size_t len, uint64_t offset);
+
+/**
+ * @brief Writes to the mapping through the cache; the mapping's size grows
+ * to cover the bytes written.
+ * @param mapping the mapping.
+ * @param buf     the bytes.
+ * @param len     how many bytes.
+ * @param offset  byte offset.
+ * @param flags   0 or #PGC_WRITE_SYNC.
+ * @return the bytes written (all of them, unless an error stopped the write
+ *         after some pages; with #PGC_WRITE_SYNC a write-back error is
+ *         returned even when the bytes were copied: they stay dirty in the
+ *         cache); -EINVAL for a NULL argument or unknown flags; -ENOMEM;
+ *         the readpage error of a partial page that had to be read.
+ * @par Thread safety
+ * Safe from any thread; may sleep. The caller holds no page lock.
+ */
+PGC_API ssize_t pgc_write(pgc_mapping *mapping, const void *buf, size_t len, uint64_t offset,
+			  unsigned flags);
+
+/**
+ * @brief Prepares a write of @p len bytes at @p pos, all inside one page
+ * (the kernel's write_begin): finds or creates the page, makes @p io its
+ * owner (locked) and makes its data valid where the write will not cover
+ * it (read from the store, or zero-filled past the known size). The caller
+ * then copies into pgc_clpage_data() at @p pos modulo the page size and
+ * calls pgc_write_end().
+ * @param io   an I/O context on the mapping (pgc_io_create()).
+ * @param pos  byte offset of the write.
+ * @param len  bytes to write, at least 1, not crossing a page boundary.
+ * @param clpp where the owned handle is stored (NULL on error).
+ * @return 0; -EINVAL for a NULL argument or a range crossing a page; the
+ *         errors of pgc_clpage_find() and of readpage.
+ * @par Thread safety
+ * The thread of @p io; sleeps. It holds no other page lock.
+ */
+PGC_API int pgc_write_begin(pgc_io *io, uint64_t pos, size_t len, pgc_clpage **clpp);
+
+/**
+ * @brief Finishes a write started by pgc_write_begin(): the page becomes up
+ * to date and dirty, the mapping's size covers the bytes, ownership ends and
+ * the handle joins the context's queue of written pages, which is
+ * committed when it holds 256 pages (see pgc_io_commit()).
+ * @param io     the context.
+ * @param clp    the handle from pgc_write_begin() (its reference passes to
+ *               the queue).
+ * @param pos    the offset given to pgc_write_begin().
+ * @param copied the bytes actually copied (0 to cancel: nothing changes).
+ * @return 0; -EINVAL for a NULL argument or a handle @p io does not own; the
+ *         commit's error if the queue was committed and a synchronous
+ *         write-back failed.
+ * @par Thread safety
+ * The thread of @p io.
+ */
+PGC_API int pgc_write_end(pgc_io *io, pgc_clpage *clp, uint64_t pos, size_t copied);
+
+/**
+ * @brief Commits the written pages queued on @p io: accounts them in the
+ * mapping's dirty set in one batch and, for a #PGC_IO_SYNC context, writes
+ * them back and waits.
+ * @param io the context.
+ * @return 0; -EINVAL for NULL; with #PGC_IO_SYNC the write-back error (also
+ *         recorded in pgc_io_result(); the pages stay dirty).
+ * @par Thread safety
+ * The thread of @p io; may sleep.
+ */
+PGC_API int pgc_io_commit(pgc_io *io);
+
+/**
+ * @brief Writes back the dirty pages of a byte range and waits for them,
+ * then reports a write error recorded since @p since (like fsync on a file
+ * descriptor: each holder of a sample sees each error once).
+ * @param mapping the mapping.
+ * @param start   first byte.
+ * @param end     last byte (inclusive); UINT64_MAX for the whole mapping.
+ * @param since   the caller's error sample (pgc_mapping_sample_error()),
+ *                advanced; NULL to report only this call's own errors.
+ * @return 0; -EINVAL for a NULL mapping or start > end; the error of
+ *         writepage(s) or one recorded since @p since.
+ * @par Thread safety
+ * Safe from any thread; sleeps. The caller holds no page lock.
+ */
+PGC_API int pgc_sync_range(pgc_mapping *mapping, uint64_t start, uint64_t end,
+			   pgc_errseq_t *since);
+
+/**
+ * @brief Sets the largest readahead window of a mapping, in pages. The window
+ * starts at 4 pages on the second sequential miss and doubles on each
+ * further one up to this cap; a random access resets it. 0 turns
+ * readahead off. Default: 32.
+ * @param mapping   the mapping.
+ * @param max_pages the cap (at most 1024).
+ * @return 0; -EINVAL for NULL or a cap above 1024.
+ * @par Thread safety
+ * Safe from any thread.
+ */
+PGC_API int pgc_mapping_set_readahead(pgc_mapping *mapping, unsigned max_pages);
+
+/**
+ * @brief The current readahead cap of a mapping, in pages.
+ * @param mapping the mapping.
+ * @return the cap, or -EINVAL for NULL.
+ * @par Thread safety
+ * Safe from any thread.
+ */
+PGC_API int pgc_mapping_readahead(const pgc_mapping *mapping);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PGCACHE_IO_H */

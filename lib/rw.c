@@ -1,0 +1,393 @@
+/*
+ * Buffered reads and writes: the paths of a page cache between a caller's
+ * buffer and the pages of a mapping, above the handle layer.
+ *
+ * A read hit takes no lock: a speculative lookup, a copy, a put. A miss
+ * reads through the mapping's operations, with a readahead window that
+ * grows while the reader goes forward page after page.
+ *
+ * A write goes through write_begin (own the page's handle, make the bytes
+ * the write does not cover valid) and write_end (dirty, size, queue); the
+ * queue is committed in batches. A tiny write that lands in one page that
+ * is already up to date, dirty and not under writeback skips all of that:
+ * the bytes are copied under the page lock and nothing else changes, which
+ * is what a server doing small appends or overwrites needs most.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <string.h>
+
+#include <pgcache/io.h>
+
+#include "clpage_internal.h"
+
+#define RA_MAX_CAP 1024u
+#define RA_INITIAL 4u
+
+static size_t page_size_of(const struct pgc_mapping *m)
+{
+	return m->cache->frames.page_size;
+}
+
+/* ---- reads ----------------------------------------------------------- */
+
+/* Fills a run of locked, not up-to-date pages and unlocks them. */
+static void read_run(struct pgc_mapping *m, struct pgc_page **run, unsigned nr)
+{
+	int err = 0;
+	if (m->ops.readpages && nr > 1) {
+		err = m->ops.readpages(m, run, nr);
+	} else {
+		for (unsigned i = 0; i < nr && !err; i++) {
+			if (m->ops.readpage)
+				err = m->ops.readpage(m, run[i]);
+			else
+				memset(pgc__page_data(run[i]), 0, page_size_of(m));
+			if (!err)
+				pgc__set(run[i], PGC_PG_UPTODATE);
+		}
+	}
+	for (unsigned i = 0; i < nr; i++) {
+		if (!err)
+			pgc__set(run[i], PGC_PG_UPTODATE);
+		else if (!pgc__test(run[i], PGC_PG_UPTODATE))
+			pgc__set(run[i], PGC_PG_ERROR);
+		pgc__unlock(run[i]);
+		pgc__put(run[i]);
+	}
+}
+
+/*
+ * Reads ahead pages [first, first + nr) that are missing, without waiting
+ * for anything: pages locked by others or present are skipped, and a frame
+ * that cannot be had without sleeping ends the window.
+ */
+static void readahead(struct pgc_mapping *m, uint64_t first, unsigned nr)
+{
+	struct pgc_page *run[64];
+	unsigned n = 0;
+	for (unsigned i = 0; i < nr; i++) {
+		struct pgc_page *p = pgc__mapping_lookup(m, first + i);
+		if (p) {
+			pgc__put(p);
+			if (n)
+				read_run(m, run, n);
+			n = 0;
+			continue;
+		}
+		if (pgc_mapping_find_or_create(m, first + i, PGC_FIND_NOWAIT, &p))
+			break;
+		if (pgc__test(p, PGC_PG_UPTODATE)) { /* raced with another reader */
+			pgc__unlock(p);
+			pgc__put(p);
+			if (n)
+				read_run(m, run, n);
+			n = 0;
+			continue;
+		}
+		run[n++] = p;
+		if (n == sizeof(run) / sizeof(run[0])) {
+			read_run(m, run, n);
+			n = 0;
+		}
+	}
+	if (n)
+		read_run(m, run, n);
+}
+
+/* Decides the readahead for a miss at index (last: the last page of the file). */
+static void readahead_on_miss(struct pgc_mapping *m, uint64_t index, uint64_t last)
+{
+	unsigned cap = atomic_load_explicit(&m->ra_max, memory_order_relaxed);
+	if (cap == 0)
+		return;
+	uint64_t expected = atomic_load_explicit(&m->ra_next, memory_order_relaxed);
+	unsigned win = atomic_load_explicit(&m->ra_window, memory_order_relaxed);
+	if (index != expected) {
+		/* Random access: no readahead; start over if it goes on from here. */
+		atomic_store_explicit(&m->ra_window, 0, memory_order_relaxed);
+		atomic_store_explicit(&m->ra_next, index + 1, memory_order_relaxed);
+		return;
+	}
+	win = win ? win * 2 : RA_INITIAL;
+	if (win > cap)
+		win = cap;
+	if (index + win - 1 > last)
+		win = (unsigned)(last - index + 1);
+	atomic_store_explicit(&m->ra_window, win, memory_order_relaxed);
+	atomic_store_explicit(&m->ra_next, index + win, memory_order_relaxed);
+	readahead(m, index, win);
+}
+
+PGC_API ssize_t pgc_read(pgc_mapping *m, void *buf, size_t len, uint64_t off)
+{
+	if (!m || (!buf && len))
+		return -EINVAL;
+	uint64_t size = atomic_load_explicit(&m->size, memory_order_acquire);
+	if (off >= size || len == 0)
+		return 0;
+	if (len > size - off)
+		len = (size_t)(size - off);
+	if (len > SSIZE_MAX)
+		len = SSIZE_MAX;
+	size_t ps = page_size_of(m), done = 0;
+	uint32_t shift = m->cache->frames.page_shift;
+	uint64_t last = (size - 1) >> shift;
+	while (done < len) {
+		uint64_t pos = off + done, index = pos >> shift;
+		size_t in = (size_t)(pos & (ps - 1)), n = ps - in;
+		if (n > len - done)
+			n = len - done;
+		struct pgc_page *p = pgc__mapping_lookup(m, index);
+		if (pgc_likely(p && pgc__test(p, PGC_PG_UPTODATE))) {
+			pgc__mark_accessed(p);
+			pgc__stat_inc(m->cache, PGC_ST_HITS);
+			/* A sequential reader that hits readahead pages keeps it going. */
+			if (index + 1 == atomic_load_explicit(&m->ra_next, memory_order_relaxed) &&
+			    atomic_load_explicit(&m->ra_window, memory_order_relaxed))
+				readahead_on_miss(m, index + 1, last);
+		} else {
+			if (p)
+				pgc__put(p);
+			readahead_on_miss(m, index, last);
+			int err = pgc_mapping_read_page(m, index, &p);
+			if (err)
+				return done ? (ssize_t)done : err;
+		}
+		memcpy((char *)buf + done, (char *)pgc__page_data(p) + in, n);
+		pgc__put(p);
+		done += n;
+	}
+	return (ssize_t)done;
+}
+
+/* ---- writes ---------------------------------------------------------- */
+
+PGC_API int pgc_write_begin(pgc_io *io, uint64_t pos, size_t len, pgc_clpage **clpp)
+{
+	if (clpp)
+		*clpp = NULL;
+	if (!io || !clpp || len == 0)
+		return -EINVAL;
+	struct pgc_mapping *m = pgc__io_mapping(io);
+	size_t ps = page_size_of(m), in = (size_t)(pos & (ps - 1));
+	if (len > ps - in)
+		return -EINVAL;
+	uint64_t index = pos >> m->cache->frames.page_shift;
+	struct pgc_clpage *clp;
+	int err;
+	for (;;) {
+		err = pgc_clpage_find(m, index, 0, &clp);
+		if (err)
+			return err;
+		err = pgc_clpage_own(io, clp);
+		if (err != -ENOENT)
+			break;
+		pgc_clpage_put(clp); /* freed under us (truncate, reclaim): again */
+	}
+	if (err) {
+		pgc_clpage_put(clp);
+		return err;
+	}
+	struct pgc_page *p = pgc_clpage_vmpage(clp);
+	if (!pgc__test(p, PGC_PG_UPTODATE) && len < ps) {
+		uint64_t page_start = pos - in;
+		if (page_start >= atomic_load_explicit(&m->size, memory_order_acquire)) {
+			/* Nothing of this page exists yet: no read, zeros. */
+			memset(pgc__page_data(p), 0, ps);
+		} else if (m->ops.readpage) {
+			err = m->ops.readpage(m, p);
+		} else {
+			memset(pgc__page_data(p), 0, ps);
+		}
+		if (err) {
+			pgc__set(p, PGC_PG_ERROR);
+			pgc_clpage_disown(io, clp);
+			pgc_clpage_put(clp);
+			return err;
+		}
+		pgc__clear(p, PGC_PG_ERROR);
+		pgc__set(p, PGC_PG_UPTODATE);
+	}
+	*clpp = clp;
+	return 0;
+}
+
+PGC_API int pgc_io_commit(pgc_io *io)
+{
+	if (!io)
+		return -EINVAL;
+	struct pgc_clpage_list *qin = &io->queue.qin;
+	if (qin->nr == 0)
+		return 0;
+	struct pgc_mapping *m = io->mapping;
+	struct pgc_page *batch[PGC_COMMIT_BATCH];
+	unsigned n = 0;
+	int err = 0;
+	/* Handles in the queue are unowned, so their pages may have left the
+	 * mapping; accounting checks the mapping under its lock. */
+	for (pgc_clpage *c = qin->head; c; c = pgc_clpage_list_next(c)) {
+		struct pgc_page *p = pgc_clpage_vmpage(c);
+		if (!p)
+			continue;
+		if (m->ops.set_page_dirty) {
+			m->ops.set_page_dirty(m, p);
+			continue;
+		}
+		batch[n++] = p;
+		if (n == PGC_COMMIT_BATCH) {
+			pgc__mapping_sync_dirty_batch(m, batch, n);
+			n = 0;
+		}
+	}
+	if (n)
+		pgc__mapping_sync_dirty_batch(m, batch, n);
+	uint64_t lo = io->commit_lo, hi = io->commit_hi;
+	pgc_clpage_list_splice(&io->queue.qout, qin);
+	pgc_clpage_list_fini(NULL, &io->queue.qout);
+	if (io->flags & PGC_IO_SYNC) {
+		err = pgc_mapping_writeback(m, lo, hi, PGC_WB_ALL);
+		pgc_io_set_result(io, err);
+	}
+	return err;
+}
+
+PGC_API int pgc_write_end(pgc_io *io, pgc_clpage *clp, uint64_t pos, size_t copied)
+{
+	if (!io || !clp || !pgc_clpage_is_owned(clp, io))
+		return -EINVAL;
+	struct pgc_mapping *m = io->mapping;
+	size_t ps = page_size_of(m), in = (size_t)(pos & (ps - 1));
+	if (copied > ps - in)
+		return -EINVAL;
+	if (copied == 0) {
+		pgc_clpage_disown(io, clp);
+		pgc_clpage_put(clp);
+		return 0;
+	}
+	struct pgc_page *p = pgc_clpage_vmpage(clp);
+	pgc__set(p, PGC_PG_UPTODATE);
+	pgc__set(p, PGC_PG_DIRTY); /* accounted at commit; reclaim sees the flag now */
+	pgc_clpage_touch(io, clp, in + copied);
+	pgc__mark_accessed(p);
+	uint64_t index = pgc_clpage_index(clp);
+	if (io->queue.qin.nr == 0 || index < io->commit_lo)
+		io->commit_lo = index;
+	if (io->queue.qin.nr == 0 || index > io->commit_hi)
+		io->commit_hi = index;
+	/* Queue while still owning the page. If another I/O has the page's
+	 * handle queued, its commit will account the page; this one accounts
+	 * it at once, so that its own sync sees it on the dirty list. */
+	if (pgc_clpage_list_add(&io->queue.qin, clp) != 0)
+		pgc__mapping_sync_dirty(p);
+	pgc_clpage_disown(io, clp);
+	pgc_clpage_put(clp); /* the queue holds its own reference */
+	io->written += copied;
+	if (io->queue.qin.nr >= PGC_COMMIT_BATCH)
+		return pgc_io_commit(io);
+	return 0;
+}
+
+/*
+ * The tiny-write fast path: the page is present, up to date, dirty and not
+ * under writeback, so the write changes nothing but bytes (and maybe the
+ * size). Returns false if the page does not qualify; nothing was done then.
+ */
+static bool tiny_write(struct pgc_mapping *m, const void *buf, size_t len, uint64_t off)
+{
+	const uint32_t need = PGC_BIT(PGC_PG_UPTODATE) | PGC_BIT(PGC_PG_DIRTY);
+	uint32_t shift = m->cache->frames.page_shift;
+	struct pgc_page *p = pgc__mapping_lookup(m, off >> shift);
+	if (!p)
+		return false;
+	bool done = false;
+	if ((pgc__flags(p) & (need | PGC_BIT(PGC_PG_WRITEBACK))) == need && pgc__trylock(p)) {
+		/* Re-check under the lock: writeback starts under it. */
+		if ((pgc__flags(p) & (need | PGC_BIT(PGC_PG_WRITEBACK))) == need &&
+		    atomic_load_explicit(&p->mapping, memory_order_relaxed) == m) {
+			size_t in = (size_t)(off & (page_size_of(m) - 1));
+			memcpy((char *)pgc__page_data(p) + in, buf, len);
+			uint64_t end = off + len;
+			uint64_t cur = atomic_load_explicit(&m->size, memory_order_relaxed);
+			while (cur < end && !atomic_compare_exchange_weak_explicit(
+						    &m->size, &cur, end, memory_order_release,
+						    memory_order_relaxed))
+				;
+			pgc__mark_accessed(p);
+			done = true;
+		}
+		pgc__unlock(p);
+	}
+	pgc__put(p);
+	return done;
+}
+
+PGC_API ssize_t pgc_write(pgc_mapping *m, const void *buf, size_t len, uint64_t off,
+			  unsigned flags)
+{
+	if (!m || (!buf && len) || (flags & ~PGC_WRITE_SYNC))
+		return -EINVAL;
+	if (len == 0)
+		return 0;
+	if (len > SSIZE_MAX)
+		len = SSIZE_MAX;
+	size_t ps = page_size_of(m);
+	if (!(flags & PGC_WRITE_SYNC) && len <= ps - (size_t)(off & (ps - 1)) &&
+	    tiny_write(m, buf, len, off))
+		return (ssize_t)len;
+
+	struct pgc_io io;
+	pgc__io_init(&io, m, (flags & PGC_WRITE_SYNC) ? PGC_IO_SYNC : 0);
+	size_t done = 0;
+	int err = 0;
+	while (done < len) {
+		uint64_t pos = off + done;
+		size_t in = (size_t)(pos & (ps - 1)), n = ps - in;
+		if (n > len - done)
+			n = len - done;
+		pgc_clpage *clp;
+		err = pgc_write_begin(&io, pos, n, &clp);
+		if (err)
+			break;
+		memcpy((char *)pgc_clpage_data(clp) + in, (const char *)buf + done, n);
+		err = pgc_write_end(&io, clp, pos, n);
+		done += n;
+		if (err)
+			break;
+	}
+	int cerr = pgc_io_commit(&io);
+	if (!err)
+		err = cerr;
+	if (err && (!done || (flags & PGC_WRITE_SYNC)))
+		return err;
+	return (ssize_t)done;
+}
+
+/* ---- sync and readahead settings -------------------------------------- */
+
+PGC_API int pgc_sync_range(pgc_mapping *m, uint64_t start, uint64_t end, pgc_errseq_t *since)
+{
+	if (!m || start > end)
+		return -EINVAL;
+	uint32_t shift = m->cache->frames.page_shift;
+	int err = pgc_mapping_writeback(m, start >> shift, end >> shift, PGC_WB_ALL);
+	if (since) {
+		int seen = pgc_mapping_check_error(m, since);
+		if (!err)
+			err = seen;
+	}
+	return err;
+}
+
+PGC_API int pgc_mapping_set_readahead(pgc_mapping *m, unsigned max_pages)
+{
+	if (!m || max_pages > RA_MAX_CAP)
+		return -EINVAL;
+	atomic_store_explicit(&m->ra_max, max_pages, memory_order_relaxed);
+	return 0;
+}
+
+PGC_API int pgc_mapping_readahead(const pgc_mapping *m)
+{
+	return m ? (int)atomic_load_explicit(&m->ra_max, memory_order_relaxed) : -EINVAL;
+}
