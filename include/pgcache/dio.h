@@ -1,0 +1,59 @@
+/**
+ * @file dio.h
+ * @brief The direct-I/O segmenter: reads and writes between caller memory
+ * and the store that bypass the cache but stay coherent with it.
+ *
+ * A request is checked for alignment (pgc_mapping_dio_limits()), clamped at
+ * the mapping's size for reads, and cut into segments of at most
+ * max_segment bytes, each handed to the mapping's direct_IO operation. If a
+ * segment cannot be built, or direct_IO answers -ENOMEM, the segment size is
+ * halved (down to one page) and the segment retried; only then does the
+ * error surface.
+ *
+ * Coherence with cached pages, as in Lustre's segment loop: before a direct
+ * read or write, dirty cached pages of the range are written back (so the
+ * read sees them, and no older dirty data can later overwrite what the
+ * write stored); after each written segment, the up-to-date cached pages it
+ * overlaps get the new bytes copied in, so a later buffered read sees them.
+ */
+#ifndef PGCACHE_DIO_H
+#define PGCACHE_DIO_H
+
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include <pgcache/common.h>
+#include <pgcache/mapping.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * @brief Direct read or write of a mapping's store.
+ * @param mapping the mapping (its direct_IO operation does the transfers).
+ * @param rw      #PGC_READ or #PGC_WRITE.
+ * @param iov     the caller's buffers: each address a multiple of the
+ *                mapping's mem_align, each length a multiple of its
+ *                block_size.
+ * @param iovcnt  number of buffers, 1 to IOV_MAX.
+ * @param offset  byte offset, a multiple of block_size.
+ * @return the bytes done. A read stops at the mapping's size: 0 at or past
+ *         it, the bytes up to it across it. If nothing was done: -EINVAL
+ *         for a NULL argument, a bad @p rw or count, or any misalignment
+ *         (then nothing at all is done); -EOPNOTSUPP if the mapping has no
+ *         direct_IO; -ENOMEM if even one-page segments failed; the error
+ *         of writing back cached dirty pages, or of direct_IO.
+ * @par Thread safety
+ * Safe from any thread; sleeps. The caller holds no page lock of the
+ * mapping. Direct I/O concurrent with buffered writes to the same bytes
+ * has no defined order between them (as with O_DIRECT on a file).
+ */
+PGC_API ssize_t pgc_direct_io(pgc_mapping *mapping, int rw, const struct iovec *iov, int iovcnt,
+			      uint64_t offset);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PGCACHE_DIO_H */
