@@ -15,5 +15,9 @@
 #include <pgcache/cache.h>
 #include <pgcache/page.h>
 #include <pgcache/mapping.h>
+#include <pgcache/clpage.h>
+#include <pgcache/io.h>
+#include <pgcache/dio.h>
+#include <pgcache/store.h>
 
 #endif /* PGCACHE_PGCACHE_H */

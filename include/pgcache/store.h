@@ -1,0 +1,201 @@
+/**
+ * @file store.h
+ * @brief The built-in O_DIRECT file store: the default backend of a
+ * mapping, reading and writing a file (or block device) with
+ * preadv/pwritev and O_DIRECT, so that the library's cache is the only
+ * cache of the data.
+ *
+ * A store implements the mapping operations readpage, readpages,
+ * writepage, writepages and direct_IO (pgc_store_ops()); the mapping's
+ * owner pointer is the store. pgc_store_mapping_create() does the wiring.
+ *
+ * O_DIRECT needs aligned offsets, lengths and buffers. The store learns the
+ * file system's logical block size and memory alignment (statx
+ * STATX_DIOALIGN, the BLKSSZGET ioctl for a block device, else a
+ * conservative 4096) and reports them. Pages are always written whole; the
+ * store trims the file back to the mapping's size after writing the last,
+ * partial page, so the file never grows past what was written.
+ */
+#ifndef PGCACHE_STORE_H
+#define PGCACHE_STORE_H
+
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include <pgcache/common.h>
+#include <pgcache/mapping.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** An O_DIRECT file store (opaque). */
+typedef struct pgc_store pgc_store;
+
+/** Flag for pgc_store_from_fd(): pgc_store_close() closes the descriptor. */
+#define PGC_STORE_OWN_FD 1u
+
+/**
+ * @brief Opens a file as a store, with O_DIRECT added to @p flags.
+ * @param path  the file (or block device).
+ * @param flags open(2) flags: O_RDONLY or O_RDWR, optionally O_CREAT,
+ *              O_TRUNC, O_EXCL, O_DSYNC; O_DIRECT and O_CLOEXEC are added.
+ * @param mode  the mode for O_CREAT.
+ * @param storep where the store is stored (NULL on error).
+ * @return 0; -EINVAL for a NULL argument, O_WRONLY or O_APPEND in @p flags,
+ *         or a file system that refuses O_DIRECT; the negated errno of
+ *         open(2) or fstat(2) otherwise; -ENOMEM. If O_CREAT created the
+ *         file before the file system refused O_DIRECT, the file stays.
+ * @par Thread safety
+ * Safe from any thread.
+ */
+PGC_API int pgc_store_open(const char *path, int flags, mode_t mode, pgc_store **storep);
+
+/**
+ * @brief Makes a store of a descriptor already open with O_DIRECT.
+ * @param fd     the descriptor; it must have O_DIRECT and not O_APPEND. A
+ *               write-only descriptor is accepted, but then every read
+ *               (and so every page fill) fails with -EBADF.
+ * @param flags  0 or #PGC_STORE_OWN_FD.
+ * @param storep where the store is stored (NULL on error).
+ * @return 0; -EINVAL for a negative @p fd, unknown flags, NULL @p storep,
+ *         or a descriptor without O_DIRECT or with O_APPEND; -EBADF if
+ *         @p fd is not open; -ENOMEM.
+ * @par Thread safety
+ * Safe from any thread.
+ */
+PGC_API int pgc_store_from_fd(int fd, unsigned flags, pgc_store **storep);
+
+/**
+ * @brief Closes a store (and its descriptor if the store owns it).
+ * Mappings using the store must be destroyed first.
+ * @param store the store, or NULL (nothing happens).
+ * @return 0; the negated errno of close(2).
+ * @par Thread safety
+ * No other thread may use the store during or after the call.
+ */
+PGC_API int pgc_store_close(pgc_store *store);
+
+/**
+ * @brief The store's descriptor.
+ * @param store the store.
+ * @return the descriptor, or -EINVAL for NULL.
+ * @par Thread safety
+ * Safe from any thread.
+ */
+PGC_API int pgc_store_fd(const pgc_store *store);
+
+/**
+ * @brief The logical block size: offsets and lengths of direct I/O must be
+ * multiples of it.
+ * @param store the store.
+ * @return the size in bytes (a power of two), or 0 for NULL.
+ * @par Thread safety
+ * Safe from any thread.
+ */
+PGC_API size_t pgc_store_block_size(const pgc_store *store);
+
+/**
+ * @brief The memory alignment that buffers of direct I/O need.
+ * @param store the store.
+ * @return the alignment in bytes (a power of two), or 0 for NULL.
+ * @par Thread safety
+ * Safe from any thread.
+ */
+PGC_API size_t pgc_store_mem_align(const pgc_store *store);
+
+/**
+ * @brief The current size of the file (of the device, for a block device).
+ * @param store the store.
+ * @param sizep where the size in bytes is stored.
+ * @return 0; -EINVAL for a NULL argument; the negated errno of fstat(2).
+ * @par Thread safety
+ * Safe from any thread.
+ */
+PGC_API int pgc_store_size(pgc_store *store, uint64_t *sizep);
+
+/**
+ * @brief Reads from the file with O_DIRECT (preadv), retrying short reads
+ * until the end of the file.
+ * @param store  the store.
+ * @param iov    buffers, each address and length aligned to
+ *               pgc_store_mem_align() and pgc_store_block_size().
+ * @param iovcnt number of buffers (1 to IOV_MAX).
+ * @param offset file offset, a multiple of pgc_store_block_size().
+ * @return the bytes read (less than asked only at the end of the file);
+ *         -EINVAL for a NULL argument, a bad count or misalignment; the
+ *         negated errno of preadv(2).
+ * @par Thread safety
+ * Safe from any thread.
+ */
+PGC_API ssize_t pgc_store_read(pgc_store *store, const struct iovec *iov, int iovcnt,
+			       uint64_t offset);
+
+/**
+ * @brief Writes to the file with O_DIRECT (pwritev), retrying short writes.
+ * @param store  the store.
+ * @param iov    buffers, aligned as for pgc_store_read().
+ * @param iovcnt number of buffers (1 to IOV_MAX).
+ * @param offset file offset, a multiple of pgc_store_block_size().
+ * @return the bytes written (all of them); -EINVAL for a NULL argument, a
+ *         bad count or misalignment; -EBADF for a store opened read-only;
+ *         the negated errno of pwritev(2) (-ENOSPC, -EIO...).
+ * @par Thread safety
+ * Safe from any thread.
+ */
+PGC_API ssize_t pgc_store_write(pgc_store *store, const struct iovec *iov, int iovcnt,
+				uint64_t offset);
+
+/**
+ * @brief Sets the file's size (ftruncate).
+ * @param store the store.
+ * @param size  the new size in bytes.
+ * @return 0; -EINVAL for NULL; the negated errno of ftruncate(2).
+ * @par Thread safety
+ * Safe from any thread.
+ */
+PGC_API int pgc_store_truncate(pgc_store *store, uint64_t size);
+
+/**
+ * @brief Makes written data durable (fdatasync).
+ * @param store the store.
+ * @return 0; -EINVAL for NULL; the negated errno of fdatasync(2).
+ * @par Thread safety
+ * Safe from any thread.
+ */
+PGC_API int pgc_store_sync(pgc_store *store);
+
+/**
+ * @brief The mapping operations of the file store: readpage and readpages
+ * (one preadv per run; bytes past the mapping's size or the end of the file
+ * read as zeros, and pages wholly past the size are neither read nor
+ * written),
+ * writepage and writepages (runs of consecutive dirty pages, one pwritev
+ * each, through pgc_mapping_writeback_runs()), direct_IO. The mapping's
+ * owner must be the store.
+ * @return a static table, valid for the life of the process.
+ * @par Thread safety
+ * Safe from any thread.
+ */
+PGC_API const struct pgc_mapping_ops *pgc_store_ops(void);
+
+/**
+ * @brief Creates a mapping of the store's file on a cache: the operations
+ * of pgc_store_ops(), the store as owner, the file's current size, and the
+ * store's direct-I/O limits (see pgc_mapping_set_dio_limits()).
+ * @param cache    the cache; its page size must be a multiple of the
+ *                 store's block size and memory alignment.
+ * @param store    the store.
+ * @param mappingp where the mapping is stored (NULL on error).
+ * @return 0; -EINVAL for a NULL argument or a page size the store cannot
+ *         use; the errors of pgc_store_size() and pgc_mapping_create().
+ * @par Thread safety
+ * Safe from any thread. Destroy the mapping before closing the store.
+ */
+PGC_API int pgc_store_mapping_create(pgc_cache *cache, pgc_store *store, pgc_mapping **mappingp);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PGCACHE_STORE_H */

@@ -1,0 +1,650 @@
+/*
+ * The built-in O_DIRECT file store: the default backend under a mapping.
+ * It implements the mapping operations (readpage, readpages, writepage,
+ * writepages, direct_IO) with preadv and pwritev on a descriptor opened with
+ * O_DIRECT, so the library's cache is the only cache of the data and the
+ * kernel's page cache does not hold a second copy.
+ *
+ * It sits at the bottom of the stack, beside the mapping layer: it calls the
+ * public mapping and page calls only (writepages through
+ * pgc_mapping_writeback_runs()), and nothing in the library calls it except
+ * through the operations table. The one OS-specific question, which
+ * alignment direct I/O needs, is answered once when the store is made.
+ *
+ * O_DIRECT transfers whole blocks, so pages are always written whole. A
+ * write that covers the mapping's partial last page therefore leaves the
+ * file longer than the mapping; the store trims it back to the mapping's
+ * size right after the write, so the file never shows bytes that the
+ * mapping does not have.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/fs.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <pgcache/cache.h>
+#include <pgcache/page.h>
+#include <pgcache/store.h>
+
+#include "assert_internal.h"
+
+/*
+ * Older kernel headers lack the flag and name the two fields spare space;
+ * the statx ABI fixes where the kernel puts them, so read them there.
+ */
+#ifdef STATX_DIOALIGN
+#define STX_DIO_MEM_ALIGN_OFF offsetof(struct statx, stx_dio_mem_align)
+#define STX_DIO_OFFSET_ALIGN_OFF offsetof(struct statx, stx_dio_offset_align)
+#else
+#define STATX_DIOALIGN 0x00002000U
+#define STX_DIO_MEM_ALIGN_OFF 0x98
+#define STX_DIO_OFFSET_ALIGN_OFF 0x9c
+#endif
+_Static_assert(sizeof(struct statx) >= STX_DIO_OFFSET_ALIGN_OFF + sizeof(uint32_t),
+	       "struct statx too small for the direct-I/O alignment fields");
+
+#ifndef IOV_MAX
+#define IOV_MAX 1024
+#endif
+
+/* What a file system that reports nothing is assumed to need: every file
+ * system with O_DIRECT accepts 4096-byte aligned I/O on 4 KiB-sector disks. */
+#define STORE_DEFAULT_ALIGN 4096u
+
+/* Largest segment direct_IO is given at once (see pgc_dio_limits). */
+#define STORE_MAX_SEGMENT (1u << 20)
+
+/* iovecs kept on the stack for a run; longer runs allocate. */
+#define STORE_STACK_IOVS 32
+
+struct pgc_store {
+	int fd;
+	bool own_fd;
+	/* Block devices have no file size to trim and report their size by
+	 * ioctl, not fstat. */
+	bool blkdev;
+	uint32_t block_size;
+	uint32_t mem_align;
+	/*
+	 * Writes of pages take it shared, trimming takes it exclusive. Without
+	 * it a trim that read the mapping's size before the mapping grew could
+	 * cut off pages another run wrote past that old size in the meantime.
+	 */
+	pthread_rwlock_t trim_lock;
+};
+
+static bool is_pow2(uint64_t x)
+{
+	return x && !(x & (x - 1));
+}
+
+/* ---- alignment --------------------------------------------------------- */
+
+/* Asks the kernel (Linux 6.1+) what direct I/O on this file needs. */
+static bool align_from_statx(int fd, uint32_t *block, uint32_t *mem)
+{
+	struct statx stx;
+	memset(&stx, 0, sizeof(stx));
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &stx) != 0)
+		return false;
+	if (!(stx.stx_mask & STATX_DIOALIGN))
+		return false;
+	uint32_t off_align, mem_align;
+	memcpy(&mem_align, (const char *)&stx + STX_DIO_MEM_ALIGN_OFF, sizeof(mem_align));
+	memcpy(&off_align, (const char *)&stx + STX_DIO_OFFSET_ALIGN_OFF, sizeof(off_align));
+	/* Zero means the file does not support direct I/O at all (or the
+	 * file system does not say): fall back rather than trust it. */
+	if (!is_pow2(off_align) || !is_pow2(mem_align))
+		return false;
+	*block = off_align;
+	*mem = mem_align;
+	return true;
+}
+
+static void learn_alignment(struct pgc_store *s)
+{
+	uint32_t block = STORE_DEFAULT_ALIGN, mem = STORE_DEFAULT_ALIGN;
+	if (!align_from_statx(s->fd, &block, &mem) && s->blkdev) {
+		/* Before STATX_DIOALIGN, a block device's logical sector size
+		 * was the rule for both offsets and buffers. */
+		int ssz = 0;
+		if (ioctl(s->fd, BLKSSZGET, &ssz) == 0 && ssz > 0 && is_pow2((uint64_t)ssz))
+			block = mem = (uint32_t)ssz;
+	}
+	s->block_size = block;
+	s->mem_align = mem;
+}
+
+/* ---- opening and closing ----------------------------------------------- */
+
+static int store_make(int fd, bool own, pgc_store **storep)
+{
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0)
+		return -errno;
+	if (!(fl & O_DIRECT) || (fl & O_APPEND))
+		return -EINVAL;
+	struct stat st;
+	if (fstat(fd, &st) != 0)
+		return -errno;
+	struct pgc_store *s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	pthread_rwlockattr_t attr;
+	if (pthread_rwlockattr_init(&attr) != 0) {
+		free(s);
+		return -ENOMEM;
+	}
+	/* A steady stream of page writes must not starve a trim. */
+	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	int err = pthread_rwlock_init(&s->trim_lock, &attr);
+	pthread_rwlockattr_destroy(&attr);
+	if (err) {
+		free(s);
+		return -err;
+	}
+	s->fd = fd;
+	s->own_fd = own;
+	s->blkdev = S_ISBLK(st.st_mode);
+	learn_alignment(s);
+	*storep = s;
+	return 0;
+}
+
+PGC_API int pgc_store_open(const char *path, int flags, mode_t mode, pgc_store **storep)
+{
+	if (storep)
+		*storep = NULL;
+	if (!path || !storep)
+		return -EINVAL;
+	/* The store reads pages in, so it must be able to read; and O_APPEND
+	 * would send every page write to the end of the file. */
+	if ((flags & O_ACCMODE) == O_WRONLY || (flags & O_APPEND))
+		return -EINVAL;
+	int fd = open(path, flags | O_DIRECT | O_CLOEXEC, mode);
+	if (fd < 0) {
+		/*
+		 * open(2) fails with EINVAL when the file system refuses
+		 * O_DIRECT (the flags are otherwise valid here), which the
+		 * header documents as -EINVAL. With O_CREAT the file may have
+		 * been created by then; it is left in place, since removing
+		 * a path we do not hold open could remove someone else's file.
+		 */
+		return -errno;
+	}
+	int err = store_make(fd, true, storep);
+	if (err)
+		close(fd);
+	return err;
+}
+
+PGC_API int pgc_store_from_fd(int fd, unsigned flags, pgc_store **storep)
+{
+	if (storep)
+		*storep = NULL;
+	if (fd < 0 || (flags & ~PGC_STORE_OWN_FD) || !storep)
+		return -EINVAL;
+	return store_make(fd, flags & PGC_STORE_OWN_FD, storep);
+}
+
+PGC_API int pgc_store_close(pgc_store *s)
+{
+	if (!s)
+		return 0;
+	int err = 0;
+	/* Linux frees the descriptor even when close reports an error, so it
+	 * is never retried; the error is only reported. */
+	if (s->own_fd && close(s->fd) != 0)
+		err = -errno;
+	pthread_rwlock_destroy(&s->trim_lock);
+	free(s);
+	return err;
+}
+
+PGC_API int pgc_store_fd(const pgc_store *s)
+{
+	return s ? s->fd : -EINVAL;
+}
+
+PGC_API size_t pgc_store_block_size(const pgc_store *s)
+{
+	return s ? s->block_size : 0;
+}
+
+PGC_API size_t pgc_store_mem_align(const pgc_store *s)
+{
+	return s ? s->mem_align : 0;
+}
+
+PGC_API int pgc_store_size(pgc_store *s, uint64_t *sizep)
+{
+	if (!s || !sizep)
+		return -EINVAL;
+	if (s->blkdev) {
+		/* fstat reports 0 bytes for a block device. */
+		uint64_t bytes;
+		if (ioctl(s->fd, BLKGETSIZE64, &bytes) != 0)
+			return -errno;
+		*sizep = bytes;
+		return 0;
+	}
+	struct stat st;
+	if (fstat(s->fd, &st) != 0)
+		return -errno;
+	*sizep = (uint64_t)st.st_size;
+	return 0;
+}
+
+PGC_API int pgc_store_truncate(pgc_store *s, uint64_t size)
+{
+	if (!s || size > (uint64_t)INT64_MAX)
+		return -EINVAL;
+	if (ftruncate(s->fd, (off_t)size) != 0)
+		return -errno;
+	return 0;
+}
+
+PGC_API int pgc_store_sync(pgc_store *s)
+{
+	if (!s)
+		return -EINVAL;
+	if (fdatasync(s->fd) != 0)
+		return -errno;
+	return 0;
+}
+
+/* ---- transfers --------------------------------------------------------- */
+
+/* Checks a request against O_DIRECT's rules before anything is done, so a
+ * bad request fails whole instead of half done; returns its byte count. */
+static ssize_t check_request(const struct pgc_store *s, const struct iovec *iov, int iovcnt,
+			     uint64_t offset)
+{
+	if (!s || !iov || iovcnt < 1 || iovcnt > IOV_MAX)
+		return -EINVAL;
+	if (offset % s->block_size)
+		return -EINVAL;
+	uint64_t total = 0;
+	for (int i = 0; i < iovcnt; i++) {
+		if ((uintptr_t)iov[i].iov_base % s->mem_align || iov[i].iov_len % s->block_size)
+			return -EINVAL;
+		total += iov[i].iov_len;
+		if (total > (uint64_t)SSIZE_MAX)
+			return -EINVAL;
+	}
+	if (offset > (uint64_t)INT64_MAX - total)
+		return -EINVAL;
+	return (ssize_t)total;
+}
+
+/*
+ * Runs preadv or pwritev until @p total bytes are done, a read reaches the
+ * end of the file, or an error. The kernel may stop short (a signal, the
+ * 2 GiB cap of one call); the rest is resumed without copying the caller's
+ * array: a partly done buffer is finished alone, then the array goes on
+ * from the next one.
+ */
+static ssize_t transfer(const struct pgc_store *s, int rw, const struct iovec *iov, int iovcnt,
+			uint64_t offset, size_t total)
+{
+	size_t done = 0, skip = 0;
+	int i = 0;
+	while (done < total) {
+		struct iovec one;
+		const struct iovec *v = iov + i;
+		int cnt = iovcnt - i;
+		if (skip) {
+			one.iov_base = (char *)iov[i].iov_base + skip;
+			one.iov_len = iov[i].iov_len - skip;
+			v = &one;
+			cnt = 1;
+		}
+		off_t pos = (off_t)(offset + done);
+		ssize_t r = rw == PGC_READ ? preadv(s->fd, v, cnt, pos) : pwritev(s->fd, v, cnt, pos);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (r == 0) {
+			if (rw == PGC_READ)
+				break; /* the end of the file */
+			return -EIO; /* a write that makes no progress never will */
+		}
+		done += (size_t)r;
+		/* O_DIRECT returns a count that is not a block multiple only
+		 * at the end of a file whose size is not one; resuming there
+		 * would be misaligned and fail with EINVAL. */
+		if (rw == PGC_READ && done % s->block_size)
+			break;
+		size_t left = (size_t)r;
+		while (left) {
+			size_t avail = iov[i].iov_len - skip;
+			if (left < avail) {
+				skip += left;
+				break;
+			}
+			left -= avail;
+			skip = 0;
+			i++;
+		}
+		/* Zero-length buffers left before the next one with room. */
+		while (i < iovcnt && iov[i].iov_len == skip) {
+			skip = 0;
+			i++;
+		}
+	}
+	return (ssize_t)done;
+}
+
+PGC_API ssize_t pgc_store_read(pgc_store *s, const struct iovec *iov, int iovcnt, uint64_t offset)
+{
+	ssize_t total = check_request(s, iov, iovcnt, offset);
+	if (total <= 0)
+		return total;
+	return transfer(s, PGC_READ, iov, iovcnt, offset, (size_t)total);
+}
+
+PGC_API ssize_t pgc_store_write(pgc_store *s, const struct iovec *iov, int iovcnt,
+				uint64_t offset)
+{
+	ssize_t total = check_request(s, iov, iovcnt, offset);
+	if (total <= 0)
+		return total;
+	return transfer(s, PGC_WRITE, iov, iovcnt, offset, (size_t)total);
+}
+
+/* ---- mapping operations ------------------------------------------------ */
+
+static size_t mapping_page_size(const pgc_mapping *m)
+{
+	return pgc_cache_page_size(pgc_mapping_cache(m));
+}
+
+/*
+ * The iovecs of a run of pages: pages whose data happen to be adjacent in
+ * memory (frames come from large chunks) share one iovec, so a run needs
+ * fewer than IOV_MAX entries more often.
+ */
+struct page_iovs {
+	struct iovec *v;
+	int n;
+	struct iovec stack[STORE_STACK_IOVS];
+};
+
+static int page_iovs_build(struct page_iovs *pv, pgc_page **pages, unsigned nr, size_t ps)
+{
+	pv->v = pv->stack;
+	pv->n = 0;
+	if (nr > STORE_STACK_IOVS) {
+		pv->v = malloc(nr * sizeof(*pv->v));
+		if (!pv->v)
+			return -ENOMEM;
+	}
+	for (unsigned i = 0; i < nr; i++) {
+		char *data = pgc_page_data(pages[i]);
+		struct iovec *last = pv->n ? &pv->v[pv->n - 1] : NULL;
+		if (last && (char *)last->iov_base + last->iov_len == data) {
+			last->iov_len += ps;
+		} else {
+			pv->v[pv->n].iov_base = data;
+			pv->v[pv->n].iov_len = ps;
+			pv->n++;
+		}
+	}
+	return 0;
+}
+
+static void page_iovs_free(struct page_iovs *pv)
+{
+	if (pv->v != pv->stack)
+		free(pv->v);
+}
+
+/* Sends iovecs in batches of at most IOV_MAX: one request when it fits. */
+static ssize_t store_io_iovs(struct pgc_store *s, int rw, const struct iovec *v, int n,
+			     uint64_t offset)
+{
+	size_t done = 0;
+	for (int i = 0; i < n; i += IOV_MAX) {
+		int cnt = n - i < IOV_MAX ? n - i : IOV_MAX;
+		ssize_t r = rw == PGC_READ ? pgc_store_read(s, v + i, cnt, offset + done)
+					   : pgc_store_write(s, v + i, cnt, offset + done);
+		if (r < 0)
+			return r;
+		done += (size_t)r;
+		size_t want = 0;
+		for (int j = i; j < i + cnt; j++)
+			want += v[j].iov_len;
+		if ((size_t)r < want)
+			break; /* end of file */
+	}
+	return (ssize_t)done;
+}
+
+/* Number of pages of a run starting at @p first that begin before @p size. */
+static unsigned pages_before(uint64_t first, unsigned nr, uint64_t size, size_t ps)
+{
+	uint64_t end = size / ps + (size % ps != 0); /* first index wholly past size */
+	if (first >= end)
+		return 0;
+	return end - first < nr ? (unsigned)(end - first) : nr;
+}
+
+/*
+ * Reads pages [pages[0], pages[nr-1]] in one request. Bytes past the
+ * mapping's size read as zeros whatever the file holds there, as the
+ * kernel does past i_size, and pages wholly past it need no I/O at all.
+ */
+static int store_read_pages(pgc_mapping *m, pgc_page **pages, unsigned nr)
+{
+	struct pgc_store *s = pgc_mapping_owner(m);
+	if (!s || !pages || nr == 0)
+		return -EINVAL;
+	size_t ps = mapping_page_size(m);
+	uint64_t first = pgc_page_index(pages[0]);
+	uint64_t msize = pgc_mapping_size(m);
+	unsigned nio = pages_before(first, nr, msize, ps);
+	size_t got = 0;
+	if (nio) {
+		struct page_iovs pv;
+		int err = page_iovs_build(&pv, pages, nio, ps);
+		if (err)
+			return err;
+		ssize_t r = store_io_iovs(s, PGC_READ, pv.v, pv.n, first * ps);
+		page_iovs_free(&pv);
+		if (r < 0)
+			return (int)r;
+		got = (size_t)r;
+	}
+	/* Zero from the first byte that is not data: the end of the short
+	 * read or the mapping's size, whichever comes first. */
+	uint64_t valid = msize > first * ps ? msize - first * ps : 0;
+	if (got > valid)
+		got = (size_t)valid;
+	for (unsigned i = 0; i < nr; i++) {
+		size_t lo = (size_t)i * ps;
+		if (got >= lo + ps)
+			continue;
+		size_t keep = got > lo ? got - lo : 0;
+		memset((char *)pgc_page_data(pages[i]) + keep, 0, ps - keep);
+	}
+	return 0;
+}
+
+static int store_readpage(pgc_mapping *m, pgc_page *page)
+{
+	if (!page)
+		return -EINVAL;
+	return store_read_pages(m, &page, 1);
+}
+
+static int store_readpages(pgc_mapping *m, pgc_page **pages, unsigned nr)
+{
+	return store_read_pages(m, pages, nr);
+}
+
+/*
+ * Cuts the file back to the mapping's size after a write that went past
+ * it. The size is read under the exclusive lock, after every write in
+ * flight has finished, so a page written for a larger size is never cut.
+ */
+static int store_trim(struct pgc_store *s, pgc_mapping *m, uint64_t write_end)
+{
+	if (s->blkdev)
+		return 0; /* a device has no file size */
+	int err = 0;
+	pthread_rwlock_wrlock(&s->trim_lock);
+	uint64_t msize = pgc_mapping_size(m);
+	if (write_end > msize) {
+		struct stat st;
+		if (fstat(s->fd, &st) != 0)
+			err = -errno;
+		else if ((uint64_t)st.st_size > msize && ftruncate(s->fd, (off_t)msize) != 0)
+			err = -errno;
+	}
+	pthread_rwlock_unlock(&s->trim_lock);
+	return err;
+}
+
+/* Writes a run of consecutive locked pages with one request, then trims. */
+static int store_write_pages(pgc_mapping *m, pgc_page **pages, unsigned nr)
+{
+	struct pgc_store *s = pgc_mapping_owner(m);
+	if (!s || !pages || nr == 0)
+		return -EINVAL;
+	size_t ps = mapping_page_size(m);
+	uint64_t first = pgc_page_index(pages[0]);
+	uint64_t off = first * ps;
+	/*
+	 * Pages wholly past the mapping's size hold nothing the file should
+	 * keep (truncate drops them); writing them would only be trimmed
+	 * away again.
+	 */
+	unsigned nio = pages_before(first, nr, pgc_mapping_size(m), ps);
+	if (nio == 0)
+		return 0;
+	struct page_iovs pv;
+	int err = page_iovs_build(&pv, pages, nio, ps);
+	if (err)
+		return err;
+	uint64_t len = (uint64_t)nio * ps;
+	if (s->blkdev) {
+		/* A device cannot grow: stop the last page at its end, which
+		 * is a block multiple. */
+		uint64_t dev;
+		if (pgc_store_size(s, &dev) == 0 && off + len > dev &&
+		    off + len - dev < pv.v[pv.n - 1].iov_len) {
+			uint64_t cut = off + len - dev;
+			pv.v[pv.n - 1].iov_len -= cut;
+			len -= cut;
+		}
+	}
+	pthread_rwlock_rdlock(&s->trim_lock);
+	ssize_t r = store_io_iovs(s, PGC_WRITE, pv.v, pv.n, off);
+	pthread_rwlock_unlock(&s->trim_lock);
+	page_iovs_free(&pv);
+	if (r < 0)
+		return (int)r;
+	pgc_assert((uint64_t)r == len);
+	return store_trim(s, m, off + len);
+}
+
+static int store_writepage(pgc_mapping *m, pgc_page *page, struct pgc_writeback_control *wbc)
+{
+	(void)wbc;
+	if (!page)
+		return -EINVAL;
+	return store_write_pages(m, &page, 1);
+}
+
+static int store_write_run(pgc_mapping *m, pgc_page **pages, unsigned nr, void *arg)
+{
+	(void)arg;
+	return store_write_pages(m, pages, nr);
+}
+
+static int store_writepages(pgc_mapping *m, struct pgc_writeback_control *wbc)
+{
+	/* The default run length (256 pages) fits in one pwritev (IOV_MAX
+	 * is 1024 on Linux), so each run is one request. */
+	return pgc_mapping_writeback_runs(m, wbc, store_write_run, pgc_mapping_owner(m), 0);
+}
+
+static ssize_t store_direct_IO(pgc_mapping *m, int rw, const struct iovec *iov, int iovcnt,
+			       uint64_t offset)
+{
+	struct pgc_store *s = pgc_mapping_owner(m);
+	if (!s)
+		return -EINVAL;
+	if (rw == PGC_READ)
+		return pgc_store_read(s, iov, iovcnt, offset);
+	if (rw != PGC_WRITE)
+		return -EINVAL;
+	/* Shared with page writes, so a trim cannot cut a direct write that
+	 * lands past the size it read. */
+	pthread_rwlock_rdlock(&s->trim_lock);
+	ssize_t r = pgc_store_write(s, iov, iovcnt, offset);
+	pthread_rwlock_unlock(&s->trim_lock);
+	return r;
+}
+
+static const struct pgc_mapping_ops store_ops = {
+	.size = sizeof(struct pgc_mapping_ops),
+	.readpage = store_readpage,
+	.readpages = store_readpages,
+	.writepage = store_writepage,
+	.writepages = store_writepages,
+	.direct_IO = store_direct_IO,
+};
+
+PGC_API const struct pgc_mapping_ops *pgc_store_ops(void)
+{
+	return &store_ops;
+}
+
+PGC_API int pgc_store_mapping_create(pgc_cache *cache, pgc_store *s, pgc_mapping **mappingp)
+{
+	if (mappingp)
+		*mappingp = NULL;
+	if (!cache || !s || !mappingp)
+		return -EINVAL;
+	size_t ps = pgc_cache_page_size(cache);
+	/* Whole pages are the unit of every page transfer, so a page must
+	 * be a whole number of blocks, and its data (aligned to the page
+	 * size) then meets the memory alignment too. */
+	if (ps == 0 || ps % s->block_size || ps % s->mem_align)
+		return -EINVAL;
+	uint64_t size;
+	int err = pgc_store_size(s, &size);
+	if (err)
+		return err;
+	pgc_mapping *m;
+	err = pgc_mapping_create(cache, &store_ops, s, size, &m);
+	if (err)
+		return err;
+	struct pgc_dio_limits lim = {
+		.size = sizeof(lim),
+		.block_size = s->block_size,
+		.mem_align = s->mem_align,
+		/* Both powers of two: the larger is a multiple of the block. */
+		.max_segment = s->block_size > STORE_MAX_SEGMENT ? s->block_size : STORE_MAX_SEGMENT,
+	};
+	err = pgc_mapping_set_dio_limits(m, &lim);
+	if (err) {
+		pgc_mapping_destroy(m);
+		return err;
+	}
+	*mappingp = m;
+	return 0;
+}
