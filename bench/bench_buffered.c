@@ -25,35 +25,9 @@
 
 #include <pgcache/pgcache.h>
 
+#include "bench_util.h"
+
 #define PS 4096u
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t rng(uint64_t *s)
-{
-	uint64_t x = *s;
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return *s = x;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, unsigned n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 enum kind { LIB_READ, PEER_READ, LIB_WRITE, PEER_WRITE };
 
@@ -69,7 +43,7 @@ static double round_run(struct ctx *c, enum kind k, uint64_t seed)
 {
 	uint64_t s = seed | 1, t0 = now_ns();
 	for (uint64_t i = 0; i < c->ops; i++) {
-		uint64_t off = (rng(&s) % c->npages) * PS;
+		uint64_t off = (xorshift64(&s) % c->npages) * PS;
 		ssize_t r;
 		switch (k) {
 		case LIB_READ:

@@ -21,26 +21,8 @@
 
 #include <pgcache/pgcache.h>
 
+#include "bench_util.h"
 #include "fio_peer.h"
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, unsigned n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 struct dio_case {
 	const char *name;
@@ -60,10 +42,7 @@ static double lib_round(pgc_mapping *m, const struct dio_case *c, uint64_t file_
 		for (int i = 0; i < 16; i++) {
 			uint64_t blk;
 			if (c->random) {
-				s ^= s << 13;
-				s ^= s >> 7;
-				s ^= s << 17;
-				blk = s % blocks;
+				blk = xorshift64(&s) % blocks;
 			} else {
 				blk = pos++ % blocks;
 			}

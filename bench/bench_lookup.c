@@ -26,6 +26,8 @@
 #define _GNU_SOURCE
 #include <pgcache/pgcache.h>
 
+#include "bench_util.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -84,26 +86,6 @@ static uint64_t job_gen;
 static unsigned job_done;
 static bool job_quit;
 static struct worker workers[MAX_THREADS];
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-/* xorshift64 (Marsaglia 13/7/17): a few cycles, the same in both loops. */
-static inline uint64_t xorshift64(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	*s = x;
-	return x;
-}
 
 /* A uniform index below n without a division (Lemire's multiply-high). */
 static inline uint64_t pick_index(uint64_t *s, uint64_t n)
@@ -251,22 +233,6 @@ static struct round_result run_round(const struct job *j)
 	}
 	r.ns_per_op = r.ops ? (double)(end - start) / (double)r.ops : 0.0;
 	return r;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double median(const double *v, unsigned n)
-{
-	double tmp[MAX_ROUNDS];
-
-	memcpy(tmp, v, n * sizeof(*v));
-	qsort(tmp, n, sizeof(*tmp), cmp_double);
-	return n % 2 ? tmp[n / 2] : (tmp[n / 2 - 1] + tmp[n / 2]) / 2.0;
 }
 
 /* "1Ki", "64Ki", "1Mi", or the plain number for other sizes. */

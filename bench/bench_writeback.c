@@ -17,33 +17,18 @@
 
 #include <pgcache/pgcache.h>
 
+#include "bench_util.h"
 #include "fio_peer.h"
 
 #define PS 4096u
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
 
 /* Dirties n random pages (distinct), flushes, returns pages per second. */
 static double lib_round(pgc_mapping *m, uint64_t npages, uint64_t n, uint64_t seed, char *buf)
 {
 	uint64_t s = seed | 1;
 	for (uint64_t i = 0; i < n; i++) {
-		s ^= s << 13;
-		s ^= s >> 7;
-		s ^= s << 17;
 		buf[0] = (char)i;
-		if (pgc_write(m, buf, PS, (s % npages) * PS, 0) != PS)
+		if (pgc_write(m, buf, PS, (xorshift64(&s) % npages) * PS, 0) != PS)
 			return -1;
 	}
 	uint64_t dirty = pgc_mapping_nr_dirty(m), t0 = now_ns();
@@ -123,9 +108,7 @@ int main(int argc, char **argv)
 		peer[r] = p;
 		fprintf(stderr, "   round %u: lib %.0f pages/s, fio %.0f pages/s\n", r + 1, l, p);
 	}
-	qsort(lib, rounds, sizeof(double), cmp_double);
-	qsort(peer, rounds, sizeof(double), cmp_double);
-	double l = lib[rounds / 2], p = peer[rounds / 2];
+	double l = median(lib, rounds), p = median(peer, rounds);
 	printf("RESULT bench_writeback flush_%" PRIu64 "_of_%" PRIu64 " lib=%.0fpages/s peer=fio:%.0fpages/s ratio=%.2f\n",
 	       n, npages, l, p, l / p);
 	pgc_mapping_destroy(m);

@@ -453,13 +453,7 @@ PGC_API int pgc_clpage_touch(pgc_io *io, pgc_clpage *clp, size_t to)
 {
 	if (!io || !clp || clp->type != PGC_CLP_CACHEABLE || to > clpage_size(clp))
 		return -EINVAL;
-	uint64_t end = clp->index * clpage_size(clp) + to;
-	struct pgc_mapping *m = clp->mapping;
-	uint64_t cur = atomic_load_explicit(&m->size, memory_order_relaxed);
-	while (cur < end &&
-	       !atomic_compare_exchange_weak_explicit(&m->size, &cur, end, memory_order_release,
-						      memory_order_relaxed))
-		;
+	pgc__mapping_grow_size(clp->mapping, clp->index * clpage_size(clp) + to);
 	return 0;
 }
 

@@ -188,16 +188,10 @@ PGC_API ssize_t pgc_direct_io(pgc_mapping *m, int rw, const struct iovec *iov, i
 	size_t done = 0;
 	while (done < total) {
 		size_t len = total - done < seg_max ? total - done : (size_t)seg_max;
-		if (rw == PGC_WRITE) {
-			/* Grow the size before the data lands: a store trims its file
-			 * to the mapping's size, and must not cut this segment. */
-			uint64_t end = offset + done + len;
-			uint64_t cs = atomic_load_explicit(&m->size, memory_order_relaxed);
-			while (cs < end && !atomic_compare_exchange_weak_explicit(
-						   &m->size, &cs, end, memory_order_release,
-						   memory_order_relaxed))
-				;
-		}
+		/* Grow the size before the data lands: a store trims its file to
+		 * the mapping's size, and must not cut this segment. */
+		if (rw == PGC_WRITE)
+			pgc__mapping_grow_size(m, offset + done + len);
 		int nr;
 		bool heap;
 		struct iovec *v = segment_build(&cur, len, &nr, &heap);

@@ -56,6 +56,16 @@ static inline struct pgc_cache *pgc__mapping_cache(const struct pgc_mapping *m)
 	return m->cache;
 }
 
+/* Grows the mapping's size to end if it is smaller (never shrinks it). */
+static inline void pgc__mapping_grow_size(struct pgc_mapping *m, uint64_t end)
+{
+	uint64_t cur = atomic_load_explicit(&m->size, memory_order_relaxed);
+	while (cur < end && !atomic_compare_exchange_weak_explicit(&m->size, &cur, end,
+								    memory_order_release,
+								    memory_order_relaxed))
+		;
+}
+
 /* Finds the page at index and takes a reference (lock free), or NULL. */
 struct pgc_page *pgc__mapping_lookup(struct pgc_mapping *m, uint64_t index);
 

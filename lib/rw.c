@@ -307,12 +307,7 @@ static bool tiny_write(struct pgc_mapping *m, const void *buf, size_t len, uint6
 		    atomic_load_explicit(&p->mapping, memory_order_relaxed) == m) {
 			size_t in = (size_t)(off & (page_size_of(m) - 1));
 			memcpy((char *)pgc__page_data(p) + in, buf, len);
-			uint64_t end = off + len;
-			uint64_t cur = atomic_load_explicit(&m->size, memory_order_relaxed);
-			while (cur < end && !atomic_compare_exchange_weak_explicit(
-						    &m->size, &cur, end, memory_order_release,
-						    memory_order_relaxed))
-				;
+			pgc__mapping_grow_size(m, off + len);
 			pgc__mark_accessed(p);
 			done = true;
 		}
