@@ -400,9 +400,10 @@ static int cmp_index(const void *a, const void *b)
  * failure stops the walk early: the caller processes what it has and asks
  * again.
  */
-static long collect_range(struct pgc_mapping *m, uint64_t start, uint64_t end,
-			  struct pgc_page ***pagesp)
+static long collect_range_if(struct pgc_mapping *m, uint64_t start, uint64_t end, uint32_t need,
+			     struct pgc_page ***pagesp, bool *partial)
 {
+	*partial = false;
 	size_t cap = 64, n = 0;
 	struct pgc_page **v = malloc(cap * sizeof(*v));
 	if (!v)
@@ -413,12 +414,14 @@ static long collect_range(struct pgc_mapping *m, uint64_t start, uint64_t end,
 	cds_lfht_for_each(m->ht, &it, node) {
 		struct pgc_page *p = page_of(node);
 		uint64_t idx = atomic_load_explicit(&p->index, memory_order_relaxed);
-		if (idx < start || idx > end)
+		if (idx < start || idx > end || (pgc__flags(p) & need) != need)
 			continue;
 		if (n == cap) {
 			struct pgc_page **nv = realloc(v, 2 * cap * sizeof(*v));
-			if (!nv)
+			if (!nv) {
+				*partial = true;
 				break;
+			}
 			v = nv;
 			cap *= 2;
 		}
@@ -434,6 +437,50 @@ static long collect_range(struct pgc_mapping *m, uint64_t start, uint64_t end,
 	qsort(v, n, sizeof(*v), cmp_index);
 	*pagesp = v;
 	return (long)n;
+}
+
+static long collect_range(struct pgc_mapping *m, uint64_t start, uint64_t end,
+			  struct pgc_page ***pagesp)
+{
+	bool partial;
+	return collect_range_if(m, start, end, 0, pagesp, &partial);
+}
+
+int pgc__mapping_wait_writeback(struct pgc_mapping *m, uint64_t start, uint64_t end)
+{
+	/* A page leaves the dirty list only once counted here (see
+	 * pgc_page_start_writeback), so zero means nothing to wait for. */
+	uint64_t nr = atomic_load_explicit(&m->nr_pages, memory_order_relaxed);
+	if (atomic_load_explicit(&m->nr_writeback, memory_order_acquire) == 0 || nr == 0)
+		return 0;
+	if (end - start < nr) {
+		/* A short range: look each index up rather than walk the table. */
+		for (uint64_t idx = start;; idx++) {
+			struct pgc_page *p = pgc__mapping_lookup(m, idx);
+			if (p) {
+				pgc__wait_bit(p, PGC_PG_WRITEBACK);
+				pgc__put(p);
+			}
+			if (idx == end)
+				break;
+		}
+		return 0;
+	}
+	/* A long range: one walk of the table for the pages under writeback
+	 * (again only if the walk was cut short by a failed allocation). */
+	bool partial;
+	do {
+		struct pgc_page **v;
+		long n = collect_range_if(m, start, end, PGC_BIT(PGC_PG_WRITEBACK), &v, &partial);
+		if (n < 0)
+			return (int)n;
+		for (long i = 0; i < n; i++) {
+			pgc__wait_bit(v[i], PGC_PG_WRITEBACK);
+			pgc__put(v[i]);
+		}
+		free(v);
+	} while (partial);
+	return 0;
 }
 
 /* Drops one locked page of the mapping for truncate. */
@@ -608,7 +655,12 @@ PGC_API int pgc_page_clear_dirty_for_io(pgc_page *page)
 		return -EINVAL;
 	if (!pgc__test_and_clear(page, PGC_PG_DIRTY))
 		return 0;
-	pgc__mapping_sync_dirty(page);
+	/* Like the kernel's dirty tag, the page stays on the dirty list until
+	 * its writeback starts: a concurrent sync that snapshots the list in
+	 * between still finds it and waits. Already under writeback (started
+	 * first), it may leave the list now. */
+	if (pgc__test(page, PGC_PG_WRITEBACK))
+		pgc__mapping_sync_dirty(page);
 	return 1;
 }
 

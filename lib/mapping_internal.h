@@ -88,4 +88,12 @@ void pgc__mapping_sync_dirty(struct pgc_page *page);
 /* The same for pages of m, taking the dirty list's lock once. */
 void pgc__mapping_sync_dirty_batch(struct pgc_mapping *m, struct pgc_page **pages, unsigned n);
 
+/*
+ * Waits until no page of m in [start, end] that was under writeback when
+ * called still is (the kernel's filemap_fdatawait_range). With the dirty
+ * list, this is what a sync needs: a page another thread took off the list
+ * for its own writeback is waited for here. 0 or -ENOMEM.
+ */
+int pgc__mapping_wait_writeback(struct pgc_mapping *m, uint64_t start, uint64_t end);
+
 #endif /* PGC_MAPPING_INTERNAL_H */

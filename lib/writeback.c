@@ -29,6 +29,10 @@ PGC_API int pgc_page_start_writeback(pgc_page *page)
 	struct pgc_mapping *m = atomic_load_explicit(&page->mapping, memory_order_relaxed);
 	if (m)
 		atomic_fetch_add_explicit(&m->nr_writeback, 1, memory_order_relaxed);
+	/* Counted under writeback first, off the dirty list second (if clean
+	 * now): a sync never finds the page in neither set, so it either
+	 * writes it or waits for it (pgc__mapping_wait_writeback). */
+	pgc__mapping_sync_dirty(page);
 	return 0;
 }
 
@@ -134,9 +138,14 @@ PGC_API int pgc_mapping_writeback(pgc_mapping *m, uint64_t start, uint64_t end, 
 		.range_end = end,
 		.nr_to_write = (long)((~0ul) >> 1),
 	};
-	if (m->ops.writepages)
-		return m->ops.writepages(m, &wbc);
-	return default_writepages(m, &wbc);
+	int err = m->ops.writepages ? m->ops.writepages(m, &wbc) : default_writepages(m, &wbc);
+	if (sync_mode == PGC_WB_ALL) {
+		/* Pages that others are writing back count too: wait for them. */
+		int werr = pgc__mapping_wait_writeback(m, start, end);
+		if (!err)
+			err = werr;
+	}
+	return err;
 }
 
 /* A run of consecutive pages being gathered for one write. */

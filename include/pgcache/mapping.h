@@ -424,8 +424,13 @@ PGC_API int pgc_mapping_read_page(pgc_mapping *mapping, uint64_t index, pgc_page
  * @param start   first index.
  * @param end     last index (inclusive).
  * @param sync_mode #PGC_WB_ALL to wait for busy pages and for writeback to
- *                complete, #PGC_WB_NONE to skip busy pages.
- * @return 0; -EINVAL for bad arguments; -EROFS if dirty pages exist and the
+ *                complete, #PGC_WB_NONE to skip busy pages. With
+ *                #PGC_WB_ALL the call also waits for the pages of the range
+ *                that other threads have under writeback (the kernel's
+ *                filemap_write_and_wait_range), so that on return every
+ *                write completed before the call is on the store.
+ * @return 0; -EINVAL for bad arguments; -ENOMEM if the wait could not list
+ *         the pages under writeback; -EROFS if dirty pages exist and the
  *         mapping has no writepage; the first error of writepage (the pages
  *         that failed stay dirty).
  * @par Thread safety
