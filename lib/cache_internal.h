@@ -40,6 +40,12 @@ struct pgc_node {
 	struct pgc_lru lru;
 } __attribute__((aligned(64)));
 
+/* Cumulative migration counts of one reason (migrate.c). */
+#define PGC_MIG_REASONS 5
+struct pgc_mig_counters {
+	_Atomic uint64_t calls, succeeded, failed, retried, bytes;
+};
+
 struct pgc_cache {
 	struct pgc_frames frames;
 	unsigned nr_nodes;
@@ -55,6 +61,7 @@ struct pgc_cache {
 	int log_level;
 	bool huge_pages;              /* frames advised MADV_HUGEPAGE */
 	struct pgc_stat_stripe stats[PGC_STAT_STRIPES];
+	struct pgc_mig_counters mig[PGC_MIG_REASONS];
 };
 
 unsigned pgc__stat_stripe(void);

@@ -14,6 +14,7 @@
  * -EINVAL otherwise.
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,7 +26,9 @@ struct pgc_clpage {
 	_Atomic int refs;
 	_Atomic int state;
 	int type;
-	struct pgc_page *vmpage;      /* cacheable, attached; NULL once freeing */
+	/* Cacheable, attached; NULL once freeing. Changes (migration) only
+	 * under the lock of the page it leaves, while that page is frozen. */
+	struct pgc_page *_Atomic vmpage;
 	struct pgc_mapping *mapping;  /* cacheable */
 	void *data;                   /* transient */
 	size_t len;                   /* transient */
@@ -197,9 +200,29 @@ static void handle_detach(struct pgc_mapping *m, struct pgc_page *page)
 		detach(page);
 }
 
+static int handle_migrate(struct pgc_mapping *m, struct pgc_page *page, struct pgc_page *newpage)
+{
+	(void)m;
+	struct pgc_clpage *clp = (struct pgc_clpage *)page->private_value;
+	/* As for release: only an idle handle moves (the page is frozen, so
+	 * nobody can find the handle through it meanwhile). */
+	if (atomic_load_explicit(&clp->refs, memory_order_acquire) > 1 ||
+	    state_of(clp) != PGC_CPS_CACHED)
+		return -EAGAIN;
+	newpage->private_value = (uintptr_t)clp;
+	pgc__set(newpage, PGC_PGI_HANDLE);
+	pgc__set(newpage, PGC_PG_PRIVATE);
+	page->private_value = 0;
+	pgc__clear(page, PGC_PG_PRIVATE);
+	pgc__clear(page, PGC_PGI_HANDLE);
+	atomic_store_explicit(&clp->vmpage, newpage, memory_order_release);
+	return 0;
+}
+
 static const struct pgc__private_ops handle_ops = {
 	.release = handle_release,
 	.detach = handle_detach,
+	.migrate = handle_migrate,
 };
 
 PGC_API int pgc_clpage_find(pgc_mapping *m, uint64_t index, unsigned flags, pgc_clpage **clpp)
@@ -322,21 +345,34 @@ static int own_common(pgc_io *io, pgc_clpage *clp, bool wait)
 		io->nr_owned++;
 		return 0;
 	}
-	struct pgc_page *p = pin_page(clp);
-	if (!p)
-		return -ENOENT;
-	if (wait) {
-		pgc__lock(p);
-	} else if (!pgc__trylock(p)) {
-		pgc__put(p);
-		return -EAGAIN;
-	}
-	int err = take_owned(io, clp, p);
-	if (err) {
+	for (unsigned tries = 0;; tries++) {
+		struct pgc_page *p = pin_page(clp);
+		if (!p) {
+			/* Frozen: being evicted (the handle will be freeing) or
+			 * migrated (the handle will be on the new page). */
+			if (!atomic_load_explicit(&clp->vmpage, memory_order_acquire) ||
+			    state_of(clp) == PGC_CPS_FREEING)
+				return -ENOENT;
+			if (tries > 64)
+				sched_yield();
+			continue;
+		}
+		if (wait) {
+			pgc__lock(p);
+		} else if (!pgc__trylock(p)) {
+			pgc__put(p);
+			return -EAGAIN;
+		}
+		int err = take_owned(io, clp, p);
+		if (!err)
+			return 0; /* owned: the lock and the reference stay until disown */
 		pgc__unlock(p);
 		pgc__put(p);
+		/* Migrated while we waited for the lock: follow the handle. */
+		if (atomic_load_explicit(&clp->vmpage, memory_order_acquire) == p ||
+		    state_of(clp) == PGC_CPS_FREEING)
+			return err;
 	}
-	return err; /* owned: the lock and the reference stay until disown */
 }
 
 PGC_API int pgc_clpage_own(pgc_io *io, pgc_clpage *clp)

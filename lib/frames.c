@@ -382,3 +382,32 @@ bool pgc__frames_owns(const struct pgc_frames *fr, const void *ptr)
 			return slot >= 1 && slot <= c->nr_frames;
 	return false;
 }
+
+int pgc__frames_rehome(struct pgc_cache *cache, struct pgc_page *p, unsigned to_idx)
+{
+	unsigned from_idx = (unsigned)cache->node_index[pgc__page_node_of(p)];
+	if (from_idx == to_idx)
+		return 0;
+	struct pgc_frame_pool *from = &cache->nodes[from_idx].pool, *to = &cache->nodes[to_idx].pool;
+	struct pgc_frame_pool *first = from_idx < to_idx ? from : to, *second = first == from ? to : from;
+	pthread_mutex_lock(&first->lock);
+	pthread_mutex_lock(&second->lock);
+	int err = 0;
+	if (to->nr_frames >= to->limit) {
+		err = -ENOMEM;
+	} else {
+		from->nr_frames--;
+		to->nr_frames++;
+		atomic_fetch_sub_explicit(&from->nr_inuse, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&to->nr_inuse, 1, memory_order_relaxed);
+		uint32_t node = (uint32_t)cache->nodes[to_idx].id;
+		uint32_t f = atomic_load_explicit(&p->flags, memory_order_relaxed);
+		while (!atomic_compare_exchange_weak_explicit(
+			&p->flags, &f, (f & PGC_FLAGS_MASK) | (node << PGC_NODE_SHIFT),
+			memory_order_acq_rel, memory_order_relaxed))
+			;
+	}
+	pthread_mutex_unlock(&second->lock);
+	pthread_mutex_unlock(&first->lock);
+	return err;
+}

@@ -71,6 +71,14 @@ static inline struct pgc_page *pgc__frames_page(const struct pgc_frames *fr, uin
 	return pgc__chunk_page(c, id & ((1u << PGC_CHUNK_SHIFT) - 1u));
 }
 
+/*
+ * Records that an in-use frame's memory now lies on the node of pool to_idx
+ * (moved in place by the kernel): its node bits and the pools' counts
+ * follow, so it goes back to that node's free list when freed. The page is
+ * off its LRU list. 0, or -ENOMEM if the target node is at its limit.
+ */
+int pgc__frames_rehome(struct pgc_cache *cache, struct pgc_page *page, unsigned to_idx);
+
 /* Whether p is a descriptor of this cache (for checking callers' pointers). */
 bool pgc__frames_owns(const struct pgc_frames *fr, const void *p);
 

@@ -120,6 +120,21 @@ unsigned pgc__lru_isolate(struct pgc_cache *c, unsigned pool_idx, enum pgc_lru_l
 	return n;
 }
 
+bool pgc__lru_isolate_page(struct pgc_cache *c, struct pgc_page *p)
+{
+	struct pgc_lru *lru = &pgc__page_node(c, p)->lru;
+	pthread_mutex_lock(&lru->lock);
+	uint32_t f = pgc__flags(p);
+	bool ok = (f & PGC_BIT(PGC_PG_LRU)) && !(f & PGC_BIT(PGC_PGI_ISOLATED));
+	if (ok) {
+		list_del(c, lru, which_list(f), p);
+		pgc__set(p, PGC_PGI_ISOLATED);
+		pgc__get(p);
+	}
+	pthread_mutex_unlock(&lru->lock);
+	return ok;
+}
+
 void pgc__lru_putback(struct pgc_cache *c, struct pgc_page **pages, unsigned nr)
 {
 	for (unsigned i = 0; i < nr; i++) {

@@ -9,6 +9,7 @@
 #define PGC_LRU_INTERNAL_H
 
 #include <pthread.h>
+#include <stdbool.h>
 
 #include "desc_internal.h"
 
@@ -37,6 +38,12 @@ void pgc__lru_del(struct pgc_cache *cache, struct pgc_page *page);
  */
 unsigned pgc__lru_isolate(struct pgc_cache *cache, unsigned pool_idx, enum pgc_lru_list list,
 			  struct pgc_page **out, unsigned max);
+/*
+ * Isolates one page the caller holds a reference on: it leaves its list and
+ * gets a reference of its own. False if it is on no list (reclaim or
+ * another migration has it).
+ */
+bool pgc__lru_isolate_page(struct pgc_cache *cache, struct pgc_page *page);
 /* Puts isolated pages back at the head of the list their flags name, then drops the isolation references. */
 void pgc__lru_putback(struct pgc_cache *cache, struct pgc_page **pages, unsigned nr);
 /* Moves a page between lists according to new flags (unevictable on/off). */

@@ -199,6 +199,38 @@ static void remove_page(struct pgc_mapping *m, struct pgc_page *page)
 	atomic_fetch_sub_explicit(&m->nr_pages, 1, memory_order_relaxed);
 }
 
+int pgc__mapping_replace(struct pgc_mapping *m, struct pgc_page *old, struct pgc_page *new)
+{
+	uint64_t index = atomic_load_explicit(&old->index, memory_order_relaxed);
+	atomic_store_explicit(&new->index, index, memory_order_relaxed);
+	atomic_store_explicit(&new->mapping, m, memory_order_relaxed);
+	pgc__hb_release(new); /* the hash table publishes the page */
+	struct cds_lfht_iter it;
+	rcu_read_lock();
+	cds_lfht_lookup(m->ht, hash_index(index), match_index, &index, &it);
+	int err = cds_lfht_iter_get_node(&it) == &old->hnode
+			  ? cds_lfht_replace(m->ht, &it, hash_index(index), match_index, &index,
+					     &new->hnode)
+			  : -ENOENT;
+	rcu_read_unlock();
+	if (err) {
+		atomic_store_explicit(&new->mapping, NULL, memory_order_relaxed);
+		return err;
+	}
+	pthread_mutex_lock(&m->dirty_lock);
+	if (pgc__test(old, PGC_PGI_ONDIRTY)) {
+		/* The new page takes the old one's place: the counts stay. */
+		dirty_list_del(m, old);
+		pgc__set(new, PGC_PG_DIRTY);
+		dirty_list_add(m, new);
+	}
+	pgc__clear(old, PGC_PG_DIRTY);
+	atomic_store_explicit(&old->mapping, NULL, memory_order_release);
+	pthread_mutex_unlock(&m->dirty_lock);
+	pgc__set(old, PGC_PGI_STALE);
+	return 0;
+}
+
 bool pgc__mapping_release_private(struct pgc_mapping *m, struct pgc_page *page)
 {
 	if (!pgc__test(page, PGC_PG_PRIVATE))

@@ -23,6 +23,9 @@ struct pgc__private_ops {
 	bool (*release)(struct pgc_mapping *m, struct pgc_page *page);
 	/* The locked page leaves the mapping: the handle is detached. */
 	void (*detach)(struct pgc_mapping *m, struct pgc_page *page);
+	/* The frozen, locked page is replaced by newpage (locked): the handle
+	 * moves to it. -EAGAIN (nothing changed) while the handle is in use. */
+	int (*migrate)(struct pgc_mapping *m, struct pgc_page *page, struct pgc_page *newpage);
 };
 
 struct pgc_mapping {
@@ -81,6 +84,15 @@ int pgc__mapping_evict(struct pgc_mapping *m, struct pgc_page *page);
 
 /* Asks releasepage (or the default) whether a locked page's private data may go. */
 bool pgc__mapping_release_private(struct pgc_mapping *m, struct pgc_page *page);
+
+/*
+ * Puts newpage in page's slot of m's index (the kernel's
+ * folio_migrate_mapping, without the reference freeze, which is the
+ * caller's): a concurrent lookup sees one or the other. The new page takes
+ * the old one's place on the dirty list; the old page leaves the mapping.
+ * Both are locked, page frozen. 0, or -ENOENT if page is not in the index.
+ */
+int pgc__mapping_replace(struct pgc_mapping *m, struct pgc_page *page, struct pgc_page *newpage);
 
 /* Brings a page's place on its mapping's dirty list in line with DIRTY. */
 void pgc__mapping_sync_dirty(struct pgc_page *page);

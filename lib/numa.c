@@ -111,3 +111,19 @@ int pgc__numa_bind(void *addr, size_t len, int node)
 		free(mask);
 	return err;
 }
+
+int pgc__numa_move_pages(void **addrs, unsigned long n, const int *nodes, int *status, bool all)
+{
+	if (!pgc__numa_available()) {
+		for (unsigned long i = 0; i < n; i++) {
+			if (nodes && nodes[i] != 0)
+				return -ENODEV;
+			status[i] = 0;
+		}
+		return 0;
+	}
+	/* move_pages(2) rather than numa_move_pages(): the same call, without
+	 * libnuma's error printing. */
+	long rc = move_pages(0, n, addrs, nodes, status, all ? MPOL_MF_MOVE_ALL : MPOL_MF_MOVE);
+	return rc < 0 ? -errno : (int)rc;
+}

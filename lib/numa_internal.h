@@ -31,4 +31,11 @@ int pgc__numa_current_node(void);
  */
 int pgc__numa_bind(void *addr, size_t len, int node);
 
+/*
+ * move_pages(2) on n OS pages of this process: to nodes[i], or with nodes
+ * NULL only the node of each in status[i]. Returns 0, the count of pages
+ * not moved, or a negative errno. Without NUMA there is node 0 only.
+ */
+int pgc__numa_move_pages(void **addrs, unsigned long n, const int *nodes, int *status, bool all);
+
 #endif /* PGC_NUMA_INTERNAL_H */

@@ -34,6 +34,7 @@
 
 #include <pgcache/cache.h>
 #include <pgcache/page.h>
+#include <pgcache/migrate.h>
 #include <pgcache/store.h>
 
 #include "assert_internal.h"
@@ -605,6 +606,8 @@ static const struct pgc_mapping_ops store_ops = {
 	.readpages = store_readpages,
 	.writepage = store_writepage,
 	.writepages = store_writepages,
+	/* Plain data: dirty pages move with their data, no writeout needed. */
+	.migratepage = pgc_migrate_page,
 	.direct_IO = store_direct_IO,
 };
 

@@ -101,9 +101,13 @@ struct pgc_mapping_ops {
 	void (*invalidatepage)(pgc_mapping *mapping, pgc_page *page,
 			       size_t offset, size_t length);
 	/**
-	 * Move a page's contents and state to a new page (used by the
-	 * migration engine). Return 0 or a negative errno. Default (NULL): the
-	 * library's own migration.
+	 * Move a locked page's contents and state to a locked new page (used
+	 * by the migration engine, see migrate.h). Return 0 or a negative
+	 * errno (-EAGAIN: busy, retried in the next pass). pgc_migrate_page()
+	 * moves any page, dirty ones included; pgc_fail_migrate_page() refuses
+	 * every page. Default (NULL): clean pages move as with
+	 * pgc_migrate_page(); dirty pages are written out first in
+	 * #PGC_MIGRATE_SYNC mode and are busy in the other modes.
 	 */
 	int (*migratepage)(pgc_mapping *mapping, pgc_page *newpage,
 			   pgc_page *page, int mode);

@@ -5,7 +5,9 @@
  * libpgcache gives a storage server that manages its own memory the
  * machinery of the Linux page cache in user space: page descriptors with
  * flags, references and locks; mappings indexed by page number with the
- * owner's operations; per-node LRU lists and reclaim.
+ * owner's operations; per-node LRU lists and reclaim; page handles,
+ * buffered and direct I/O over an O_DIRECT file store; and a NUMA
+ * migration engine that moves cached pages between nodes.
  */
 #ifndef PGCACHE_PGCACHE_H
 #define PGCACHE_PGCACHE_H
@@ -19,5 +21,6 @@
 #include <pgcache/io.h>
 #include <pgcache/dio.h>
 #include <pgcache/store.h>
+#include <pgcache/migrate.h>
 
 #endif /* PGCACHE_PGCACHE_H */

@@ -1,0 +1,799 @@
+/*
+ * The NUMA migration engine (see migrate.h), after Linux's mm/migrate.c.
+ *
+ * pgc_migrate_pages() makes up to PGC_MIGRATE_PASSES passes over the pages
+ * still to move. A pass works in batches: new pages are allocated with no
+ * lock held; the old pages are locked, checked and taken off their LRU
+ * lists; the data of the whole batch is copied (by several threads when it
+ * is large); then each page is swapped in by the mapping's migratepage
+ * operation or by pgc_migrate_page(), which freezes the old page's
+ * reference count at its expected value while the index slot changes. The
+ * engine never sleeps while it holds the locks of a batch: before it would
+ * wait for a lock, for writeback or for a writeout, it finishes the pages
+ * it has prepared.
+ *
+ * Moving in place asks the kernel to move the memory under a frame; only
+ * the frame's recorded node (and its LRU list and pool counts) change here.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <pgcache/migrate.h>
+
+#include "mapping_internal.h"
+#include "numa_internal.h"
+
+_Static_assert(PGC_MIG_REASONS == PGC_MR_NR_REASONS, "one counter set per reason");
+
+#define MIG_BATCH 512u
+#define COPY_THREAD_MIN_BYTES ((size_t)4 << 20)
+#define COPY_MAX_THREADS 4
+#define NODES_WALK_BATCH 8192u
+
+/* The migration running on this thread, for pgc_migrate_page(). */
+struct mig_ctx {
+	struct pgc_cache *cache;
+	int mode;
+	int expected;  /* references of a page that may move: mapping, caller(s), engine */
+	bool copied;   /* the current page's data was copied by the batch */
+	pgc_new_page_fn new_page;
+	void *private;
+	struct pgc_migrate_stats st;
+};
+
+static __thread struct mig_ctx *cur_ctx;
+
+struct mig_item {
+	struct pgc_page *page, *newpage;
+	struct pgc_mapping *m;
+	unsigned pos;    /* in the caller's array */
+	int rc;          /* -EAGAIN: still to do; 0 moved; else final error */
+	bool extra_refs; /* the last busy attempt met references beyond the expected */
+	bool copied;
+};
+
+static size_t page_size_of(const struct pgc_cache *c)
+{
+	return c->frames.page_size;
+}
+
+/* ---- moving one page -------------------------------------------------- */
+
+#define MIG_FLAGS                                                                         \
+	(PGC_BIT(PGC_PG_ERROR) | PGC_BIT(PGC_PG_REFERENCED) | PGC_BIT(PGC_PG_UPTODATE) |     \
+	 PGC_BIT(PGC_PG_ACTIVE) | PGC_BIT(PGC_PG_CHECKED) | PGC_BIT(PGC_PG_MAPPEDTODISK) | \
+	 PGC_BIT(PGC_PG_UNEVICTABLE) | PGC_BIT(PGC_PG_DIRTY))
+
+/* Moves the private value or handle of a frozen page; -EAGAIN if in use. */
+static int move_private(struct pgc_mapping *m, struct pgc_page *page, struct pgc_page *newpage)
+{
+	if (!pgc__test(page, PGC_PG_PRIVATE))
+		return 0;
+	if (pgc__test(page, PGC_PGI_HANDLE))
+		return atomic_load_explicit(&m->priv_ops, memory_order_acquire)->migrate(m, page, newpage);
+	newpage->private_value = page->private_value;
+	pgc__set(newpage, PGC_PG_PRIVATE);
+	page->private_value = 0;
+	pgc__clear(page, PGC_PG_PRIVATE);
+	return 0;
+}
+
+/* Gives the private value or handle back to the old page (a failed swap). */
+static void unmove_private(struct pgc_mapping *m, struct pgc_page *page, struct pgc_page *newpage)
+{
+	if (!pgc__test(newpage, PGC_PG_PRIVATE))
+		return;
+	if (pgc__test(newpage, PGC_PGI_HANDLE)) {
+		atomic_load_explicit(&m->priv_ops, memory_order_acquire)->migrate(m, newpage, page);
+		return;
+	}
+	page->private_value = newpage->private_value;
+	pgc__set(page, PGC_PG_PRIVATE);
+	newpage->private_value = 0;
+	pgc__clear(newpage, PGC_PG_PRIVATE);
+}
+
+PGC_API int pgc_migrate_page(pgc_mapping *m, pgc_page *newpage, pgc_page *page, int mode)
+{
+	(void)mode;
+	struct mig_ctx *ctx = cur_ctx;
+	if (!ctx || !m || !newpage || !page || newpage == page ||
+	    atomic_load_explicit(&page->mapping, memory_order_relaxed) != m ||
+	    atomic_load_explicit(&newpage->mapping, memory_order_relaxed) != NULL ||
+	    !pgc__test(page, PGC_PG_LOCKED) || !pgc__test(newpage, PGC_PG_LOCKED) ||
+	    pgc__page_chunk(newpage)->cache != m->cache)
+		return -EINVAL;
+	if (pgc__test(page, PGC_PG_WRITEBACK))
+		return -EAGAIN;
+	/* The lock keeps writers out: copy before freezing, so that lookups
+	 * never spin for the length of a copy. */
+	if (!ctx->copied)
+		memcpy(pgc__page_data(newpage), pgc__page_data(page), page_size_of(m->cache));
+	if (pgc_page_ref_freeze(page, ctx->expected))
+		return -EAGAIN;
+	int err = move_private(m, page, newpage);
+	if (err) {
+		pgc_page_ref_unfreeze(page, ctx->expected);
+		return err;
+	}
+	atomic_fetch_or_explicit(&newpage->flags, pgc__flags(page) & MIG_FLAGS & ~PGC_BIT(PGC_PG_DIRTY),
+				 memory_order_acq_rel);
+	/* The new page takes every reference but the engine's (it has its own). */
+	atomic_fetch_add_explicit(&newpage->refcount, ctx->expected - 1, memory_order_relaxed);
+	if (pgc__test(page, PGC_PG_DIRTY))
+		pgc__set(newpage, PGC_PG_DIRTY); /* before it is visible in the index */
+	err = pgc__mapping_replace(m, page, newpage);
+	if (err) {
+		pgc_assert(!"a locked page left its index");
+		atomic_fetch_sub_explicit(&newpage->refcount, ctx->expected - 1, memory_order_relaxed);
+		atomic_fetch_and_explicit(&newpage->flags, ~MIG_FLAGS, memory_order_acq_rel);
+		unmove_private(m, page, newpage);
+		pgc_page_ref_unfreeze(page, ctx->expected);
+		return -EAGAIN;
+	}
+	/* Only the engine's reference stays on the old page. */
+	pgc_page_ref_unfreeze(page, 1);
+	return 0;
+}
+
+PGC_API int pgc_fail_migrate_page(pgc_mapping *m, pgc_page *newpage, pgc_page *page, int mode)
+{
+	(void)m;
+	(void)newpage;
+	(void)page;
+	(void)mode;
+	return -EIO;
+}
+
+/* ---- batches ----------------------------------------------------------- */
+
+/* Whether the batch copies this mapping's pages (no op of its own). */
+static bool batch_copies(const struct pgc_mapping *m)
+{
+	return !m->ops.migratepage || m->ops.migratepage == pgc_migrate_page;
+}
+
+struct copy_job {
+	struct mig_item **items;
+	unsigned nr;
+	size_t ps;
+};
+
+static void *copy_run(void *arg)
+{
+	struct copy_job *j = arg;
+	for (unsigned i = 0; i < j->nr; i++)
+		memcpy(pgc__page_data(j->items[i]->newpage), pgc__page_data(j->items[i]->page), j->ps);
+	return NULL;
+}
+
+/* Copies the data of the items, with several threads if it is large. */
+static void copy_batch(struct mig_ctx *ctx, struct mig_item **items, unsigned n)
+{
+	size_t ps = page_size_of(ctx->cache);
+	unsigned threads = 1;
+	if ((size_t)n * ps >= COPY_THREAD_MIN_BYTES) {
+		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+		threads = cpus > COPY_MAX_THREADS ? COPY_MAX_THREADS : cpus > 1 ? (unsigned)cpus : 1;
+	}
+	struct copy_job jobs[COPY_MAX_THREADS];
+	pthread_t tid[COPY_MAX_THREADS];
+	bool started[COPY_MAX_THREADS] = {false};
+	unsigned per = (n + threads - 1) / threads;
+	for (unsigned t = 0; t < threads; t++) {
+		unsigned first = t * per;
+		jobs[t] = (struct copy_job){items + first, first >= n ? 0 : (n - first < per ? n - first : per), ps};
+		/* The calling thread takes the first share; a thread that cannot
+		 * start leaves its share to the caller too. */
+		if (t > 0 && jobs[t].nr)
+			started[t] = pthread_create(&tid[t], NULL, copy_run, &jobs[t]) == 0;
+	}
+	copy_run(&jobs[0]);
+	for (unsigned t = 1; t < threads; t++) {
+		if (started[t])
+			pthread_join(tid[t], NULL);
+		else if (jobs[t].nr)
+			copy_run(&jobs[t]);
+	}
+	for (unsigned i = 0; i < n; i++)
+		items[i]->copied = true;
+}
+
+/* Ends the attempt on a prepared item (both pages locked, old isolated). */
+static void finish_item(struct mig_ctx *ctx, struct mig_item *it, int rc)
+{
+	struct pgc_cache *c = ctx->cache;
+	struct pgc_page *old = it->page, *np = it->newpage;
+	if (rc == 0) {
+		pgc__lru_add(c, np);
+		pgc__unlock(np);
+		pgc__put(np); /* the engine's; the mapping's and the caller's stay */
+		pgc__clear(old, PGC_PGI_ISOLATED);
+		pgc__unlock(old);
+		pgc__put(old); /* the engine's isolation reference: the last one */
+		it->page = np;
+		it->newpage = NULL;
+		ctx->st.succeeded++;
+		ctx->st.bytes += page_size_of(c);
+	} else {
+		pgc__unlock(np); /* kept for the next pass, or freed at the end */
+		pgc__lru_putback(c, &old, 1);
+		pgc__unlock(old);
+	}
+	it->rc = rc;
+}
+
+/* Swaps in the prepared items (copying first where the engine may). */
+static void complete_batch(struct mig_ctx *ctx, struct mig_item **prep, unsigned n)
+{
+	struct mig_item *copy[MIG_BATCH];
+	unsigned nc = 0;
+	for (unsigned i = 0; i < n; i++) {
+		prep[i]->copied = false;
+		if (batch_copies(prep[i]->m))
+			copy[nc++] = prep[i];
+	}
+	if (nc)
+		copy_batch(ctx, copy, nc);
+	for (unsigned i = 0; i < n; i++) {
+		struct mig_item *it = prep[i];
+		ctx->copied = it->copied;
+		int rc = it->m->ops.migratepage
+				 ? it->m->ops.migratepage(it->m, it->newpage, it->page, ctx->mode)
+				 : pgc_migrate_page(it->m, it->newpage, it->page, ctx->mode);
+		if (rc == -EAGAIN)
+			it->extra_refs = atomic_load(&it->page->refcount) > ctx->expected;
+		finish_item(ctx, it, rc);
+	}
+}
+
+/*
+ * Locks and checks one item. Returns 1 if it is prepared (both pages locked,
+ * old isolated), 0 if its attempt ended (it->rc set). *nprep prepared items
+ * are finished first whenever this would sleep.
+ */
+static int prepare_item(struct mig_ctx *ctx, struct mig_item *it, struct mig_item **prep,
+			unsigned *nprep)
+{
+	struct pgc_page *p = it->page;
+	it->extra_refs = false;
+	if (!pgc__trylock(p)) {
+		if (ctx->mode == PGC_MIGRATE_ASYNC) {
+			it->rc = -EAGAIN;
+			return 0;
+		}
+		if (*nprep) {
+			complete_batch(ctx, prep, *nprep);
+			*nprep = 0;
+		}
+		pgc__lock(p);
+	}
+	struct pgc_mapping *m = atomic_load_explicit(&p->mapping, memory_order_acquire);
+	int rc = 0;
+	if (!m) {
+		rc = -ENOENT;
+		goto out;
+	}
+	it->m = m;
+	if (pgc__test(p, PGC_PG_WRITEBACK)) {
+		if (ctx->mode != PGC_MIGRATE_SYNC) {
+			rc = -EAGAIN;
+			goto out;
+		}
+		if (*nprep) {
+			complete_batch(ctx, prep, *nprep);
+			*nprep = 0;
+		}
+		pgc__wait_bit(p, PGC_PG_WRITEBACK);
+	}
+	if (pgc__test(p, PGC_PG_DIRTY) && !m->ops.migratepage) {
+		/* The default cannot move dirty data: write it out first. */
+		if (ctx->mode != PGC_MIGRATE_SYNC) {
+			rc = -EBUSY;
+			goto out;
+		}
+		if (*nprep) {
+			complete_batch(ctx, prep, *nprep);
+			*nprep = 0;
+		}
+		if (pgc_mapping_write_page(p, NULL)) {
+			rc = -EIO;
+			goto out;
+		}
+		if (pgc__test(p, PGC_PG_DIRTY)) {
+			rc = -EAGAIN;
+			goto out;
+		}
+	}
+	/* A cheap early look at the references; the freeze decides. */
+	if (atomic_load_explicit(&p->refcount, memory_order_relaxed) > ctx->expected - 1) {
+		it->extra_refs = true;
+		rc = -EAGAIN;
+		goto out;
+	}
+	if (!pgc__lru_isolate_page(ctx->cache, p)) {
+		rc = -EAGAIN; /* reclaim or another migration holds it */
+		goto out;
+	}
+	bool locked = pgc__trylock(it->newpage);
+	pgc_assert(locked); /* a new page is nobody else's */
+	(void)locked;
+	prep[(*nprep)++] = it;
+	return 1;
+out:
+	pgc__unlock(p);
+	it->rc = rc;
+	return 0;
+}
+
+/* One batch of a pass. Returns false if a new page was missing (-ENOMEM). */
+static bool run_batch(struct mig_ctx *ctx, struct mig_item **items, unsigned n)
+{
+	bool ok = true;
+	for (unsigned i = 0; i < n; i++) {
+		struct mig_item *it = items[i];
+		if (it->newpage)
+			continue;
+		it->newpage = ctx->new_page(it->page, ctx->private);
+		if (!it->newpage) {
+			n = i;
+			ok = false;
+			break;
+		}
+	}
+	struct mig_item *prep[MIG_BATCH];
+	unsigned nprep = 0;
+	for (unsigned i = 0; i < n; i++)
+		prepare_item(ctx, items[i], prep, &nprep);
+	if (nprep)
+		complete_batch(ctx, prep, nprep);
+	return ok;
+}
+
+static void account(struct pgc_cache *c, int reason, const struct pgc_migrate_stats *st)
+{
+	struct pgc_mig_counters *k = &c->mig[reason];
+	atomic_fetch_add_explicit(&k->calls, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&k->succeeded, st->succeeded, memory_order_relaxed);
+	atomic_fetch_add_explicit(&k->failed, st->failed, memory_order_relaxed);
+	atomic_fetch_add_explicit(&k->retried, st->retried, memory_order_relaxed);
+	atomic_fetch_add_explicit(&k->bytes, st->bytes, memory_order_relaxed);
+}
+
+static void stats_out(struct pgc_migrate_stats *out, const struct pgc_migrate_stats *st)
+{
+	if (!out || out->size < sizeof(uint32_t))
+		return;
+	struct pgc_migrate_stats tmp = *st;
+	size_t n = out->size < sizeof(tmp) ? out->size : sizeof(tmp);
+	tmp.size = out->size;
+	memcpy(out, &tmp, n);
+}
+
+/*
+ * The engine. caller_refs: references of the caller on each page (the
+ * expected count is the mapping's, those and the engine's). extra_refs[i]
+ * (optional) tells which failed pages were held by others.
+ */
+static long migrate_core(struct pgc_cache *c, struct pgc_page **pages, unsigned nr,
+			 pgc_new_page_fn new_page, void *private, int mode, int reason, int *status,
+			 bool *extra_refs, struct pgc_migrate_stats *st_out)
+{
+	struct mig_ctx ctx = {.cache = c, .mode = mode, .expected = 3, .new_page = new_page,
+			      .private = private};
+	struct mig_item *items = calloc(nr, sizeof(*items));
+	struct mig_item **work = malloc(nr * sizeof(*work));
+	if (!items || !work) {
+		free(items);
+		free(work);
+		for (unsigned i = 0; status && i < nr; i++)
+			status[i] = -ENOMEM;
+		return -ENOMEM;
+	}
+	for (unsigned i = 0; i < nr; i++)
+		items[i] = (struct mig_item){.page = pages[i], .pos = i, .rc = -EAGAIN};
+	struct mig_ctx *saved = cur_ctx;
+	cur_ctx = &ctx;
+	bool enomem = false;
+	for (unsigned pass = 0; pass < PGC_MIGRATE_PASSES && !enomem; pass++) {
+		unsigned n = 0;
+		for (unsigned i = 0; i < nr; i++)
+			if (items[i].rc == -EAGAIN)
+				work[n++] = &items[i];
+		if (n == 0)
+			break;
+		ctx.st.passes++;
+		for (unsigned off = 0; off < n && !enomem; off += MIG_BATCH)
+			enomem = !run_batch(&ctx, work + off, n - off < MIG_BATCH ? n - off : MIG_BATCH);
+		for (unsigned i = 0; i < n; i++)
+			if (work[i]->rc == -EAGAIN)
+				ctx.st.retried++;
+	}
+	cur_ctx = saved;
+	for (unsigned i = 0; i < nr; i++) {
+		struct mig_item *it = &items[i];
+		if (it->rc == -EAGAIN)
+			it->rc = enomem ? -ENOMEM : -EBUSY;
+		if (it->newpage)
+			pgc__put(it->newpage);
+		if (it->rc == 0)
+			pages[i] = it->page;
+		else
+			ctx.st.failed++;
+		if (status)
+			status[i] = it->rc;
+		if (extra_refs)
+			extra_refs[i] = it->rc == -EBUSY && it->extra_refs;
+	}
+	/* The passes' retries counted pages finally moved or failed too. */
+	account(c, reason, &ctx.st);
+	stats_out(st_out, &ctx.st);
+	free(items);
+	free(work);
+	return enomem ? -ENOMEM : (long)ctx.st.failed;
+}
+
+PGC_API long pgc_migrate_pages(pgc_page **pages, unsigned nr, pgc_new_page_fn new_page,
+			       void *private, int mode, int reason, int *status,
+			       struct pgc_migrate_stats *stats)
+{
+	if (!pages || !new_page || mode < PGC_MIGRATE_ASYNC || mode > PGC_MIGRATE_SYNC ||
+	    reason < 0 || reason >= PGC_MR_NR_REASONS)
+		return -EINVAL;
+	if (nr == 0)
+		return 0;
+	struct pgc_cache *c = NULL;
+	for (unsigned i = 0; i < nr; i++) {
+		if (!pages[i] || atomic_load_explicit(&pages[i]->refcount, memory_order_relaxed) <= 0)
+			return -EINVAL;
+		struct pgc_cache *pc = pgc__page_chunk(pages[i])->cache;
+		if (c && pc != c)
+			return -EINVAL;
+		c = pc;
+	}
+	return migrate_core(c, pages, nr, new_page, private, mode, reason, status, NULL, stats);
+}
+
+/* ---- move_pages -------------------------------------------------------- */
+
+struct node_alloc {
+	struct pgc_cache *cache;
+	int node;
+	unsigned flags;
+};
+
+static pgc_page *alloc_on_node(pgc_page *page, void *arg)
+{
+	(void)page;
+	struct node_alloc *a = arg;
+	struct pgc_page *p;
+	if (pgc_page_alloc(a->cache, a->node, PGC_ALLOC_STRICT | a->flags, &p))
+		return NULL;
+	return p;
+}
+
+/* -ENODEV, -EACCES or 0 for a target node of the cache. */
+static int check_node(struct pgc_cache *c, int node)
+{
+	if (node < 0 || node > pgc__numa_max_node() || !pgc__numa_node_has_memory(node))
+		return -ENODEV;
+	if (!pgc__numa_node_allowed(node) || pgc__node_index(c, node) < 0)
+		return -EACCES;
+	return 0;
+}
+
+/* The status of a page that cannot be moved whatever happens, or 0. */
+static int page_precheck(struct pgc_cache *c, struct pgc_page *p)
+{
+	if (!p || !pgc__frames_owns(&c->frames, p))
+		return -EFAULT;
+	if (atomic_load_explicit(&p->refcount, memory_order_relaxed) <= 0 ||
+	    !atomic_load_explicit(&p->mapping, memory_order_acquire))
+		return -ENOENT;
+	return 0;
+}
+
+PGC_API int pgc_page_kernel_node(const pgc_page *page)
+{
+	if (!page)
+		return -EINVAL;
+	void *addr = pgc__page_data(page);
+	int st = -1;
+	int err = pgc__numa_move_pages(&addr, 1, NULL, &st, false);
+	return err < 0 ? err : st;
+}
+
+/*
+ * Moves pages in place to node: the kernel moves the memory, the frames'
+ * recorded node follows. The pages are held by the caller. status[i] gets
+ * the node or an error.
+ */
+static unsigned move_inplace(struct pgc_cache *c, struct pgc_page **pages, unsigned n, int node,
+			     int *status)
+{
+	size_t os = (size_t)sysconf(_SC_PAGESIZE), ps = page_size_of(c);
+	size_t per = ps / os;
+	unsigned to_idx = (unsigned)pgc__node_index(c, node), failed = 0;
+	void **addrs = malloc(n * per * sizeof(void *));
+	int *nodes = malloc(n * per * sizeof(int)), *st = malloc(n * per * sizeof(int));
+	bool *taken = calloc(n, sizeof(bool));
+	if (!addrs || !nodes || !st || !taken) {
+		for (unsigned i = 0; i < n; i++)
+			status[i] = -ENOMEM;
+		failed = n;
+		goto out;
+	}
+	size_t k = 0;
+	for (unsigned i = 0; i < n; i++) {
+		struct pgc_page *p = pages[i];
+		int from = pgc__page_node_of(p);
+		/* Off its LRU list while its node changes; counted first on the
+		 * target node, so that its limit holds. */
+		bool isolated = false;
+		for (int t = 0; t < 100 && !(isolated = pgc__lru_isolate_page(c, p)); t++)
+			sched_yield();
+		if (!isolated) {
+			status[i] = atomic_load_explicit(&p->mapping, memory_order_acquire) ? -EBUSY : -ENOENT;
+			continue;
+		}
+		int err = pgc__frames_rehome(c, p, to_idx);
+		if (err) {
+			pgc__lru_putback(c, &p, 1);
+			status[i] = err;
+			continue;
+		}
+		taken[i] = true;
+		status[i] = from; /* where to go back to if the kernel refuses */
+		for (size_t j = 0; j < per; j++, k++) {
+			addrs[k] = (char *)pgc__page_data(p) + j * os;
+			nodes[k] = node;
+			st[k] = -1;
+		}
+	}
+	int err = k ? pgc__numa_move_pages(addrs, k, nodes, st, false) : 0;
+	k = 0;
+	for (unsigned i = 0; i < n; i++) {
+		if (!taken[i]) {
+			failed++;
+			continue;
+		}
+		int res = node;
+		for (size_t j = 0; j < per; j++, k++)
+			if (err < 0 || st[k] != node)
+				res = err < 0 ? err : st[k] < 0 ? st[k] : -EBUSY;
+		if (res != node) {
+			/* Some of its memory did not move: the record stays where it was. */
+			pgc__frames_rehome(c, pages[i], (unsigned)pgc__node_index(c, status[i]));
+			failed++;
+		}
+		status[i] = res;
+		pgc__lru_putback(c, &pages[i], 1);
+	}
+out:
+	free(addrs);
+	free(nodes);
+	free(st);
+	free(taken);
+	return failed;
+}
+
+/* Moves pages[0..n) (all bound for node) by copy; status[i] = node or error. */
+static unsigned move_copy(struct pgc_cache *c, struct pgc_page **pages, unsigned n, int node,
+			  unsigned flags, int reason, int *status, struct pgc_migrate_stats *st)
+{
+	struct node_alloc a = {c, node, (flags & PGC_MOVE_ASYNC) ? PGC_ALLOC_NOWAIT : 0};
+	bool *extra = calloc(n, sizeof(bool));
+	if (!extra) {
+		for (unsigned i = 0; i < n; i++)
+			status[i] = -ENOMEM;
+		return n;
+	}
+	int mode = (flags & PGC_MOVE_ASYNC) ? PGC_MIGRATE_ASYNC : PGC_MIGRATE_SYNC;
+	migrate_core(c, pages, n, alloc_on_node, &a, mode, reason, status, extra, st);
+	unsigned failed = 0;
+	for (unsigned i = 0; i < n; i++) {
+		if (status[i] == 0) {
+			status[i] = node;
+		} else {
+			if (status[i] == -EBUSY && extra[i] && !(flags & PGC_MOVE_ALL))
+				status[i] = -EACCES;
+			failed++;
+		}
+	}
+	free(extra);
+	return failed;
+}
+
+static void stats_add(struct pgc_migrate_stats *sum, const struct pgc_migrate_stats *s)
+{
+	sum->passes = s->passes > sum->passes ? s->passes : sum->passes;
+	sum->succeeded += s->succeeded;
+	sum->failed += s->failed;
+	sum->retried += s->retried;
+	sum->bytes += s->bytes;
+}
+
+/*
+ * Moves pages (held by the caller) to node, in place or by copy; pages
+ * moved by copy are replaced by their new pages. Returns the number not
+ * moved.
+ */
+static unsigned move_group(struct pgc_cache *c, struct pgc_page **pages, unsigned n, int node,
+			   unsigned flags, int reason, int *status, struct pgc_migrate_stats *sum)
+{
+	if (flags & PGC_MOVE_INPLACE) {
+		unsigned failed = move_inplace(c, pages, n, node, status);
+		struct pgc_migrate_stats s = {.size = sizeof(s), .passes = 1,
+					      .succeeded = n - failed, .failed = failed,
+					      .bytes = (uint64_t)(n - failed) * page_size_of(c)};
+		account(c, reason, &s);
+		stats_add(sum, &s);
+		return failed;
+	}
+	struct pgc_migrate_stats s = {.size = sizeof(s)};
+	unsigned failed = move_copy(c, pages, n, node, flags, reason, status, &s);
+	stats_add(sum, &s);
+	return failed;
+}
+
+#define MOVE_FLAGS (PGC_MOVE_ALL | PGC_MOVE_INPLACE | PGC_MOVE_ASYNC | PGC_MOVE_QUERY_KERNEL)
+
+PGC_API long pgc_move_pages(pgc_cache *c, unsigned long count, pgc_page **pages, const int *nodes,
+			    int *status, unsigned flags)
+{
+	if (!c || (flags & ~MOVE_FLAGS) || (count && (!pages || !status)) || count > UINT32_MAX)
+		return -EINVAL;
+	if ((flags & PGC_MOVE_INPLACE) && c->huge_pages)
+		return -EOPNOTSUPP;
+	if (!nodes) {
+		for (unsigned long i = 0; i < count; i++) {
+			int err = page_precheck(c, pages[i]);
+			status[i] = err ? err
+				    : (flags & PGC_MOVE_QUERY_KERNEL) ? pgc_page_kernel_node(pages[i])
+				    : pgc__page_node_of(pages[i]);
+		}
+		return 0;
+	}
+	for (unsigned long i = 0; i < count; i++) {
+		int err = check_node(c, nodes[i]);
+		if (err)
+			return err;
+	}
+	/* One group per target node, in the order of first appearance. */
+	struct pgc_page **grp = malloc(count * sizeof(*grp) + 1);
+	unsigned *pos = malloc(count * sizeof(*pos) + 1);
+	int *gst = malloc(count * sizeof(*gst) + 1);
+	bool *done = calloc(count + 1, sizeof(bool));
+	if (!grp || !pos || !gst || !done) {
+		free(grp);
+		free(pos);
+		free(gst);
+		free(done);
+		return -ENOMEM;
+	}
+	long not_moved = 0;
+	struct pgc_migrate_stats sum = {.size = sizeof(sum)};
+	for (unsigned long i = 0; i < count; i++) {
+		if (done[i])
+			continue;
+		int node = nodes[i];
+		unsigned n = 0;
+		for (unsigned long j = i; j < count; j++) {
+			if (done[j] || nodes[j] != node)
+				continue;
+			done[j] = true;
+			int err = page_precheck(c, pages[j]);
+			if (err) {
+				status[j] = err;
+				not_moved++;
+			} else if (pgc__page_node_of(pages[j]) == node) {
+				status[j] = node; /* already there */
+			} else {
+				grp[n] = pages[j];
+				pos[n++] = (unsigned)j;
+			}
+		}
+		if (n == 0)
+			continue;
+		not_moved += move_group(c, grp, n, node, flags, PGC_MR_SYSCALL, gst, &sum);
+		for (unsigned k = 0; k < n; k++) {
+			pages[pos[k]] = grp[k];
+			status[pos[k]] = gst[k];
+		}
+	}
+	free(grp);
+	free(pos);
+	free(gst);
+	free(done);
+	return not_moved;
+}
+
+/* ---- whole sets -------------------------------------------------------- */
+
+/* Collects up to max pages of the cache on node (of mapping m if not NULL), referenced. */
+static unsigned collect_node(struct pgc_cache *c, struct pgc_mapping *m, int node,
+			     uint32_t *cursor, struct pgc_page **out, unsigned max)
+{
+	struct pgc_frames *fr = &c->frames;
+	uint32_t nchunks = atomic_load_explicit(&fr->nr_chunks, memory_order_acquire);
+	unsigned n = 0;
+	for (; *cursor < (nchunks << PGC_CHUNK_SHIFT) && n < max; (*cursor)++) {
+		uint32_t slot = *cursor & ((1u << PGC_CHUNK_SHIFT) - 1u);
+		struct pgc_chunk *ch = fr->chunks[*cursor >> PGC_CHUNK_SHIFT];
+		if (slot == 0 || slot > ch->nr_frames)
+			continue;
+		struct pgc_page *p = pgc__chunk_page(ch, slot);
+		if (pgc__page_node_of(p) != node || !pgc__get_unless_zero(p))
+			continue;
+		struct pgc_mapping *pm = atomic_load_explicit(&p->mapping, memory_order_acquire);
+		if (!pm || (m && pm != m) || pgc__page_node_of(p) != node) {
+			pgc__put(p);
+			continue;
+		}
+		out[n++] = p;
+	}
+	return n;
+}
+
+PGC_API long pgc_migrate_nodes(pgc_cache *c, pgc_mapping *m, const int *from, const int *to,
+			       unsigned nr, unsigned flags, int reason, struct pgc_migrate_stats *stats)
+{
+	if (!c || !from || !to || nr == 0 || (flags & ~(PGC_MOVE_INPLACE | PGC_MOVE_ASYNC)) ||
+	    reason < 0 || reason >= PGC_MR_NR_REASONS || (m && m->cache != c))
+		return -EINVAL;
+	if ((flags & PGC_MOVE_INPLACE) && c->huge_pages)
+		return -EOPNOTSUPP;
+	for (unsigned i = 0; i < nr; i++) {
+		int err = check_node(c, to[i]);
+		if (err)
+			return err;
+		if (pgc__node_index(c, from[i]) < 0)
+			return from[i] < 0 || !pgc__numa_node_has_memory(from[i]) ? -ENODEV : -EACCES;
+	}
+	struct pgc_page **batch = malloc(NODES_WALK_BATCH * sizeof(*batch));
+	int *st = malloc(NODES_WALK_BATCH * sizeof(*st));
+	if (!batch || !st) {
+		free(batch);
+		free(st);
+		return -ENOMEM;
+	}
+	struct pgc_migrate_stats sum = {.size = sizeof(sum)};
+	long not_moved = 0;
+	for (unsigned i = 0; i < nr; i++) {
+		if (from[i] == to[i])
+			continue;
+		uint32_t cursor = 0;
+		unsigned n;
+		while ((n = collect_node(c, m, from[i], &cursor, batch, NODES_WALK_BATCH)) > 0) {
+			not_moved += move_group(c, batch, n, to[i], flags, reason, st, &sum);
+			for (unsigned k = 0; k < n; k++)
+				pgc__put(batch[k]);
+		}
+	}
+	free(batch);
+	free(st);
+	stats_out(stats, &sum);
+	return not_moved;
+}
+
+PGC_API int pgc_cache_migrate_stats(pgc_cache *c, int reason, struct pgc_migrate_stats *stats)
+{
+	if (!c || !stats || reason < 0 || reason >= PGC_MR_NR_REASONS ||
+	    stats->size < sizeof(uint32_t))
+		return -EINVAL;
+	struct pgc_mig_counters *k = &c->mig[reason];
+	struct pgc_migrate_stats s = {
+		.size = sizeof(s),
+		.passes = (uint32_t)atomic_load(&k->calls),
+		.succeeded = atomic_load(&k->succeeded),
+		.failed = atomic_load(&k->failed),
+		.retried = atomic_load(&k->retried),
+		.bytes = atomic_load(&k->bytes),
+	};
+	stats_out(stats, &s);
+	return 0;
+}
