@@ -1,0 +1,310 @@
+#!/usr/bin/env bash
+# Runs static test programs in a qemu VM (TCG) with emulated NUMA nodes, so
+# the multi-node tests of libpgcache run on a real multi-node kernel although
+# the build machines have one node. ctest calls it (cmake/pgcacheVmTests.cmake).
+#
+#   bash cmake/pgc-numa-vm.sh --topology 2node|4node [--timeout SECS]
+#        [--env NAME=VALUE]... -- BINARY [BINARY...]
+#
+# 2node: 2 CPUs; nodes 0 and 1 with a CPU and 512M each. 4node: the same plus
+# nodes 2 and 3, 512M and no CPU (a far tier); distances 10 local, 20 for 0-1
+# and 2-3, 30 from 0/1 to 2/3. The static binaries (pgc_add_static_test) go
+# into an initramfs with busybox-static, whose init runs each in /tmp and
+# writes `PGC-VM-RESULT <name> rc=<n>` to the console and to a second serial
+# port that the kernel never writes to, so its messages cannot garble results.
+# The VM sees PGC_VM_TOPOLOGY, PGC_VM_NODES and CK_DEFAULT_TIMEOUT=600 (for
+# test cases without a limit of their own; --env CK_TIMEOUT_MULTIPLIER=<n>
+# scales the others); --env overrides. --timeout (default 600 s) bounds the
+# whole VM run. Kernel: the newest /boot/vmlinuz-* or $PGC_VM_KERNEL;
+# PGC_VM_KEEP=1 keeps the temp dir. Exit status 0 if every binary reported
+# rc=0; 1 on a failure, a timeout or a missing tool (never 77: CI installs
+# them, see cmake/pgc-setup.sh); 2 on bad usage.
+# shellcheck disable=SC2028,SC2054,SC2317 # escapes are for the init script,
+# commas are inside qemu arguments, cleanup is a trap
+set -euo pipefail
+
+prog=pgc-numa-vm
+
+usage() {
+	echo "usage: bash cmake/pgc-numa-vm.sh --topology 2node|4node [--timeout SECS]" \
+		"[--env NAME=VALUE]... -- BINARY [BINARY...]" >&2
+	exit 2
+}
+
+die() {
+	echo "$prog: $*" >&2
+	exit 1
+}
+
+# --- Arguments ---------------------------------------------------------------
+
+topology=
+vm_timeout=600
+user_env=()
+while (($#)); do
+	case $1 in
+	--topology)
+		(($# >= 2)) || usage
+		topology=$2
+		shift 2
+		;;
+	--timeout)
+		(($# >= 2)) || usage
+		vm_timeout=$2
+		shift 2
+		;;
+	--env)
+		(($# >= 2)) || usage
+		[[ $2 =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] ||
+			{ echo "$prog: --env wants NAME=VALUE, got '$2'" >&2; usage; }
+		user_env+=("$2")
+		shift 2
+		;;
+	--)
+		shift
+		break
+		;;
+	*)
+		echo "$prog: unknown argument '$1'" >&2
+		usage
+		;;
+	esac
+done
+binaries=("$@")
+((${#binaries[@]})) || { echo "$prog: no binary given" >&2; usage; }
+[[ $vm_timeout =~ ^[1-9][0-9]*$ ]] || { echo "$prog: bad --timeout '$vm_timeout'" >&2; usage; }
+
+mem_args=()
+case $topology in
+2node)
+	nodes=2
+	mem_args=(-smp 2 -m 1024
+		-object memory-backend-ram,size=512M,id=m0
+		-object memory-backend-ram,size=512M,id=m1
+		-numa node,nodeid=0,cpus=0,memdev=m0
+		-numa node,nodeid=1,cpus=1,memdev=m1
+		-numa dist,src=0,dst=1,val=20)
+	;;
+4node)
+	nodes=4
+	mem_args=(-smp 2 -m 2048
+		-object memory-backend-ram,size=512M,id=m0
+		-object memory-backend-ram,size=512M,id=m1
+		-object memory-backend-ram,size=512M,id=m2
+		-object memory-backend-ram,size=512M,id=m3
+		-numa node,nodeid=0,cpus=0,memdev=m0
+		-numa node,nodeid=1,cpus=1,memdev=m1
+		-numa node,nodeid=2,memdev=m2
+		-numa node,nodeid=3,memdev=m3
+		-numa dist,src=0,dst=1,val=20
+		-numa dist,src=0,dst=2,val=30
+		-numa dist,src=0,dst=3,val=30
+		-numa dist,src=1,dst=2,val=30
+		-numa dist,src=1,dst=3,val=30
+		-numa dist,src=2,dst=3,val=20)
+	;;
+*)
+	echo "$prog: --topology must be 2node or 4node, got '$topology'" >&2
+	usage
+	;;
+esac
+
+# --- Tools ---------------------------------------------------------------------
+#
+# Everything missing is listed at once, with the Debian package to install.
+
+missing=()
+qemu=$(command -v qemu-system-x86_64 || true)
+[[ -n $qemu ]] || missing+=("qemu-system-x86_64 (Debian package qemu-system-x86)")
+
+kernel=${PGC_VM_KERNEL:-}
+if [[ -z $kernel ]]; then
+	kernels=(/boot/vmlinuz-*)
+	[[ ! -e ${kernels[0]} ]] || kernel=$(printf '%s\n' "${kernels[@]}" | sort -V | tail -n 1)
+fi
+if [[ -z $kernel ]]; then
+	missing+=("a kernel image /boot/vmlinuz-* (Debian package linux-image-amd64)")
+elif [[ ! -e $kernel ]]; then
+	missing+=("the kernel image $kernel (PGC_VM_KERNEL)")
+elif [[ ! -r $kernel ]]; then
+	missing+=("read access to the kernel image $kernel (run as root or chmod a+r it)")
+fi
+
+busybox=
+for b in /bin/busybox /usr/bin/busybox /usr/lib/busybox/busybox; do
+	[[ -x $b ]] && { busybox=$b; break; }
+done
+if [[ -z $busybox ]]; then
+	missing+=("busybox (Debian package busybox-static)")
+elif command -v readelf >/dev/null 2>&1 && readelf -l "$busybox" 2>/dev/null | grep -q INTERP; then
+	missing+=("a static busybox: $busybox is dynamically linked (Debian package busybox-static)")
+fi
+
+for t in cpio gzip timeout; do
+	command -v "$t" >/dev/null 2>&1 || missing+=("$t (Debian package ${t/timeout/coreutils})")
+done
+
+if ((${#missing[@]})); then
+	echo "$prog: cannot run the NUMA VM tests; missing:" >&2
+	printf '  - %s\n' "${missing[@]}" >&2
+	echo "$prog: install with: apt-get install --no-install-recommends" \
+		"qemu-system-x86 linux-image-amd64 busybox-static cpio" \
+		"(cmake/pgc-setup.sh does this)" >&2
+	exit 1
+fi
+
+# --- The binaries --------------------------------------------------------------
+
+names=()
+for b in "${binaries[@]}"; do
+	[[ -f $b && -x $b ]] || die "not an executable file: $b"
+	name=${b##*/}
+	[[ $name =~ ^[A-Za-z0-9._+-]+$ ]] || die "unsupported characters in the name of $b"
+	for n in "${names[@]}"; do
+		[[ $n != "$name" ]] || die "two binaries named $name"
+	done
+	# A dynamic program would fail inside the VM with a bare "not found".
+	if command -v readelf >/dev/null 2>&1 && readelf -l "$b" 2>/dev/null | grep -q INTERP; then
+		die "$b is dynamically linked; build it with pgc_add_static_test"
+	fi
+	names+=("$name")
+done
+
+# --- The initramfs -------------------------------------------------------------
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/pgc-numa-vm.XXXXXX")
+cleanup() {
+	# timeout passes the signal on to qemu.
+	[[ ! -s $tmp/timeout.pid ]] || kill -TERM "$(cat "$tmp/timeout.pid")" 2>/dev/null || true
+	if [[ -n ${PGC_VM_KEEP:-} ]]; then
+		echo "$prog: kept $tmp (PGC_VM_KEEP)"
+	else
+		rm -rf "$tmp"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+root=$tmp/root
+mkdir -p "$root"/{bin,proc,sys,dev,tmp}
+chmod 1777 "$root/tmp"
+cp "$busybox" "$root/bin/busybox"
+for i in "${!binaries[@]}"; do
+	cp "${binaries[$i]}" "$root/bin/${names[$i]}"
+done
+
+# Single-quotes a value for the init script.
+shquote() {
+	local s=${1//\'/\'\\\'\'}
+	printf "'%s'" "$s"
+}
+
+{
+	echo '#!/bin/busybox sh'
+	echo '# Generated by cmake/pgc-numa-vm.sh.'
+	echo '/bin/busybox --install -s /bin'
+	echo 'export PATH=/bin'
+	echo 'mount -t proc proc /proc'
+	echo 'mount -t sysfs sys /sys'
+	echo 'mount -t devtmpfs dev /dev'
+	# fd 3: the result channel, the second serial port. The kernel's console
+	# is ttyS0 only, so nothing else writes there.
+	echo 'exec 3>/dev/ttyS1 || exec 3>/dev/console'
+	echo 'report() { printf "\n%s\n" "$*"; printf "%s\n" "$*" >&3; }'
+	echo "export PGC_VM_TOPOLOGY=$topology PGC_VM_NODES=$nodes"
+	# Only for test cases that set no limit of their own.
+	echo 'export CK_DEFAULT_TIMEOUT=600'
+	for e in "${user_env[@]}"; do
+		echo "export ${e%%=*}=$(shquote "${e#*=}")"
+	done
+	echo 'cd /tmp'
+	echo 'report PGC-VM-BEGIN'
+	for n in "${names[@]}"; do
+		echo "printf '\\n=== %s: running %s\\n' '$prog' '$n'"
+		echo "/bin/$n; report PGC-VM-RESULT $n rc=\$?"
+	done
+	echo 'report PGC-VM-END'
+	echo 'poweroff -f'
+} >"$root/init"
+chmod 755 "$root/init"
+
+(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$tmp/initramfs.gz" ||
+	die "could not build the initramfs"
+
+# --- Boot ----------------------------------------------------------------------
+
+accel=(-accel tcg)
+if [[ -w /dev/kvm ]]; then
+	accel=(-accel kvm -accel tcg) # qemu takes the first that works
+fi
+
+echo "$prog: topology $topology, kernel $kernel, timeout ${vm_timeout}s: ${names[*]}"
+start=$SECONDS
+# The console (ttyS0) goes to console.log and, through a filter that drops
+# the firmware's terminal control sequences (a screen reset, line wrap off),
+# to our stdout; ttyS1 goes to results.
+(
+	timeout --kill-after=10 "$vm_timeout" "$qemu" \
+		-nodefaults -nographic -no-reboot "${accel[@]}" \
+		-chardev "stdio,id=con,logfile=$tmp/console.log,signal=off" \
+		-serial chardev:con \
+		-chardev "file,id=res,path=$tmp/results" \
+		-serial chardev:res \
+		"${mem_args[@]}" \
+		-kernel "$kernel" -initrd "$tmp/initramfs.gz" \
+		-append "console=ttyS0 quiet panic=-1" </dev/null 2>&1 &
+	echo $! >"$tmp/timeout.pid"
+	r=0
+	wait $! || r=$?
+	echo "$r" >"$tmp/qemu.rc"
+) | sed -u -e 's/\x1b\(\[[0-9;?]*[A-Za-z]\|c\)//g' -e 's/\r$//' &
+wait $! || true
+rc=$(cat "$tmp/qemu.rc" 2>/dev/null || echo 1)
+rm -f "$tmp/timeout.pid"
+elapsed=$((SECONDS - start))
+echo
+
+# --- Verdict -------------------------------------------------------------------
+
+results=$tmp/results
+if ! grep -q '^PGC-VM-BEGIN' "$results" 2>/dev/null; then
+	# ttyS1 was not usable: fall back to the markers on the console.
+	results=$tmp/console.log
+fi
+
+status=0
+for n in "${names[@]}"; do
+	line=$(tr -d '\r' <"$results" 2>/dev/null |
+		grep -E "PGC-VM-RESULT $n rc=[0-9]+\$" | tail -n 1 || true)
+	if [[ $line =~ rc=([0-9]+)$ ]]; then
+		r=${BASH_REMATCH[1]}
+		if ((r == 0)); then
+			echo "$prog: $n: passed"
+		else
+			echo "$prog: $n: FAILED (exit status $r)"
+			status=1
+		fi
+	else
+		if ((rc == 124 || rc == 137)); then
+			echo "$prog: $n: NO RESULT: the VM timed out after ${vm_timeout}s"
+		elif grep -q 'Kernel panic' "$tmp/console.log" 2>/dev/null; then
+			echo "$prog: $n: NO RESULT: the kernel panicked"
+		elif ((rc != 0)); then
+			echo "$prog: $n: NO RESULT: qemu exited with status $rc"
+		else
+			echo "$prog: $n: NO RESULT: the VM never reported it"
+		fi
+		status=1
+	fi
+done
+if ((status == 0)) && ! grep -q '^PGC-VM-END' "$results"; then
+	echo "$prog: the VM did not reach the end of its init script"
+	status=1
+fi
+
+if ((status == 0)); then
+	echo "$prog: PASS: ${#names[@]} binaries on $topology in ${elapsed}s"
+else
+	echo "$prog: FAIL on $topology after ${elapsed}s (qemu status $rc)"
+fi
+exit "$status"
