@@ -6,7 +6,10 @@
 #       in build/, and runs build/examples/pgcache-demo.
 #   bash cmake/pgc-setup.sh test
 #       installs the missing Debian packages, then runs the whole test suite:
-#         1. build/       normal build with -Werror, every ctest test;
+#         1. build/       normal build with -Werror, every ctest test,
+#                         including the multi-node NUMA tests (label
+#                         numa-vm), which cmake/pgc-numa-vm.sh runs in qemu
+#                         VMs with 2 and 4 emulated NUMA nodes;
 #         2. build-asan/  AddressSanitizer + UndefinedBehaviorSanitizer,
 #                         every test not labelled nosan;
 #         3. build-tsan/  ThreadSanitizer, the tests labelled concurrency.
@@ -15,6 +18,9 @@
 #
 # Run it from anywhere as root (or as a user with sudo, if packages are
 # missing). Packages are installed only when dpkg says they are missing.
+# The VM tests need qemu, a kernel, busybox-static and cpio; they are never
+# skipped here; a developer without qemu may configure a build of their own
+# with -DPGC_NUMA_VM_TESTS=OFF.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -29,6 +35,12 @@ packages=(
 	check
 	doxygen
 	graphviz
+	# The NUMA VM tests (cmake/pgc-numa-vm.sh): qemu in TCG emulation, a
+	# kernel to boot (/boot/vmlinuz-*), a static busybox for the initramfs.
+	qemu-system-x86
+	linux-image-amd64
+	busybox-static
+	cpio
 )
 
 usage() {
@@ -106,7 +118,7 @@ run_ctest() {
 stage_normal() {
 	configure_and_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPGC_WERROR=ON \
 		-DPGC_SANITIZE= -DPGC_BUILD_TESTS=ON -DPGC_BUILD_EXAMPLES=ON \
-		-DPGC_BUILD_BENCH=ON -DPGC_BUILD_DOCS=ON &&
+		-DPGC_BUILD_BENCH=ON -DPGC_BUILD_DOCS=ON -DPGC_NUMA_VM_TESTS=ON &&
 		run_ctest build
 }
 
