@@ -14,7 +14,7 @@
 # port that the kernel never writes to, so its messages cannot garble results.
 # The VM sees PGC_VM_TOPOLOGY, PGC_VM_NODES and CK_DEFAULT_TIMEOUT=600 (for
 # test cases without a limit of their own; --env CK_TIMEOUT_MULTIPLIER=<n>
-# scales the others); --env overrides. --timeout (default 600 s) bounds the
+# scales the others); --env overrides. --timeout (default 1200 s) bounds the
 # whole VM run. Kernel: the newest /boot/vmlinuz-* or $PGC_VM_KERNEL;
 # PGC_VM_KEEP=1 keeps the temp dir. Exit status 0 if every binary reported
 # rc=0; 1 on a failure, a timeout or a missing tool (never 77: CI installs
@@ -39,7 +39,9 @@ die() {
 # --- Arguments ---------------------------------------------------------------
 
 topology=
-vm_timeout=600
+# Twice Check's longest limit, so that Check, not the VM timeout, names a
+# test that hangs.
+vm_timeout=1200
 user_env=()
 while (($#)); do
 	case $1 in

@@ -11,7 +11,9 @@
 #                        [ENV NAME=VALUE...])
 #       A ctest test that boots a VM of that topology and runs the static
 #       executables in it, in order; ENV is passed into the VM. TIMEOUT bounds
-#       the VM run (default 600 s); the ctest timeout is a minute more.
+#       the VM run (default 1200 s: twice the 600 s limit of a Check test
+#       case, so that Check names a test that hangs); the ctest timeout is
+#       a minute more.
 #       Labels: numa-vm, nosan.
 #
 # PGC_NUMA_VM_TESTS=OFF turns both functions into no-ops, for developers
@@ -100,7 +102,7 @@ function(pgc_add_numa_vm_test)
     message(FATAL_ERROR "pgc_add_numa_vm_test(${arg_NAME}): unknown arguments: ${arg_UNPARSED_ARGUMENTS}")
   endif()
   if(NOT arg_TIMEOUT)
-    set(arg_TIMEOUT 600)
+    set(arg_TIMEOUT 1200)
   endif()
   if(NOT _pgc_vm_enabled)
     return()
