@@ -175,9 +175,14 @@ done
 # --- The initramfs -------------------------------------------------------------
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/pgc-numa-vm.XXXXXX")
+vm_pid=
 cleanup() {
-	# timeout passes the signal on to qemu.
-	[[ ! -s $tmp/timeout.pid ]] || kill -TERM "$(cat "$tmp/timeout.pid")" 2>/dev/null || true
+	# timeout passes the signal on to qemu (and kills it 10 s later if need
+	# be); then the pipeline that runs it ends.
+	if [[ -s $tmp/timeout.pid ]]; then
+		kill -TERM "$(cat "$tmp/timeout.pid")" 2>/dev/null || true
+		[[ -z $vm_pid ]] || wait "$vm_pid" 2>/dev/null || true
+	fi
 	if [[ -n ${PGC_VM_KEEP:-} ]]; then
 		echo "$prog: kept $tmp (PGC_VM_KEEP)"
 	else
@@ -260,7 +265,8 @@ start=$SECONDS
 	wait $! || r=$?
 	echo "$r" >"$tmp/qemu.rc"
 ) | sed -u -e 's/\x1b\(\[[0-9;?]*[A-Za-z]\|c\)//g' -e 's/\r$//' &
-wait $! || true
+vm_pid=$!
+wait "$vm_pid" || true
 rc=$(cat "$tmp/qemu.rc" 2>/dev/null || echo 1)
 rm -f "$tmp/timeout.pid"
 elapsed=$((SECONDS - start))
