@@ -206,6 +206,12 @@ static bool pool_grow(struct pgc_cache *cache, unsigned pool_idx)
 		room = pool->limit - pool->nr_frames;
 	if (room > PGC_CHUNK_FRAMES)
 		room = PGC_CHUNK_FRAMES;
+	/* Not the whole capacity for the first node that asks: each node of a
+	 * small cache can still get frames of its own (strict allocations,
+	 * migration targets). */
+	uint64_t share = (fr->capacity + cache->nr_nodes - 1) / cache->nr_nodes;
+	if (room > share)
+		room = share;
 	uint32_t no = atomic_load_explicit(&fr->nr_chunks, memory_order_relaxed);
 	if (room > 0 && no < fr->max_chunks) {
 		struct pgc_chunk *c = chunk_create(cache, pool_idx, no, (uint32_t)room);

@@ -538,8 +538,11 @@ static void *race_reader(void *arg)
 		int err = pgc_mapping_find(r->f->m, idx, &p);
 		if (!TCHECK(&r->fail, err == 0, "lookup of %" PRIu64 " during migration: %d", idx, err))
 			break;
+		/* Writers hold the page lock, so a reader of raw data takes it too. */
 		uint64_t v;
+		pgc_page_lock(p);
 		memcpy(&v, (char *)pgc_page_data(p) + (pgc_rng_below(&rng, r->f->ps / 8) * 8), 8);
+		pgc_page_unlock(p);
 		TCHECK(&r->fail, v == idx, "page %" PRIu64 " holds %" PRIu64, idx, v);
 		TCHECK(&r->fail, pgc_page_index(p) == idx, "found page has index %" PRIu64,
 		       pgc_page_index(p));

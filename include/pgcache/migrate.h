@@ -166,6 +166,10 @@ PGC_API int pgc_migrate_page(pgc_mapping *mapping, pgc_page *newpage, pgc_page *
 /**
  * @brief A migratepage operation for mappings whose pages must never move
  * (the kernel's fail_migrate_page).
+ * @param mapping the mapping (unused).
+ * @param newpage the new page (unused).
+ * @param page    the page (unused).
+ * @param mode    the #pgc_migrate_mode (unused).
  * @return -EIO, always.
  */
 PGC_API int pgc_fail_migrate_page(pgc_mapping *mapping, pgc_page *newpage, pgc_page *page,
