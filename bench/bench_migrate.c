@@ -151,6 +151,20 @@ int main(int argc, char **argv)
 	if (rounds < 1 || rounds > BENCH_MAX_ROUNDS)
 		rounds = 7;
 	nr_nodes = numa_available() < 0 ? 1 : numa_max_node() + 1;
+	/*
+	 * Automatic NUMA balancing unmaps pages to sample their use, and
+	 * move_pages(2) answers -ENOENT for such a page: the peer then fails.
+	 * Turned off when we may (root, as in the VM); said on stderr.
+	 */
+	FILE *nb = fopen("/proc/sys/kernel/numa_balancing", "r+");
+	if (nb) {
+		int on = fgetc(nb) == '1';
+		rewind(nb);
+		bool off = on && fputs("0", nb) >= 0;
+		fclose(nb);
+		fprintf(stderr, "bench_migrate: automatic NUMA balancing %s\n",
+			!on ? "off" : off ? "turned off" : "on (could not turn it off)");
+	}
 	if (nr_nodes > 1 && numa_run_on_node(0) != 0)
 		perror("numa_run_on_node");
 	struct pgc_cache_config cfg;

@@ -214,6 +214,10 @@ shquote() {
 	echo 'mount -t proc proc /proc'
 	echo 'mount -t sysfs sys /sys'
 	echo 'mount -t devtmpfs dev /dev'
+	# Automatic NUMA balancing samples pages by unmapping them: move_pages(2)
+	# then answers -ENOENT for such a page, and the kernel may move memory on
+	# its own. Placement tests need the nodes to change only when asked.
+	echo 'echo 0 > /proc/sys/kernel/numa_balancing 2>/dev/null'
 	# fd 3: the result channel, the second serial port. The kernel's console
 	# is ttyS0 only, so nothing else writes there.
 	echo 'exec 3>/dev/ttyS1 || exec 3>/dev/console'

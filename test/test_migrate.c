@@ -185,6 +185,46 @@ START_TEST(migrate_clean_pages)
 }
 END_TEST
 
+/* A batch large enough to be copied by several threads: the data arrives. */
+START_TEST(migrate_large_batch_threaded_copy)
+{
+	enum { N = 2048 }; /* batches of 512 pages of 4 KiB (2 MiB): above the threaded-copy threshold */
+	pgc_cache *c = pgc_test_cache(2 * N + 1024, 4096);
+	pgc_mapping *m;
+	ck_assert_int_eq(pgc_mapping_create(c, NULL, NULL, (uint64_t)N * 4096, &m), 0);
+	pgc_page **pages = malloc(N * sizeof(*pages)), **orig = malloc(N * sizeof(*orig));
+	int *status = malloc(N * sizeof(int));
+	for (uint64_t i = 0; i < N; i++) {
+		ck_assert_int_eq(pgc_mapping_find_or_create(m, i, 0, &pages[i]), 0);
+		uint64_t *w = pgc_page_data(pages[i]);
+		for (size_t k = 0; k < 4096 / 8; k++)
+			w[k] = i * 4096 + k;
+		pgc_page_set_flag(pages[i], PGC_PG_UPTODATE);
+		pgc_page_unlock(pages[i]);
+		orig[i] = pages[i];
+	}
+	struct pgc_migrate_stats st = {.size = sizeof(st)};
+	ck_assert_int_eq(pgc_migrate_pages(pages, N, new_page_node0, c, PGC_MIGRATE_SYNC,
+					   PGC_MR_SYSCALL, status, &st), 0);
+	ck_assert_uint_eq(st.succeeded, N);
+	ck_assert_uint_eq(st.bytes, (uint64_t)N * 4096);
+	for (uint64_t i = 0; i < N; i++) {
+		ck_assert_int_eq(status[i], 0);
+		ck_assert_ptr_ne(pages[i], orig[i]);
+		const uint64_t *w = pgc_page_data(pages[i]);
+		for (size_t k = 0; k < 4096 / 8; k++)
+			ck_assert_uint_eq(w[k], i * 4096 + k);
+		pgc_page_put(pages[i]);
+	}
+	free(pages);
+	free(orig);
+	free(status);
+	ck_assert_int_eq(pgc_mapping_truncate(m, 0), 0);
+	ck_assert_int_eq(pgc_mapping_destroy(m), 0);
+	ck_assert_int_eq(pgc_cache_destroy(c), 0);
+}
+END_TEST
+
 START_TEST(migrate_extra_reference_busy)
 {
 	struct fx f;
@@ -696,6 +736,7 @@ static Suite *migrate_suite(void)
 {
 	Suite *s = suite_create("migrate");
 	PGC_ADD(s, migrate_clean_pages, 10);
+	PGC_ADD(s, migrate_large_batch_threaded_copy, 60);
 	PGC_ADD(s, migrate_extra_reference_busy, 10);
 	PGC_ADD(s, migrate_exact_counts_across_passes, 10);
 	PGC_ADD(s, migrate_locked_page_modes, 10);

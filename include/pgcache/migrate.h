@@ -28,6 +28,12 @@
  * Use copy mode to move pages that are idle in the cache (the common case),
  * and in-place mode for pages that stay pinned by their users for long.
  *
+ * With the kernel's automatic NUMA balancing on, the kernel may move a
+ * frame's memory by itself; the recorded node (pgc_page_node()) then no
+ * longer tells the truth, pgc_page_kernel_node() does. Storage servers that
+ * place their cache themselves usually turn it off
+ * (/proc/sys/kernel/numa_balancing).
+ *
  * @par References
  * Every page passed to pgc_migrate_pages() and pgc_move_pages() must be held
  * by one reference of the caller (as move_pages(2) needs the page mapped in
