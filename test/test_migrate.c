@@ -188,17 +188,17 @@ END_TEST
 /* A batch large enough to be copied by several threads: the data arrives. */
 START_TEST(migrate_large_batch_threaded_copy)
 {
-	enum { N = 2048 }; /* batches of 512 pages of 4 KiB (2 MiB): above the threaded-copy threshold */
-	pgc_cache *c = pgc_test_cache(2 * N + 1024, 4096);
+	enum { N = 1024, PS = 16384 }; /* batches of 512 pages of 16 KiB (8 MiB): copied by threads */
+	pgc_cache *c = pgc_test_cache(2 * N + 1024, PS);
 	pgc_mapping *m;
-	ck_assert_int_eq(pgc_mapping_create(c, NULL, NULL, (uint64_t)N * 4096, &m), 0);
+	ck_assert_int_eq(pgc_mapping_create(c, NULL, NULL, (uint64_t)N * PS, &m), 0);
 	pgc_page **pages = malloc(N * sizeof(*pages)), **orig = malloc(N * sizeof(*orig));
 	int *status = malloc(N * sizeof(int));
 	for (uint64_t i = 0; i < N; i++) {
 		ck_assert_int_eq(pgc_mapping_find_or_create(m, i, 0, &pages[i]), 0);
 		uint64_t *w = pgc_page_data(pages[i]);
-		for (size_t k = 0; k < 4096 / 8; k++)
-			w[k] = i * 4096 + k;
+		for (size_t k = 0; k < PS / 8; k++)
+			w[k] = i * PS + k;
 		pgc_page_set_flag(pages[i], PGC_PG_UPTODATE);
 		pgc_page_unlock(pages[i]);
 		orig[i] = pages[i];
@@ -207,13 +207,13 @@ START_TEST(migrate_large_batch_threaded_copy)
 	ck_assert_int_eq(pgc_migrate_pages(pages, N, new_page_node0, c, PGC_MIGRATE_SYNC,
 					   PGC_MR_SYSCALL, status, &st), 0);
 	ck_assert_uint_eq(st.succeeded, N);
-	ck_assert_uint_eq(st.bytes, (uint64_t)N * 4096);
+	ck_assert_uint_eq(st.bytes, (uint64_t)N * PS);
 	for (uint64_t i = 0; i < N; i++) {
 		ck_assert_int_eq(status[i], 0);
 		ck_assert_ptr_ne(pages[i], orig[i]);
 		const uint64_t *w = pgc_page_data(pages[i]);
-		for (size_t k = 0; k < 4096 / 8; k++)
-			ck_assert_uint_eq(w[k], i * 4096 + k);
+		for (size_t k = 0; k < PS / 8; k++)
+			ck_assert_uint_eq(w[k], i * PS + k);
 		pgc_page_put(pages[i]);
 	}
 	free(pages);
