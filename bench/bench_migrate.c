@@ -128,6 +128,10 @@ static double run_memcpy(struct ctx *x, unsigned b)
 	return TOTAL / ((double)(t1 - t0) / 1e9);
 }
 
+/* In the order of the value arrays: copy, memcpy, peer, in place. */
+static double (*const methods_fn[4])(struct ctx *, unsigned) = {run_copy, run_memcpy, run_peer,
+								  run_inplace};
+
 static void result(const char *kase, double lib, const char *peer, double pv)
 {
 	printf("RESULT bench_migrate %s lib=%.0fpages/s peer=%s:%.0fpages/s ratio=%.2f\n", kase, lib,
@@ -222,15 +226,12 @@ int main(int argc, char **argv)
 		unsigned b = batches[bi];
 		double v[4][BENCH_MAX_ROUNDS];
 		/* A warm-up round of each, then rotating order. */
-		for (int k = 0; k < methods; k++) {
-			double (*fn[4])(struct ctx *, unsigned) = {run_copy, run_memcpy, run_peer, run_inplace};
-			fn[k](&x, b);
-		}
+		for (int k = 0; k < methods; k++)
+			methods_fn[k](&x, b);
 		for (unsigned r = 0; r < rounds; r++) {
 			for (int j = 0; j < methods; j++) {
 				int k = (j + (int)r) % methods;
-				double (*fn[4])(struct ctx *, unsigned) = {run_copy, run_memcpy, run_peer, run_inplace};
-				v[k][r] = fn[k](&x, b);
+				v[k][r] = methods_fn[k](&x, b);
 			}
 		}
 		double copy = median(v[0], rounds), mc = median(v[1], rounds);

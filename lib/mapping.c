@@ -144,38 +144,34 @@ static void dirty_list_del(struct pgc_mapping *m, struct pgc_page *p)
 	atomic_fetch_sub_explicit(&m->cache->nr_dirty, 1, memory_order_relaxed);
 }
 
+/* Under m->dirty_lock: the page's place on the list follows DIRTY, if it is still m's. */
+static void sync_dirty_locked(struct pgc_mapping *m, struct pgc_page *page)
+{
+	if (atomic_load_explicit(&page->mapping, memory_order_relaxed) != m)
+		return;
+	uint32_t f = pgc__flags(page);
+	bool dirty = f & PGC_BIT(PGC_PG_DIRTY), on = f & PGC_BIT(PGC_PGI_ONDIRTY);
+	if (dirty && !on)
+		dirty_list_add(m, page);
+	else if (!dirty && on)
+		dirty_list_del(m, page);
+}
+
 void pgc__mapping_sync_dirty(struct pgc_page *page)
 {
 	struct pgc_mapping *m = atomic_load_explicit(&page->mapping, memory_order_acquire);
 	if (!m)
 		return;
 	pthread_mutex_lock(&m->dirty_lock);
-	/* Re-read under the lock: removal clears mapping under it. */
-	if (atomic_load_explicit(&page->mapping, memory_order_relaxed) == m) {
-		uint32_t f = pgc__flags(page);
-		bool dirty = f & PGC_BIT(PGC_PG_DIRTY), on = f & PGC_BIT(PGC_PGI_ONDIRTY);
-		if (dirty && !on)
-			dirty_list_add(m, page);
-		else if (!dirty && on)
-			dirty_list_del(m, page);
-	}
+	sync_dirty_locked(m, page); /* re-reads mapping: removal clears it under the lock */
 	pthread_mutex_unlock(&m->dirty_lock);
 }
 
 void pgc__mapping_sync_dirty_batch(struct pgc_mapping *m, struct pgc_page **pages, unsigned n)
 {
 	pthread_mutex_lock(&m->dirty_lock);
-	for (unsigned i = 0; i < n; i++) {
-		struct pgc_page *page = pages[i];
-		if (atomic_load_explicit(&page->mapping, memory_order_relaxed) != m)
-			continue;
-		uint32_t f = pgc__flags(page);
-		bool dirty = f & PGC_BIT(PGC_PG_DIRTY), on = f & PGC_BIT(PGC_PGI_ONDIRTY);
-		if (dirty && !on)
-			dirty_list_add(m, page);
-		else if (!dirty && on)
-			dirty_list_del(m, page);
-	}
+	for (unsigned i = 0; i < n; i++)
+		sync_dirty_locked(m, pages[i]);
 	pthread_mutex_unlock(&m->dirty_lock);
 }
 

@@ -122,12 +122,10 @@ PGC_API int pgc_migrate_page(pgc_mapping *m, pgc_page *newpage, pgc_page *page, 
 		pgc_page_ref_unfreeze(page, ctx->expected);
 		return err;
 	}
-	atomic_fetch_or_explicit(&newpage->flags, pgc__flags(page) & MIG_FLAGS & ~PGC_BIT(PGC_PG_DIRTY),
-				 memory_order_acq_rel);
+	/* Flags (dirty included) before the new page is visible in the index. */
+	atomic_fetch_or_explicit(&newpage->flags, pgc__flags(page) & MIG_FLAGS, memory_order_acq_rel);
 	/* The new page takes every reference but the engine's (it has its own). */
 	atomic_fetch_add_explicit(&newpage->refcount, ctx->expected - 1, memory_order_relaxed);
-	if (pgc__test(page, PGC_PG_DIRTY))
-		pgc__set(newpage, PGC_PG_DIRTY); /* before it is visible in the index */
 	err = pgc__mapping_replace(m, page, newpage);
 	if (err) {
 		pgc_assert(!"a locked page left its index");
@@ -377,9 +375,9 @@ static void stats_out(struct pgc_migrate_stats *out, const struct pgc_migrate_st
 }
 
 /*
- * The engine. caller_refs: references of the caller on each page (the
- * expected count is the mapping's, those and the engine's). extra_refs[i]
- * (optional) tells which failed pages were held by others.
+ * The engine. Each page is held by one reference of the caller, so the
+ * expected count is three: the mapping's, the caller's and the engine's.
+ * extra_refs[i] (optional) tells which failed pages were held by others.
  */
 static long migrate_core(struct pgc_cache *c, struct pgc_page **pages, unsigned nr,
 			 pgc_new_page_fn new_page, void *private, int mode, int reason, int *status,

@@ -7,40 +7,13 @@
  * tested in a multi-node VM by test_numa.c.
  */
 #include "pgc_test.h"
+#include "pgc_tstore.h"
 
 #include <pgcache/migrate.h>
 
-/* ---- an in-memory store --------------------------------------------------- */
+/* ---- the store (pgc_tstore.h) --------------------------------------------- */
 
 #define ST_PAGES 256
-
-struct tstore {
-	size_t ps;
-	unsigned char *data;
-	atomic_int writepages;   /* writepage calls */
-	atomic_int write_err;    /* writepage returns this if nonzero */
-	atomic_int eagain_left;  /* busy_migratepage answers -EAGAIN this many times */
-	atomic_int migratepage_calls;
-};
-
-static int ts_readpage(pgc_mapping *m, pgc_page *p)
-{
-	struct tstore *s = pgc_mapping_owner(m);
-	memcpy(pgc_page_data(p), s->data + pgc_page_index(p) * s->ps, s->ps);
-	return 0;
-}
-
-static int ts_writepage(pgc_mapping *m, pgc_page *p, struct pgc_writeback_control *wbc)
-{
-	(void)wbc;
-	struct tstore *s = pgc_mapping_owner(m);
-	atomic_fetch_add(&s->writepages, 1);
-	int err = atomic_load(&s->write_err);
-	if (err)
-		return err;
-	memcpy(s->data + pgc_page_index(p) * s->ps, pgc_page_data(p), s->ps);
-	return 0;
-}
 
 static int busy_migratepage(pgc_mapping *m, pgc_page *newpage, pgc_page *page, int mode)
 {

@@ -6,6 +6,7 @@
  * and no target nodes, and data is checked against the store.
  */
 #include "pgc_test.h"
+#include "pgc_tstore.h"
 
 #include <numa.h>
 #include <numaif.h>
@@ -26,32 +27,9 @@ static int kernel_node(const void *addr)
 	return st;
 }
 
-/* ---- an in-memory store --------------------------------------------------- */
+/* ---- the store (pgc_tstore.h) --------------------------------------------- */
 
 #define ST_PAGES 512
-
-struct tstore {
-	size_t ps;
-	unsigned char *data;
-	atomic_int write_err;
-};
-
-static int ts_readpage(pgc_mapping *m, pgc_page *p)
-{
-	struct tstore *s = pgc_mapping_owner(m);
-	memcpy(pgc_page_data(p), s->data + pgc_page_index(p) * s->ps, s->ps);
-	return 0;
-}
-
-static int ts_writepage(pgc_mapping *m, pgc_page *p, struct pgc_writeback_control *wbc)
-{
-	(void)wbc;
-	struct tstore *s = pgc_mapping_owner(m);
-	int err = atomic_load(&s->write_err);
-	if (!err)
-		memcpy(s->data + pgc_page_index(p) * s->ps, pgc_page_data(p), s->ps);
-	return err;
-}
 
 struct fx {
 	pgc_cache *cache;
