@@ -1,8 +1,10 @@
 /*
- * A program outside the project that uses an installed libpgcache, built by
- * run.sh with pkg-config and with find_package, against the shared and the
- * static library. It exercises the path every user takes first: create a
- * cache and a mapping, create a page, fill it, find it again.
+ * The smallest program that uses an installed libpgcache: create a cache and
+ * a mapping, create a page, fill it, find it again. README.md shows how to
+ * build it with pkg-config and with CMake; the install test
+ * (test/install/run.sh) builds it both ways, against the shared and the
+ * static library, and runs it. It prints "consumer: libpgcache <version> OK"
+ * and exits 0 on success.
  */
 #include <pgcache/pgcache.h>
 
