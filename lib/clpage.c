@@ -20,6 +20,7 @@
 
 #include <pgcache/clpage.h>
 
+#include "alloc_internal.h"
 #include "clpage_internal.h"
 
 struct pgc_clpage {
@@ -76,7 +77,7 @@ PGC_API int pgc_io_create(pgc_mapping *m, unsigned flags, pgc_io **iop)
 		*iop = NULL;
 	if (!m || !iop || (flags & ~PGC_IO_SYNC))
 		return -EINVAL;
-	struct pgc_io *io = calloc(1, sizeof(*io));
+	struct pgc_io *io = pgc__calloc(1, sizeof(*io));
 	if (!io)
 		return -ENOMEM;
 	pgc__io_init(io, m, flags);
@@ -241,7 +242,7 @@ PGC_API int pgc_clpage_find(pgc_mapping *m, uint64_t index, unsigned flags, pgc_
 		pgc_clpage_get(clp);
 	} else if (pgc__test(page, PGC_PG_PRIVATE)) {
 		err = -EINVAL; /* the owner uses the private slot itself */
-	} else if (!(clp = calloc(1, sizeof(*clp)))) {
+	} else if (!(clp = pgc__calloc(1, sizeof(*clp)))) {
 		err = -ENOMEM;
 	} else {
 		atomic_init(&clp->refs, 2); /* the page's attachment and the caller's */
@@ -268,7 +269,7 @@ PGC_API int pgc_clpage_transient(void *data, size_t len, uint64_t index, pgc_clp
 		*clpp = NULL;
 	if (!data || !len || !clpp || len > UINT32_MAX)
 		return -EINVAL;
-	struct pgc_clpage *clp = calloc(1, sizeof(*clp));
+	struct pgc_clpage *clp = pgc__calloc(1, sizeof(*clp));
 	if (!clp)
 		return -ENOMEM;
 	atomic_init(&clp->refs, 1);
@@ -657,4 +658,13 @@ PGC_API void pgc_2queue_fini(pgc_io *io, struct pgc_2queue *q)
 		pgc_clpage_list_fini(io, &q->qin);
 		pgc_clpage_list_fini(io, &q->qout);
 	}
+}
+
+bool pgc__clpage_attached_to(struct pgc_page *page)
+{
+	const struct pgc_clpage *clp = (const struct pgc_clpage *)page->private_value;
+	return clp && atomic_load_explicit(&clp->vmpage, memory_order_relaxed) == page &&
+	       clp->mapping == atomic_load_explicit(&page->mapping, memory_order_relaxed) &&
+	       clp->index == atomic_load_explicit(&page->index, memory_order_relaxed) &&
+	       clp->type == PGC_CLP_CACHEABLE;
 }

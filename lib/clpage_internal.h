@@ -31,4 +31,8 @@ void pgc__io_add_written(struct pgc_io *io, uint64_t n);
 /* The mapping an I/O context works on. */
 struct pgc_mapping *pgc__io_mapping(const struct pgc_io *io);
 
+/* For the consistency check: the handle of a page with PGC_PGI_HANDLE names
+ * that page, its mapping and its index. */
+bool pgc__clpage_attached_to(struct pgc_page *page);
+
 #endif /* PGC_CLPAGE_INTERNAL_H */

@@ -271,6 +271,36 @@ PGC_API int pgc_cache_nodes(const pgc_cache *cache, int *nodes, unsigned max);
  */
 PGC_API long pgc_cache_reclaim(pgc_cache *cache, unsigned long nr);
 
+/**
+ * @brief Checks that the cache's internal structures agree with each other:
+ * a debugging and testing aid, as fsck is for a file system.
+ *
+ * It walks every frame, the free and pending lists and the LRU lists of each
+ * node, and the index and dirty list of every mapping that has pages, and
+ * checks that they agree: a page in an index names that mapping and index,
+ * holds a reference and is on an LRU list (or isolated); a free frame has no
+ * references and no mapping; the LRU list a page is on matches its ACTIVE and
+ * UNEVICTABLE flags and its node; DIRTY matches dirty-list membership and a
+ * dirty page is up to date and lies below the mapping's size; a page handle
+ * points back to its page; and every counter (pages, dirty, writeback, free
+ * and in-use frames per node) equals what the walk counted. Lists are walked
+ * with a step limit, so a corrupted list is reported, not followed forever.
+ * Each problem is logged at #PGC_LOG_ERROR through the cache's log callback.
+ *
+ * @param cache   the cache.
+ * @param why     NULL, or a buffer that receives a description of the first
+ *                problem found (an empty string when there is none).
+ * @param why_len the size of @p why.
+ * @return 0 if everything agrees; -EUCLEAN if a problem was found;
+ *         -EINVAL if @p cache is NULL; -ENOMEM if the check's own memory
+ *         (one pointer per frame) cannot be allocated.
+ * @par Thread safety
+ * Only for a quiescent cache: no other thread may call into the cache (or
+ * hold pages it changes) while it runs, or transient states are reported as
+ * problems. It takes the cache's locks, so it must not run from a callback.
+ */
+PGC_API int pgc_cache_check(pgc_cache *cache, char *why, size_t why_len);
+
 #ifdef __cplusplus
 }
 #endif

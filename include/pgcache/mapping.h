@@ -366,6 +366,22 @@ PGC_API int pgc_mapping_truncate(pgc_mapping *mapping, uint64_t new_size);
 PGC_API long pgc_mapping_invalidate(pgc_mapping *mapping, uint64_t start, uint64_t end);
 
 /**
+ * @brief Checks that a mapping's index, dirty list and counters agree: the
+ * part of pgc_cache_check() that concerns one mapping, which also covers
+ * mappings without pages.
+ *
+ * @param mapping the mapping.
+ * @param why     NULL, or a buffer that receives a description of the first
+ *                problem found (an empty string when there is none).
+ * @param why_len the size of @p why.
+ * @return 0 if everything agrees; -EUCLEAN if a problem was found (each is
+ *         also logged at #PGC_LOG_ERROR); -EINVAL if @p mapping is NULL.
+ * @par Thread safety
+ * Only while no other thread uses the mapping (see pgc_cache_check()).
+ */
+PGC_API int pgc_mapping_check(pgc_mapping *mapping, char *why, size_t why_len);
+
+/**
  * @brief Visitor for pgc_mapping_for_each_dirty().
  * @param page a dirty page (at the time of the snapshot); the iterator holds
  *             a reference during the call, not the lock.
@@ -433,8 +449,8 @@ PGC_API int pgc_mapping_read_page(pgc_mapping *mapping, uint64_t index, pgc_page
  *                that other threads have under writeback (the kernel's
  *                filemap_write_and_wait_range), so that on return every
  *                write completed before the call is on the store.
- * @return 0; -EINVAL for bad arguments; -ENOMEM if the wait could not list
- *         the pages under writeback; -EROFS if dirty pages exist and the
+ * @return 0; -EINVAL for bad arguments; -ENOMEM if the list of dirty pages
+ *         could not be allocated; -EROFS if dirty pages exist and the
  *         mapping has no writepage; the first error of writepage (the pages
  *         that failed stay dirty).
  * @par Thread safety
