@@ -37,6 +37,7 @@
 #include <pgcache/migrate.h>
 #include <pgcache/store.h>
 
+#include "alloc_internal.h"
 #include "assert_internal.h"
 
 /*
@@ -138,7 +139,7 @@ static int store_make(int fd, bool own, pgc_store **storep)
 	struct stat st;
 	if (fstat(fd, &st) != 0)
 		return -errno;
-	struct pgc_store *s = calloc(1, sizeof(*s));
+	struct pgc_store *s = pgc__calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
 	pthread_rwlockattr_t attr;
@@ -388,7 +389,7 @@ static int page_iovs_build(struct page_iovs *pv, pgc_page **pages, unsigned nr, 
 	pv->v = pv->stack;
 	pv->n = 0;
 	if (nr > STORE_STACK_IOVS) {
-		pv->v = malloc(nr * sizeof(*pv->v));
+		pv->v = pgc__malloc(nr * sizeof(*pv->v));
 		if (!pv->v)
 			return -ENOMEM;
 	}
@@ -582,6 +583,39 @@ static int store_writepages(pgc_mapping *m, struct pgc_writeback_control *wbc)
 	return pgc_mapping_writeback_runs(m, wbc, store_write_run, pgc_mapping_owner(m), 0);
 }
 
+/*
+ * A direct read. The file may end before the mapping's size: pages written
+ * past the file's end wait in the cache, and the holes below them read as
+ * zeros, as they do through the cache (store_read_pages).
+ */
+static ssize_t store_direct_read(struct pgc_store *s, pgc_mapping *m, const struct iovec *iov,
+				 int iovcnt, uint64_t offset)
+{
+	ssize_t r = pgc_store_read(s, iov, iovcnt, offset);
+	uint64_t size = pgc_mapping_size(m);
+	if (r < 0 || offset >= size)
+		return r;
+	size_t total = 0;
+	for (int i = 0; i < iovcnt; i++)
+		total += iov[i].iov_len;
+	size_t want = size - offset < total ? (size_t)(size - offset) : total;
+	size_t skip = (size_t)r;
+	for (int i = 0; i < iovcnt && skip < want; i++) {
+		size_t len = iov[i].iov_len;
+		if (skip >= len) {
+			skip -= len;
+			want -= len;
+			continue;
+		}
+		size_t end = want < len ? want : len;
+		memset((char *)iov[i].iov_base + skip, 0, end - skip);
+		r += (ssize_t)(end - skip);
+		want -= end;
+		skip = 0;
+	}
+	return r;
+}
+
 static ssize_t store_direct_IO(pgc_mapping *m, int rw, const struct iovec *iov, int iovcnt,
 			       uint64_t offset)
 {
@@ -589,7 +623,7 @@ static ssize_t store_direct_IO(pgc_mapping *m, int rw, const struct iovec *iov, 
 	if (!s)
 		return -EINVAL;
 	if (rw == PGC_READ)
-		return pgc_store_read(s, iov, iovcnt, offset);
+		return store_direct_read(s, m, iov, iovcnt, offset);
 	if (rw != PGC_WRITE)
 		return -EINVAL;
 	/* Shared with page writes, so a trim cannot cut a direct write that
