@@ -11,6 +11,7 @@
 
 #include <pgcache/cache.h>
 
+#include "alloc_internal.h"
 #include "cache_internal.h"
 #include "numa_internal.h"
 
@@ -70,7 +71,7 @@ static int pick_nodes(const struct pgc_cache_config *cfg, int **nodesp, unsigned
 	unsigned nr;
 	if (cfg->nodes) {
 		nr = cfg->nr_nodes;
-		nodes = malloc(nr * sizeof(int));
+		nodes = pgc__malloc(nr * sizeof(int));
 		if (!nodes)
 			return -ENOMEM;
 		for (unsigned i = 0; i < nr; i++) {
@@ -95,7 +96,7 @@ static int pick_nodes(const struct pgc_cache_config *cfg, int **nodesp, unsigned
 		int count = pgc__numa_allowed_nodes(NULL, 0);
 		if (count <= 0)
 			return -ENODEV;
-		nodes = malloc((size_t)count * sizeof(int));
+		nodes = pgc__malloc((size_t)count * sizeof(int));
 		if (!nodes)
 			return -ENOMEM;
 		nr = (unsigned)pgc__numa_allowed_nodes(nodes, count);
@@ -123,7 +124,7 @@ static uint64_t node_limit(const struct pgc_cache_config *cfg, unsigned i, int n
 static int build_fallback(struct pgc_cache *c)
 {
 	unsigned n = c->nr_nodes;
-	c->fallback = malloc((size_t)n * n * sizeof(unsigned));
+	c->fallback = pgc__malloc((size_t)n * n * sizeof(unsigned));
 	if (!c->fallback)
 		return -ENOMEM;
 	for (unsigned i = 0; i < n; i++) {
@@ -175,7 +176,7 @@ PGC_API int pgc_cache_create(const struct pgc_cache_config *cfg, pgc_cache **cac
 		return err;
 
 	struct pgc_cache *c = NULL;
-	if (posix_memalign((void **)&c, 64, sizeof(*c))) {
+	if (pgc__memalign((void **)&c, 64, sizeof(*c))) {
 		free(ids);
 		return -ENOMEM;
 	}
@@ -190,7 +191,7 @@ PGC_API int pgc_cache_create(const struct pgc_cache_config *cfg, pgc_cache **cac
 		if (ids[i] > c->max_node_id)
 			c->max_node_id = ids[i];
 	c->nodes = aligned_alloc(64, sizeof(struct pgc_node) * nr);
-	c->node_index = malloc(sizeof(int16_t) * (size_t)(c->max_node_id + 1));
+	c->node_index = pgc__malloc(sizeof(int16_t) * (size_t)(c->max_node_id + 1));
 	if (!c->nodes || !c->node_index) {
 		free(ids);
 		cache_free(c);

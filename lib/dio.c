@@ -17,6 +17,7 @@
 
 #include <pgcache/dio.h>
 
+#include "alloc_internal.h"
 #include "fault_internal.h"
 #include "mapping_internal.h"
 
@@ -71,7 +72,7 @@ static struct iovec *segment_build(const struct iov_cursor *c, size_t len, int *
 	*heap = n > SCRATCH_IOV;
 	if (pgc__fault_alloc())
 		return NULL;
-	if (*heap && !(v = malloc((size_t)n * sizeof(*v))))
+	if (*heap && !(v = pgc__malloc((size_t)n * sizeof(*v))))
 		return NULL;
 	size_t in = c->in;
 	int k = 0;

@@ -19,6 +19,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "alloc_internal.h"
 #include "cache_internal.h"
 #include "numa_internal.h"
 #include "tsan_internal.h"
@@ -54,7 +55,7 @@ int pgc__frames_init(struct pgc_frames *fr, size_t page_size, uint64_t capacity,
 	if (chunks >= (1ull << (32 - PGC_CHUNK_SHIFT)))
 		return -EINVAL;
 	fr->max_chunks = (uint32_t)chunks;
-	fr->chunks = calloc(chunks, sizeof(*fr->chunks));
+	fr->chunks = pgc__calloc(chunks, sizeof(*fr->chunks));
 	if (!fr->chunks)
 		return -ENOMEM;
 	pthread_mutex_init(&fr->grow_lock, NULL);
@@ -131,6 +132,8 @@ static struct pgc_chunk *chunk_create(struct pgc_cache *cache, unsigned pool_idx
 {
 	struct pgc_frames *fr = &cache->frames;
 	int node = cache->nodes[pool_idx].id;
+	if (pgc__fault_alloc())
+		return NULL;
 	struct pgc_chunk *c = map_aligned(PGC_DESC_BLOCK, PGC_DESC_BLOCK);
 	if (!c)
 		return NULL;
@@ -272,6 +275,8 @@ static void page_init(struct pgc_frame_pool *pool, struct pgc_page *p)
 struct pgc_page *pgc__frames_get(struct pgc_cache *cache, unsigned pool_idx, bool may_sleep)
 {
 	struct pgc_frame_pool *pool = &cache->nodes[pool_idx].pool;
+	if (pgc__fault_alloc()) /* a test's injected failure: no frame */
+		return NULL;
 	for (;;) {
 		pthread_mutex_lock(&pool->lock);
 		struct pgc_page *p = pool_pop(cache, pool);
@@ -356,7 +361,7 @@ void pgc__frames_put(struct pgc_cache *cache, struct pgc_page *p)
 	pool->pending_head = id;
 	pool->nr_pending++;
 	if (pool->nr_pending >= PGC_PENDING_BATCH) {
-		batch = malloc(sizeof(*batch));
+		batch = pgc__malloc(sizeof(*batch));
 		if (batch) {
 			batch->cache = cache;
 			batch->pool_idx = pool_idx;

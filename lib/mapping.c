@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc_internal.h"
 #include "mapping_internal.h"
 #include "tsan_internal.h"
 
@@ -280,7 +281,7 @@ PGC_API int pgc_mapping_create(pgc_cache *cache, const struct pgc_mapping_ops *o
 			if (extra[i])
 				return -EINVAL;
 	}
-	struct pgc_mapping *m = calloc(1, sizeof(*m));
+	struct pgc_mapping *m = pgc__calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
 	if (ops)
@@ -296,7 +297,8 @@ PGC_API int pgc_mapping_create(pgc_cache *cache, const struct pgc_mapping_ops *o
 	atomic_init(&m->ra_next, UINT64_MAX); /* no miss yet: the first is not sequential */
 	m->dirty_head = PGC_FRAME_NONE;
 	pthread_mutex_init(&m->dirty_lock, NULL);
-	m->ht = cds_lfht_new(64, 64, 0, CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING, NULL);
+	if (!pgc__fault_alloc())
+		m->ht = cds_lfht_new(64, 64, 0, CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING, NULL);
 	if (!m->ht) {
 		pthread_mutex_destroy(&m->dirty_lock);
 		free(m);
@@ -423,19 +425,33 @@ static int cmp_index(const void *a, const void *b)
 }
 
 /*
- * Collects referenced pages of the mapping with start <= index <= end.
- * Returns the count, with *pagesp a malloc'ed array, or -ENOMEM. A growth
- * failure stops the walk early: the caller processes what it has and asks
- * again.
+ * Referenced pages of the mapping with start <= index <= end, in index
+ * order. The array grows on the heap; when memory is short the walk uses
+ * the few slots on the collector itself and stops when they are full, with
+ * partial set: the caller processes what it has and walks again. So the
+ * operations built on it (truncate, invalidate, waiting for writeback)
+ * never fail for lack of memory.
  */
-static long collect_range_if(struct pgc_mapping *m, uint64_t start, uint64_t end, uint32_t need,
-			     struct pgc_page ***pagesp, bool *partial)
+#define COLLECT_STACK 16u
+
+struct collect {
+	struct pgc_page **v;
+	size_t n, cap;
+	bool partial;
+	struct pgc_page *stack[COLLECT_STACK];
+};
+
+static void collect_range_if(struct pgc_mapping *m, uint64_t start, uint64_t end, uint32_t need,
+			     struct collect *c)
 {
-	*partial = false;
-	size_t cap = 64, n = 0;
-	struct pgc_page **v = malloc(cap * sizeof(*v));
-	if (!v)
-		return -ENOMEM;
+	c->partial = false;
+	c->n = 0;
+	c->cap = 64;
+	c->v = pgc__malloc(c->cap * sizeof(*c->v));
+	if (!c->v) {
+		c->v = c->stack;
+		c->cap = COLLECT_STACK;
+	}
 	struct cds_lfht_iter it;
 	struct cds_lfht_node *node;
 	rcu_read_lock();
@@ -444,14 +460,16 @@ static long collect_range_if(struct pgc_mapping *m, uint64_t start, uint64_t end
 		uint64_t idx = atomic_load_explicit(&p->index, memory_order_relaxed);
 		if (idx < start || idx > end || (pgc__flags(p) & need) != need)
 			continue;
-		if (n == cap) {
-			struct pgc_page **nv = realloc(v, 2 * cap * sizeof(*v));
+		if (c->n == c->cap) {
+			struct pgc_page **nv = c->v == c->stack
+						       ? NULL
+						       : pgc__realloc(c->v, 2 * c->cap * sizeof(*nv));
 			if (!nv) {
-				*partial = true;
+				c->partial = true;
 				break;
 			}
-			v = nv;
-			cap *= 2;
+			c->v = nv;
+			c->cap *= 2;
 		}
 		if (!pgc__get_unless_zero(p))
 			continue;
@@ -459,19 +477,22 @@ static long collect_range_if(struct pgc_mapping *m, uint64_t start, uint64_t end
 			pgc__put(p);
 			continue;
 		}
-		v[n++] = p;
+		c->v[c->n++] = p;
 	}
 	rcu_read_unlock();
-	qsort(v, n, sizeof(*v), cmp_index);
-	*pagesp = v;
-	return (long)n;
+	qsort(c->v, c->n, sizeof(*c->v), cmp_index);
 }
 
-static long collect_range(struct pgc_mapping *m, uint64_t start, uint64_t end,
-			  struct pgc_page ***pagesp)
+static void collect_range(struct pgc_mapping *m, uint64_t start, uint64_t end, struct collect *c)
 {
-	bool partial;
-	return collect_range_if(m, start, end, 0, pagesp, &partial);
+	collect_range_if(m, start, end, 0, c);
+}
+
+static void collect_free(struct collect *c)
+{
+	if (c->v != c->stack)
+		free(c->v);
+	c->v = NULL;
 }
 
 int pgc__mapping_wait_writeback(struct pgc_mapping *m, uint64_t start, uint64_t end)
@@ -496,18 +517,15 @@ int pgc__mapping_wait_writeback(struct pgc_mapping *m, uint64_t start, uint64_t 
 	}
 	/* A long range: one walk of the table for the pages under writeback
 	 * (again only if the walk was cut short by a failed allocation). */
-	bool partial;
+	struct collect c;
 	do {
-		struct pgc_page **v;
-		long n = collect_range_if(m, start, end, PGC_BIT(PGC_PG_WRITEBACK), &v, &partial);
-		if (n < 0)
-			return (int)n;
-		for (long i = 0; i < n; i++) {
-			pgc__wait_bit(v[i], PGC_PG_WRITEBACK);
-			pgc__put(v[i]);
+		collect_range_if(m, start, end, PGC_BIT(PGC_PG_WRITEBACK), &c);
+		for (size_t i = 0; i < c.n; i++) {
+			pgc__wait_bit(c.v[i], PGC_PG_WRITEBACK);
+			pgc__put(c.v[i]);
 		}
-		free(v);
-	} while (partial);
+		collect_free(&c);
+	} while (c.partial);
 	return 0;
 }
 
@@ -553,18 +571,20 @@ PGC_API int pgc_mapping_truncate(pgc_mapping *m, uint64_t new_size)
 	if (new_size > UINT64_MAX - psize)
 		first = UINT64_MAX; /* nothing past the last possible page */
 
-	for (int pass = 0; pass < 64; pass++) {
-		struct pgc_page **v;
-		long n = first == UINT64_MAX ? 0 : collect_range(m, first, UINT64_MAX, &v);
-		if (n < 0)
-			return (int)n;
-		if (n == 0) {
-			if (first != UINT64_MAX)
-				free(v);
+	/* Passes that saw every page count towards the limit (pages inserted
+	 * past the size meanwhile are the caller's race); passes cut short by
+	 * memory always make progress. */
+	for (int pass = 0; pass < 64 && first != UINT64_MAX;) {
+		struct collect c;
+		collect_range(m, first, UINT64_MAX, &c);
+		if (c.n == 0) {
+			collect_free(&c);
 			break;
 		}
-		for (long i = 0; i < n; i++) {
-			struct pgc_page *p = v[i];
+		if (!c.partial)
+			pass++;
+		for (size_t i = 0; i < c.n; i++) {
+			struct pgc_page *p = c.v[i];
 			pgc__lock(p);
 			if (atomic_load_explicit(&p->mapping, memory_order_relaxed) == m &&
 			    atomic_load_explicit(&p->index, memory_order_relaxed) >= first)
@@ -572,7 +592,7 @@ PGC_API int pgc_mapping_truncate(pgc_mapping *m, uint64_t new_size)
 			pgc__unlock(p);
 			pgc__put(p);
 		}
-		free(v);
+		collect_free(&c);
 	}
 	size_t offset = (size_t)(new_size & (psize - 1));
 	if (offset)
@@ -584,13 +604,13 @@ PGC_API long pgc_mapping_invalidate(pgc_mapping *m, uint64_t start, uint64_t end
 {
 	if (!m || start > end)
 		return -EINVAL;
-	struct pgc_page **v;
-	long n = collect_range(m, start, end, &v);
-	if (n < 0)
-		return n;
+	/* One walk: with memory short it drops fewer pages, as it does when
+	 * pages are busy. */
+	struct collect c;
+	collect_range(m, start, end, &c);
 	long dropped = 0;
-	for (long i = 0; i < n; i++) {
-		struct pgc_page *p = v[i];
+	for (size_t i = 0; i < c.n; i++) {
+		struct pgc_page *p = c.v[i];
 		if (!pgc__trylock(p)) {
 			pgc__put(p);
 			continue;
@@ -606,7 +626,7 @@ PGC_API long pgc_mapping_invalidate(pgc_mapping *m, uint64_t start, uint64_t end
 		pgc__unlock(p);
 		pgc__put(p);
 	}
-	free(v);
+	collect_free(&c);
 	return dropped;
 }
 
@@ -624,7 +644,7 @@ PGC_API int pgc_mapping_for_each_dirty(pgc_mapping *m, uint64_t start, uint64_t 
 	while (atomic_load_explicit(&m->nr_dirty, memory_order_relaxed) > cap) {
 		size_t want = atomic_load_explicit(&m->nr_dirty, memory_order_relaxed) + 64;
 		pthread_mutex_unlock(&m->dirty_lock);
-		struct pgc_page **nv = realloc(v, want * sizeof(*v));
+		struct pgc_page **nv = pgc__realloc(v, want * sizeof(*v));
 		if (!nv) {
 			free(v);
 			return -ENOMEM;

@@ -24,6 +24,7 @@
 
 #include <pgcache/migrate.h>
 
+#include "alloc_internal.h"
 #include "mapping_internal.h"
 #include "numa_internal.h"
 
@@ -385,8 +386,8 @@ static long migrate_core(struct pgc_cache *c, struct pgc_page **pages, unsigned 
 {
 	struct mig_ctx ctx = {.cache = c, .mode = mode, .expected = 3, .new_page = new_page,
 			      .private = private};
-	struct mig_item *items = calloc(nr, sizeof(*items));
-	struct mig_item **work = malloc(nr * sizeof(*work));
+	struct mig_item *items = pgc__calloc(nr, sizeof(*items));
+	struct mig_item **work = pgc__malloc(nr * sizeof(*work));
 	if (!items || !work) {
 		free(items);
 		free(work);
@@ -518,9 +519,9 @@ static unsigned move_inplace(struct pgc_cache *c, struct pgc_page **pages, unsig
 	size_t os = (size_t)sysconf(_SC_PAGESIZE), ps = page_size_of(c);
 	size_t per = ps / os;
 	unsigned to_idx = (unsigned)pgc__node_index(c, node), failed = 0;
-	void **addrs = malloc(n * per * sizeof(void *));
-	int *nodes = malloc(n * per * sizeof(int)), *st = malloc(n * per * sizeof(int));
-	bool *taken = calloc(n, sizeof(bool));
+	void **addrs = pgc__malloc(n * per * sizeof(void *));
+	int *nodes = pgc__malloc(n * per * sizeof(int)), *st = pgc__malloc(n * per * sizeof(int));
+	bool *taken = pgc__calloc(n, sizeof(bool));
 	if (!addrs || !nodes || !st || !taken) {
 		for (unsigned i = 0; i < n; i++)
 			status[i] = -ENOMEM;
@@ -586,7 +587,7 @@ static unsigned move_copy(struct pgc_cache *c, struct pgc_page **pages, unsigned
 			  unsigned flags, int reason, int *status, struct pgc_migrate_stats *st)
 {
 	struct node_alloc a = {c, node, (flags & PGC_MOVE_ASYNC) ? PGC_ALLOC_NOWAIT : 0};
-	bool *extra = calloc(n, sizeof(bool));
+	bool *extra = pgc__calloc(n, sizeof(bool));
 	if (!extra) {
 		for (unsigned i = 0; i < n; i++)
 			status[i] = -ENOMEM;
@@ -664,10 +665,10 @@ PGC_API long pgc_move_pages(pgc_cache *c, unsigned long count, pgc_page **pages,
 			return err;
 	}
 	/* One group per target node, in the order of first appearance. */
-	struct pgc_page **grp = malloc(count * sizeof(*grp) + 1);
-	unsigned *pos = malloc(count * sizeof(*pos) + 1);
-	int *gst = malloc(count * sizeof(*gst) + 1);
-	bool *done = calloc(count + 1, sizeof(bool));
+	struct pgc_page **grp = pgc__malloc(count * sizeof(*grp) + 1);
+	unsigned *pos = pgc__malloc(count * sizeof(*pos) + 1);
+	int *gst = pgc__malloc(count * sizeof(*gst) + 1);
+	bool *done = pgc__calloc(count + 1, sizeof(bool));
 	if (!grp || !pos || !gst || !done) {
 		free(grp);
 		free(pos);
@@ -754,8 +755,8 @@ PGC_API long pgc_migrate_nodes(pgc_cache *c, pgc_mapping *m, const int *from, co
 		if (pgc__node_index(c, from[i]) < 0)
 			return from[i] < 0 || !pgc__numa_node_has_memory(from[i]) ? -ENODEV : -EACCES;
 	}
-	struct pgc_page **batch = malloc(NODES_WALK_BATCH * sizeof(*batch));
-	int *st = malloc(NODES_WALK_BATCH * sizeof(*st));
+	struct pgc_page **batch = pgc__malloc(NODES_WALK_BATCH * sizeof(*batch));
+	int *st = pgc__malloc(NODES_WALK_BATCH * sizeof(*st));
 	if (!batch || !st) {
 		free(batch);
 		free(st);

@@ -11,6 +11,7 @@
 #include <sched.h>
 #include <stdlib.h>
 
+#include "alloc_internal.h"
 #include "numa_internal.h"
 
 bool pgc__numa_available(void)
@@ -99,7 +100,7 @@ int pgc__numa_bind(void *addr, size_t len, int node)
 	unsigned long stackmask[16] = {0};
 	unsigned long *mask = stackmask;
 	if (words > 16) {
-		mask = calloc(words, sizeof(unsigned long));
+		mask = pgc__calloc(words, sizeof(unsigned long));
 		if (!mask)
 			return -ENOMEM;
 	}

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "alloc_internal.h"
 #include "mapping_internal.h"
 
 /*
@@ -233,7 +234,7 @@ PGC_API int pgc_mapping_writeback_runs(pgc_mapping *m, struct pgc_writeback_cont
 	if (max_run == 0)
 		max_run = 256;
 	struct run_walk w = {.m = m, .wbc = wbc, .fn = fn, .arg = arg, .max = max_run};
-	w.pages = malloc(max_run * sizeof(*w.pages));
+	w.pages = pgc__malloc(max_run * sizeof(*w.pages));
 	if (!w.pages)
 		return -ENOMEM;
 	int ret = pgc_mapping_for_each_dirty(m, wbc->range_start, wbc->range_end, run_visit, &w);
