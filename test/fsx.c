@@ -1,0 +1,694 @@
+/*
+ * pgc-fsx: random operations on one cached file, checked against a shadow
+ * copy of what the file must contain (the method of fsx, the file system
+ * exerciser).
+ *
+ * The file lives on the built-in O_DIRECT store and is cached by a small
+ * cache, so reclaim runs all the time. Each operation is picked at random:
+ * buffered reads and writes, direct reads and writes at the store's
+ * alignment, truncation down and up, invalidation, writeback (async and
+ * sync), reclaim, moves of random cached pages between the cache's nodes
+ * (copied or in place), and closing and reopening the mapping and the store.
+ *
+ * Every byte written encodes the operation number and its file offset, so a
+ * bad byte names the operation whose data it holds. Reads are compared with
+ * the shadow; the size is checked after every operation; bytes past the end
+ * read as zeros once the file grows again. Every --check-every operations
+ * the cache's consistency check runs and the whole file is read back; at the
+ * end everything is written back, and the file is read with plain pread,
+ * bypassing the library: nothing acknowledged may be lost.
+ *
+ * It prints its seed; --seed replays a run. On failure it prints the last
+ * operations (--dump) and exits 1.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <pgcache/pgcache.h>
+
+enum op_kind {
+	OP_READ,
+	OP_WRITE,
+	OP_DREAD,
+	OP_DWRITE,
+	OP_TRUNCATE,
+	OP_INVALIDATE,
+	OP_WRITEBACK,
+	OP_SYNC,
+	OP_RECLAIM,
+	OP_MOVE,
+	OP_REOPEN,
+	NR_OPS
+};
+
+static const char *const op_names[NR_OPS] = {
+	"read", "write", "dread", "dwrite", "truncate", "invalidate",
+	"writeback", "sync", "reclaim", "move", "reopen",
+};
+
+/* Relative frequencies of the operations. */
+static const unsigned op_weight[NR_OPS] = {
+	[OP_READ] = 30,	    [OP_WRITE] = 30,  [OP_DREAD] = 8,   [OP_DWRITE] = 8,
+	[OP_TRUNCATE] = 4,  [OP_INVALIDATE] = 4, [OP_WRITEBACK] = 5, [OP_SYNC] = 3,
+	[OP_RECLAIM] = 3,   [OP_MOVE] = 4,    [OP_REOPEN] = 1,
+};
+
+struct logged_op {
+	uint64_t nr;
+	enum op_kind kind;
+	uint64_t off, len; /* len: also the new size of a truncate */
+	long result;
+};
+
+static struct {
+	/* options */
+	uint64_t ops;
+	uint64_t seed;
+	uint64_t max_size;
+	uint64_t max_len;
+	uint64_t capacity;
+	uint64_t check_every;
+	unsigned dump;
+	const char *dir;
+	bool keep;
+	bool verbose;
+	/* state */
+	pgc_cache *cache;
+	pgc_store *store;
+	pgc_mapping *m;
+	char path[4096];
+	size_t ps;
+	uint32_t dio_block, dio_align;
+	uint64_t size;     /* the shadow's size */
+	uint8_t *shadow;   /* max_size bytes: what the file holds */
+	uint32_t *writer;  /* max_size entries: the op that wrote each byte, 0 none */
+	uint8_t *buf;      /* max_len + a block, aligned: I/O buffer */
+	uint64_t rng;
+	uint64_t opnr;
+	struct logged_op *log;
+	int nodes[64];
+	int nr_nodes;
+	uint64_t counts[NR_OPS];
+	uint64_t moved, move_calls, reclaimed;
+} g;
+
+static uint64_t rnd(void)
+{
+	/* splitmix64: a full-period generator whose stream a seed fixes */
+	uint64_t z = (g.rng += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static uint64_t rnd_below(uint64_t n)
+{
+	return n ? rnd() % n : 0;
+}
+
+/* The byte that operation nr writes at file offset off. Never zero, so a
+ * written byte differs from a hole. */
+static uint8_t pattern(uint64_t nr, uint64_t off)
+{
+	uint8_t b = (uint8_t)((nr * 0x9du) ^ (off * 0x3bu) ^ (off >> 8));
+	return b ? b : 0x5a;
+}
+
+static void dump_log(void)
+{
+	uint64_t first = g.opnr > g.dump ? g.opnr - g.dump + 1 : 1;
+	fprintf(stderr, "fsx: the last %" PRIu64 " operations:\n", g.opnr - first + 1);
+	for (uint64_t n = first; n <= g.opnr; n++) {
+		const struct logged_op *o = &g.log[n % g.dump];
+		if (o->nr != n)
+			continue;
+		fprintf(stderr, "  %8" PRIu64 " %-10s off %#10" PRIx64 " len %#8" PRIx64
+				" -> %ld\n",
+			o->nr, op_names[o->kind], o->off, o->len, o->result);
+	}
+}
+
+__attribute__((format(printf, 1, 2), noreturn)) static void fail(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "fsx: FAILED at operation %" PRIu64 " (seed %" PRIu64 "): ", g.opnr,
+		g.seed);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	dump_log();
+	fprintf(stderr, "fsx: replay with --seed %" PRIu64 " --ops %" PRIu64
+			" (file kept: %s)\n",
+		g.seed, g.ops, g.path);
+	exit(1);
+}
+
+/* Names the operation whose pattern a wrong byte holds, if a logged one wrote there. */
+static void explain_byte(uint64_t off, uint8_t got)
+{
+	uint64_t first = g.opnr > g.dump ? g.opnr - g.dump + 1 : 1;
+	for (uint64_t n = g.opnr; n >= first && n > 0; n--) {
+		const struct logged_op *o = &g.log[n % g.dump];
+		if (o->nr == n && (o->kind == OP_WRITE || o->kind == OP_DWRITE) && off >= o->off &&
+		    off < o->off + o->len && pattern(n, off) == got)
+			fprintf(stderr, "fsx:   the byte read is what operation %" PRIu64
+					" (%s) wrote there\n",
+				n, op_names[o->kind]);
+	}
+	if (got == 0)
+		fprintf(stderr, "fsx:   the byte read is zero (a hole or a lost write)\n");
+}
+
+/* Compares len bytes read at off with the shadow. */
+static void compare(const char *what, const uint8_t *data, uint64_t off, uint64_t len)
+{
+	for (uint64_t i = 0; i < len; i++) {
+		if (data[i] == g.shadow[off + i])
+			continue;
+		uint64_t bad = off + i;
+		fprintf(stderr, "fsx: %s: byte at %#" PRIx64 " is %#04x, expected %#04x "
+				"(written by operation %" PRIu32 "%s)\n",
+			what, bad, data[i], g.shadow[bad], g.writer[bad],
+			g.writer[bad] ? "" : ", i.e. never written: zero");
+		explain_byte(bad, data[i]);
+		uint64_t nbad = 0;
+		for (uint64_t j = i; j < len; j++)
+			nbad += data[j] != g.shadow[off + j];
+		fail("%s of [%#" PRIx64 ", +%#" PRIx64 "): %" PRIu64 " bad bytes from %#" PRIx64,
+		     what, off, len, nbad, bad);
+	}
+}
+
+static void check_size(void)
+{
+	uint64_t s = pgc_mapping_size(g.m);
+	if (s != g.size)
+		fail("the mapping's size is %" PRIu64 ", the shadow's %" PRIu64, s, g.size);
+}
+
+static void shadow_write(uint64_t off, uint64_t len)
+{
+	for (uint64_t i = 0; i < len; i++) {
+		g.shadow[off + i] = pattern(g.opnr, off + i);
+		g.writer[off + i] = (uint32_t)g.opnr;
+	}
+	if (off + len > g.size)
+		g.size = off + len;
+}
+
+static void fill(uint8_t *dst, uint64_t off, uint64_t len)
+{
+	for (uint64_t i = 0; i < len; i++)
+		dst[i] = pattern(g.opnr, off + i);
+}
+
+/* --- opening and closing --- */
+
+static void open_mapping(void)
+{
+	int err = pgc_store_open(g.path, O_RDWR | O_CREAT, 0600, &g.store);
+	if (err)
+		fail("pgc_store_open(%s): %s", g.path, pgc_strerror(err));
+	err = pgc_store_mapping_create(g.cache, g.store, &g.m);
+	if (err)
+		fail("pgc_store_mapping_create: %s", pgc_strerror(err));
+	struct pgc_dio_limits lim = {.size = sizeof(lim)};
+	err = pgc_mapping_dio_limits(g.m, &lim);
+	if (err)
+		fail("pgc_mapping_dio_limits: %s", pgc_strerror(err));
+	g.dio_block = lim.block_size;
+	g.dio_align = lim.mem_align;
+}
+
+static void sync_all(void)
+{
+	int err = pgc_mapping_writeback(g.m, 0, UINT64_MAX, PGC_WB_ALL);
+	if (err)
+		fail("writeback of everything: %s", pgc_strerror(err));
+}
+
+static void close_mapping(void)
+{
+	sync_all();
+	int err = pgc_mapping_destroy(g.m);
+	if (err)
+		fail("pgc_mapping_destroy: %s", pgc_strerror(err));
+	err = pgc_store_close(g.store);
+	if (err)
+		fail("pgc_store_close: %s", pgc_strerror(err));
+	g.m = NULL;
+	g.store = NULL;
+}
+
+/* --- the operations --- */
+
+/* A random range: offsets mostly inside the file, sometimes past it. */
+static void pick_range(uint64_t *off, uint64_t *len, uint64_t align)
+{
+	uint64_t span = g.size + g.size / 4 + align;
+	if (span > g.max_size)
+		span = g.max_size;
+	uint64_t o = rnd_below(span) / align * align;
+	uint64_t l = rnd_below(g.max_len) + 1;
+	if (rnd_below(4) == 0)
+		l = rnd_below(64) + 1; /* tiny: the fast paths */
+	l = (l + align - 1) / align * align;
+	if (o + l > g.max_size)
+		l = (g.max_size - o) / align * align;
+	*off = o;
+	*len = l;
+}
+
+static long op_read(uint64_t off, uint64_t len)
+{
+	ssize_t r = pgc_read(g.m, g.buf, len, off);
+	uint64_t want = off >= g.size ? 0 : (g.size - off < len ? g.size - off : len);
+	if (r < 0)
+		fail("pgc_read(%#" PRIx64 ", %#" PRIx64 "): %s", off, len, pgc_strerror((int)r));
+	if ((uint64_t)r != want)
+		fail("pgc_read(%#" PRIx64 ", %#" PRIx64 ") returned %zd, expected %" PRIu64, off,
+		     len, r, want);
+	compare("buffered read", g.buf, off, want);
+	return r;
+}
+
+static long op_write(uint64_t off, uint64_t len)
+{
+	fill(g.buf, off, len);
+	ssize_t r = pgc_write(g.m, g.buf, len, off, 0);
+	if (r < 0 || (uint64_t)r != len)
+		fail("pgc_write(%#" PRIx64 ", %#" PRIx64 ") returned %zd (%s)", off, len, r,
+		     r < 0 ? pgc_strerror((int)r) : "short");
+	shadow_write(off, len);
+	return r;
+}
+
+static long op_dread(uint64_t off, uint64_t len)
+{
+	struct iovec iov = {.iov_base = g.buf, .iov_len = len};
+	ssize_t r = pgc_direct_io(g.m, PGC_READ, &iov, 1, off);
+	uint64_t want = off >= g.size ? 0 : (g.size - off < len ? g.size - off : len);
+	if (r < 0)
+		fail("direct read (%#" PRIx64 ", %#" PRIx64 "): %s", off, len,
+		     pgc_strerror((int)r));
+	if ((uint64_t)r != want)
+		fail("direct read (%#" PRIx64 ", %#" PRIx64 ") returned %zd, expected %" PRIu64,
+		     off, len, r, want);
+	compare("direct read", g.buf, off, want);
+	return r;
+}
+
+static long op_dwrite(uint64_t off, uint64_t len)
+{
+	fill(g.buf, off, len);
+	struct iovec iov = {.iov_base = g.buf, .iov_len = len};
+	ssize_t r = pgc_direct_io(g.m, PGC_WRITE, &iov, 1, off);
+	if (r < 0 || (uint64_t)r != len)
+		fail("direct write (%#" PRIx64 ", %#" PRIx64 ") returned %zd (%s)", off, len, r,
+		     r < 0 ? pgc_strerror((int)r) : "short");
+	shadow_write(off, len);
+	return r;
+}
+
+static long op_truncate(uint64_t new_size)
+{
+	int err = pgc_mapping_truncate(g.m, new_size);
+	if (err)
+		fail("pgc_mapping_truncate(%" PRIu64 "): %s", new_size, pgc_strerror(err));
+	/* The file follows the mapping (the mapping only trims the file when
+	 * it writes past the size). */
+	err = pgc_store_truncate(g.store, new_size);
+	if (err)
+		fail("pgc_store_truncate(%" PRIu64 "): %s", new_size, pgc_strerror(err));
+	if (new_size < g.size) {
+		memset(g.shadow + new_size, 0, g.size - new_size);
+		memset(g.writer + new_size, 0, (g.size - new_size) * sizeof(*g.writer));
+	}
+	g.size = new_size;
+	return 0;
+}
+
+static long op_invalidate(uint64_t first, uint64_t last)
+{
+	long r = pgc_mapping_invalidate(g.m, first, last);
+	if (r < 0)
+		fail("pgc_mapping_invalidate(%" PRIu64 ", %" PRIu64 "): %s", first, last,
+		     pgc_strerror((int)r));
+	return r;
+}
+
+static long op_writeback(uint64_t first, uint64_t last, int mode)
+{
+	int err = pgc_mapping_writeback(g.m, first, last, mode);
+	if (err)
+		fail("pgc_mapping_writeback(%" PRIu64 ", %" PRIu64 ", %d): %s", first, last, mode,
+		     pgc_strerror(err));
+	return 0;
+}
+
+static long op_reclaim(uint64_t nr)
+{
+	long r = pgc_cache_reclaim(g.cache, nr);
+	if (r < 0)
+		fail("pgc_cache_reclaim(%" PRIu64 "): %s", nr, pgc_strerror((int)r));
+	g.reclaimed += (uint64_t)r;
+	return r;
+}
+
+/* Moves the cached pages of an index range to a random node of the cache. */
+static long op_move(uint64_t first, uint64_t nr, bool inplace)
+{
+	pgc_page *pages[64];
+	int nodes[64], status[64];
+	unsigned n = 0;
+	int to = g.nodes[rnd_below((uint64_t)g.nr_nodes)];
+	for (uint64_t i = first; i < first + nr && n < 64; i++) {
+		int err = pgc_mapping_find(g.m, i, &pages[n]);
+		if (err == 0) {
+			nodes[n] = to;
+			n++;
+		} else if (err != -ENOENT) {
+			fail("pgc_mapping_find(%" PRIu64 "): %s", i, pgc_strerror(err));
+		}
+	}
+	if (n == 0)
+		return 0;
+	long r = pgc_move_pages(g.cache, n, pages, nodes, status, inplace ? PGC_MOVE_INPLACE : 0);
+	if (r < 0)
+		fail("pgc_move_pages(%u pages to node %d): %s", n, to, pgc_strerror((int)r));
+	for (unsigned i = 0; i < n; i++) {
+		/* Our reference keeps the page in place: only a busy page (a
+		 * lock or I/O of ours cannot be in flight here) or a full node
+		 * may stay behind. */
+		if (status[i] == to)
+			g.moved++;
+		else if (status[i] != -ENOMEM && status[i] != -EBUSY)
+			fail("pgc_move_pages: page %u (index %" PRIu64 ") got status %d (%s)", i,
+			     pgc_page_index(pages[i]), status[i], pgc_strerror(status[i]));
+		pgc_page_put(pages[i]);
+	}
+	g.move_calls++;
+	return r;
+}
+
+/* Reads the whole file through the cache and checks the cache's structures. */
+static void full_check(void)
+{
+	char why[256];
+	int err = pgc_cache_check(g.cache, why, sizeof(why));
+	if (err)
+		fail("pgc_cache_check: %s", why);
+	err = pgc_mapping_check(g.m, why, sizeof(why));
+	if (err)
+		fail("pgc_mapping_check: %s", why);
+	for (uint64_t off = 0; off < g.size; off += g.max_len) {
+		uint64_t len = g.size - off < g.max_len ? g.size - off : g.max_len;
+		ssize_t r = pgc_read(g.m, g.buf, len, off);
+		if (r != (ssize_t)len)
+			fail("full read at %#" PRIx64 ": %zd", off, r);
+		compare("full read", g.buf, off, len);
+	}
+}
+
+/* After a final writeback, the file itself must hold the shadow. */
+static void verify_file(void)
+{
+	int fd = open(g.path, O_RDONLY);
+	if (fd < 0)
+		fail("open %s: %s", g.path, strerror(errno));
+	off_t end = lseek(fd, 0, SEEK_END);
+	if (end < 0 || (uint64_t)end != g.size)
+		fail("the file's size is %lld, expected %" PRIu64, (long long)end, g.size);
+	for (uint64_t off = 0; off < g.size; off += g.max_len) {
+		uint64_t len = g.size - off < g.max_len ? g.size - off : g.max_len;
+		ssize_t r = pread(fd, g.buf, len, (off_t)off);
+		if (r != (ssize_t)len)
+			fail("pread of the file at %#" PRIx64 ": %zd", off, r);
+		compare("the file read with pread", g.buf, off, len);
+	}
+	close(fd);
+}
+
+static enum op_kind pick_op(void)
+{
+	unsigned total = 0;
+	for (int k = 0; k < NR_OPS; k++)
+		total += op_weight[k];
+	unsigned x = (unsigned)rnd_below(total);
+	for (int k = 0; k < NR_OPS; k++) {
+		if (x < op_weight[k])
+			return (enum op_kind)k;
+		x -= op_weight[k];
+	}
+	return OP_READ;
+}
+
+static void one_op(void)
+{
+	struct logged_op *o = &g.log[g.opnr % g.dump];
+	enum op_kind k = pick_op();
+	uint64_t off = 0, len = 0, pages = g.max_size / g.ps + 1;
+	long r = 0;
+
+	o->nr = g.opnr;
+	o->kind = k;
+	o->off = o->len = 0;
+	o->result = 0;
+	switch (k) {
+	case OP_READ:
+	case OP_WRITE:
+		pick_range(&off, &len, 1);
+		break;
+	case OP_DREAD:
+	case OP_DWRITE:
+		pick_range(&off, &len, g.dio_block);
+		break;
+	case OP_TRUNCATE:
+		/* Half the time down, half up; sometimes to a page boundary. */
+		len = rnd_below(2) ? rnd_below(g.size + 1) : g.size + rnd_below(g.max_size - g.size + 1);
+		if (rnd_below(4) == 0)
+			len = len / g.ps * g.ps;
+		break;
+	default:
+		off = rnd_below(pages);
+		len = rnd_below(pages - off) + 1;
+		if (len > 64)
+			len = rnd_below(64) + 1;
+		break;
+	}
+	o->off = off;
+	o->len = len;
+	if (len == 0 && (k == OP_READ || k == OP_WRITE || k == OP_DREAD || k == OP_DWRITE))
+		k = OP_RECLAIM; /* nothing to transfer: reclaim instead */
+	o->kind = k;
+	g.counts[k]++;
+	switch (k) {
+	case OP_READ:
+		r = op_read(off, len);
+		break;
+	case OP_WRITE:
+		r = op_write(off, len);
+		break;
+	case OP_DREAD:
+		r = op_dread(off, len);
+		break;
+	case OP_DWRITE:
+		r = op_dwrite(off, len);
+		break;
+	case OP_TRUNCATE:
+		r = op_truncate(len);
+		break;
+	case OP_INVALIDATE:
+		r = op_invalidate(off, off + len - 1);
+		break;
+	case OP_WRITEBACK:
+		r = op_writeback(off, off + len - 1, PGC_WB_NONE);
+		break;
+	case OP_SYNC:
+		r = op_writeback(off, off + len - 1, PGC_WB_ALL);
+		break;
+	case OP_RECLAIM:
+		r = op_reclaim(rnd_below(g.capacity / 2) + 1);
+		break;
+	case OP_MOVE:
+		r = op_move(off, len, rnd_below(2) == 0);
+		break;
+	case OP_REOPEN:
+		close_mapping();
+		open_mapping();
+		break;
+	default:
+		break;
+	}
+	o->result = r;
+	check_size();
+	if (g.verbose)
+		printf("%8" PRIu64 " %-10s off %#10" PRIx64 " len %#8" PRIx64 " -> %ld\n", g.opnr,
+		       op_names[k], off, len, r);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: pgc-fsx [options]\n"
+		"Random operations on a file cached by libpgcache, checked against a shadow copy.\n"
+		"  --ops N          operations to run (default 200000)\n"
+		"  --seed S         seed of the random operations (default: random, printed)\n"
+		"  --max-size B     largest file size in bytes (default 1 MiB)\n"
+		"  --max-len B      longest read or write in bytes (default 64 KiB)\n"
+		"  --capacity P     cache capacity in pages (default 64: reclaim all the time)\n"
+		"  --check-every N  consistency check and full read every N operations (default 5000)\n"
+		"  --dump N         operations kept for the failure report (default 64)\n"
+		"  --dir D          directory of the test file (default $TMPDIR or /tmp)\n"
+		"  --keep           keep the test file\n"
+		"  --verbose        print every operation\n"
+		"  --help           this text\n"
+		"Exit status: 0 if every check passed, 1 on a mismatch or error, 2 on bad usage.\n");
+}
+
+static uint64_t parse_u64(const char *s, const char *opt)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 0);
+	if (errno || *end || end == s) {
+		fprintf(stderr, "pgc-fsx: bad value for %s: %s\n", opt, s);
+		exit(2);
+	}
+	return v;
+}
+
+static void parse(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"ops", required_argument, NULL, 'o'},	    {"seed", required_argument, NULL, 's'},
+		{"max-size", required_argument, NULL, 'S'}, {"max-len", required_argument, NULL, 'l'},
+		{"capacity", required_argument, NULL, 'c'}, {"check-every", required_argument, NULL, 'k'},
+		{"dump", required_argument, NULL, 'd'},	    {"dir", required_argument, NULL, 'D'},
+		{"keep", no_argument, NULL, 'K'},	    {"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},	    {NULL, 0, NULL, 0},
+	};
+	bool seeded = false;
+	g.ops = 200000;
+	g.max_size = 1 << 20;
+	g.max_len = 64 << 10;
+	g.capacity = 64;
+	g.check_every = 5000;
+	g.dump = 64;
+	g.dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
+		switch (c) {
+		case 'o': g.ops = parse_u64(optarg, "--ops"); break;
+		case 's': g.seed = parse_u64(optarg, "--seed"); seeded = true; break;
+		case 'S': g.max_size = parse_u64(optarg, "--max-size"); break;
+		case 'l': g.max_len = parse_u64(optarg, "--max-len"); break;
+		case 'c': g.capacity = parse_u64(optarg, "--capacity"); break;
+		case 'k': g.check_every = parse_u64(optarg, "--check-every"); break;
+		case 'd': g.dump = (unsigned)parse_u64(optarg, "--dump"); break;
+		case 'D': g.dir = optarg; break;
+		case 'K': g.keep = true; break;
+		case 'v': g.verbose = true; break;
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); exit(2);
+		}
+	}
+	if (optind != argc || g.max_len == 0 || g.max_size < 2 * g.max_len || g.capacity < 8 ||
+	    g.dump == 0 || g.check_every == 0 || g.max_size > UINT32_MAX) {
+		fprintf(stderr, "pgc-fsx: bad arguments (max-size >= 2 * max-len, capacity >= 8)\n");
+		usage(stderr);
+		exit(2);
+	}
+	if (!seeded && getrandom(&g.seed, sizeof(g.seed), 0) != sizeof(g.seed))
+		g.seed = (uint64_t)time(NULL) ^ (uint64_t)getpid();
+}
+
+static void cache_log(void *arg, int level, const char *msg)
+{
+	(void)arg;
+	fprintf(stderr, "fsx: libpgcache [%d]: %s\n", level, msg);
+}
+
+int main(int argc, char **argv)
+{
+	parse(argc, argv);
+	g.rng = g.seed;
+	printf("pgc-fsx: seed %" PRIu64 ", %" PRIu64 " operations, file up to %" PRIu64
+	       " bytes, cache of %" PRIu64 " pages\n",
+	       g.seed, g.ops, g.max_size, g.capacity);
+	fflush(stdout);
+
+	struct pgc_cache_config cfg;
+	pgc_cache_config_init(&cfg);
+	cfg.capacity_pages = g.capacity;
+	cfg.log = cache_log;
+	cfg.log_level = PGC_LOG_WARN;
+	int err = pgc_cache_create(&cfg, &g.cache);
+	if (err)
+		fail("pgc_cache_create: %s", pgc_strerror(err));
+	g.ps = pgc_cache_page_size(g.cache);
+	g.nr_nodes = pgc_cache_nodes(g.cache, g.nodes, 64);
+	if (g.nr_nodes <= 0)
+		fail("pgc_cache_nodes: %d", g.nr_nodes);
+
+	snprintf(g.path, sizeof(g.path), "%s/pgc-fsx.XXXXXX", g.dir);
+	int fd = mkstemp(g.path);
+	if (fd < 0) {
+		fprintf(stderr, "pgc-fsx: mkstemp %s: %s\n", g.path, strerror(errno));
+		return 1;
+	}
+	close(fd);
+	g.shadow = calloc(g.max_size, 1);
+	g.writer = calloc(g.max_size, sizeof(*g.writer));
+	g.log = calloc(g.dump, sizeof(*g.log));
+	if (!g.shadow || !g.writer || !g.log ||
+	    posix_memalign((void **)&g.buf, 4096, g.max_len + 65536) != 0)
+		fail("out of memory");
+	open_mapping();
+	printf("pgc-fsx: file %s, page size %zu, direct I/O block %u, %d node(s)\n", g.path, g.ps,
+	       g.dio_block, g.nr_nodes);
+
+	for (g.opnr = 1; g.opnr <= g.ops; g.opnr++) {
+		one_op();
+		if (g.opnr % g.check_every == 0)
+			full_check();
+	}
+	g.opnr = g.ops;
+	full_check();
+	sync_all();
+	verify_file();
+	close_mapping();
+	verify_file();
+	char why[256];
+	err = pgc_cache_check(g.cache, why, sizeof(why));
+	if (err)
+		fail("pgc_cache_check after close: %s", why);
+	err = pgc_cache_destroy(g.cache);
+	if (err)
+		fail("pgc_cache_destroy: %s", pgc_strerror(err));
+
+	printf("pgc-fsx: PASSED %" PRIu64 " operations, seed %" PRIu64 ":", g.ops, g.seed);
+	for (int k = 0; k < NR_OPS; k++)
+		printf(" %s %" PRIu64, op_names[k], g.counts[k]);
+	printf("; %" PRIu64 " pages moved in %" PRIu64 " calls, %" PRIu64
+	       " reclaimed; final size %" PRIu64 "\n",
+	       g.moved, g.move_calls, g.reclaimed, g.size);
+	if (!g.keep)
+		unlink(g.path);
+	free(g.shadow);
+	free(g.writer);
+	free(g.log);
+	free(g.buf);
+	return 0;
+}
