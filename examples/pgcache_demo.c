@@ -1,84 +1,133 @@
 /*
- * pgcache-demo: a tour of the libpgcache foundation, and a self-check.
+ * pgcache-demo: libpgcache caching a real file, measured against the
+ * kernel's page cache, then checked byte for byte.
  *
- * The demo plays a small storage server. Its "disk" is an array in memory
- * (the backing store); a mapping caches it through two operations: readpage
- * copies a page from the store, writepage copies a page back. Several threads
- * then run a mixed workload over a working set larger than the cache, so that
- * reclaim has to evict clean pages and write dirty ones back:
+ * The demo plays a small storage server that opens its data file with
+ * O_DIRECT and keeps its own cache in user space. It
  *
- * - reads go through pgc_mapping_read_page() (a hit, or a miss that calls
- *   readpage), then check the data under the page lock;
- * - writes go through pgc_mapping_find_or_create() (the page comes back
- *   locked), overwrite the whole page and mark it dirty.
+ *  1. creates a test file (in $TMPDIR, /var/tmp, /tmp or the current
+ *     directory: the first whose file system accepts O_DIRECT), or uses the
+ *     file given with --file, and fills it with stamped blocks;
+ *  2. runs a mixed workload from several threads, random and sequential
+ *     reads and writes of whole blocks, twice with the same operations:
+ *     first on the kernel's page cache (the file opened without O_DIRECT,
+ *     pread/pwrite), then on libpgcache (the built-in O_DIRECT store of
+ *     store.h under a mapping, pgc_read/pgc_write), with a live progress
+ *     line;
+ *  3. prints the cache's figures: hit ratio, throughput of both runs,
+ *     dirty and writeback counts, resident pages per NUMA node;
+ *  4. moves a set of cached pages to another NUMA node with
+ *     pgc_move_pages() and prints how many got each status (on a machine
+ *     with a single node it says so, and the pages are "already there");
+ *  5. writes every dirty page back (pgc_sync_range), and reads the file
+ *     back through a fresh O_DIRECT descriptor to check it.
  *
- * Every page carries its index and a version number, and a shadow array
- * holds the last version written to each page. A writer bumps the version
- * while it holds the page lock, so under the lock a page's data must carry
- * exactly the version in the shadow array, whether it stayed cached or went
- * to the store and came back. At the end everything is written back with
- * pgc_mapping_writeback(PGC_WB_ALL) and the store must hold, for every page,
- * the last version written. The exit status says whether it did.
+ * How the data is checked. A block is the cache's page size (the OS page,
+ * 4 KiB). Every block written carries its block number and a version number
+ * and a pattern derived from both, so that a block torn between two writes,
+ * written to the wrong place or lost shows up. A shadow array holds the last
+ * version written to each block. A thread holds the block's stripe lock
+ * (one of NR_STRIPES mutexes) while it bumps the version and writes, or
+ * while it reads and compares, so under that lock the block must hold
+ * exactly the shadow's version, whether it came from the cache or from the
+ * disk. Both runs pay for the same locking, so the comparison stays fair.
+ *
+ * Exit status: 0 if every check passed, 1 if one failed (or the demo could
+ * not run), 2 for a usage error.
  */
 #define _GNU_SOURCE
 #include <pgcache/pgcache.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#define PROG "pgcache-demo"
 #define DEMO_MAGIC 0x70676361636865ull	/* "pgcache" */
-#define MAX_THREADS 256
-#define SEQ_RUN_MIN 8
+#define MAX_THREADS 64
+#define NR_STRIPES 1024			/* block locks (block % NR_STRIPES) */
+#define SEQ_RUN_MIN 8			/* a sequential run is 8 to 64 blocks */
 #define SEQ_RUN_MAX 64
+#define IO_CHUNK (1u << 20)		/* fill and verify the file 1 MiB at a time */
+#define MAX_REPORTED 5			/* mismatches printed in detail */
+
+/* ---- options ------------------------------------------------------------ */
 
 struct options {
+	const char *file;	/* --file, or NULL for a temporary file */
+	const char *dir;	/* --dir, or NULL for the usual candidates */
+	bool keep;		/* do not remove the file the demo created */
+	bool force;		/* overwrite a --file that is not a demo file */
+	bool no_kernel;		/* skip the kernel page-cache run */
 	uint64_t capacity;	/* pages in the cache */
-	uint64_t pages;		/* pages in the working set (the store) */
+	uint64_t size;		/* bytes in the file (0: twice the cache) */
 	unsigned threads;
-	uint64_t ops;		/* total operations, shared among the threads */
+	uint64_t ops;		/* operations per run, shared among the threads */
 	unsigned write_pct;
 	unsigned seq_pct;
 	uint64_t seed;
+	unsigned move;		/* pages to move between nodes */
 };
 
-/* The owner of the mapping: the store and what the demo knows about it. */
-struct store {
-	unsigned char *data;	/* pages * page_size bytes */
-	size_t page_size;
-	uint64_t pages;
-	_Atomic uint64_t *shadow;	/* last version written to each page */
-	_Atomic uint64_t readpages;
-	_Atomic uint64_t writepages;
-	_Atomic uint64_t store_errors;	/* index out of range in an operation */
+/* ---- what the threads share ------------------------------------------- */
+
+struct shared {
+	size_t bsize;			/* block size = the cache's page size */
+	uint64_t blocks;		/* blocks in the file */
+	_Atomic uint64_t *shadow;	/* last version written to each block */
+	pthread_mutex_t stripe[NR_STRIPES];
+};
+
+/* One run of the workload: on the kernel's page cache or on libpgcache. */
+struct run {
+	const char *name;
+	int fd;			/* kernel run: the file opened without O_DIRECT */
+	pgc_mapping *mapping;	/* libpgcache run: the mapping over the store */
+	double seconds;		/* filled when the run ends */
+	uint64_t done;
 };
 
 struct worker {
 	pthread_t tid;
-	unsigned id;
+	const struct run *run;
+	struct shared *sh;
 	uint64_t seed;
 	uint64_t nops;
-	pgc_mapping *mapping;
-	struct store *st;
-	_Atomic uint64_t done;	/* operations done so far, read by the progress line */
+	unsigned write_pct, seq_pct;
+	_Atomic uint64_t done;	/* read by the progress line */
+	unsigned char *buf;	/* one block */
 	uint64_t reads, writes;
-	uint64_t read_mismatch;	/* a page whose data was not the last version */
-	uint64_t errors;	/* calls that failed unexpectedly */
-	uint64_t enomem;	/* -ENOMEM: no frame could be had */
+	uint64_t mismatches;
+	uint64_t errors;
 	int first_err;
-	uint64_t first_err_index;
-	unsigned write_pct;
-	unsigned seq_pct;
+	uint64_t first_err_block;
+	uint64_t first_bad_block, first_bad_want, first_bad_got;
 };
+
+/* Set by SIGINT/SIGTERM: the workload stops early, the demo still flushes,
+ * verifies and removes its file. */
+static atomic_int stop_requested;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	atomic_store(&stop_requested, 1);
+}
+
+/* ---- small helpers ----------------------------------------------------- */
 
 static uint64_t now_ns(void)
 {
@@ -107,33 +156,53 @@ static uint64_t rnd_below(uint64_t *s, uint64_t n)
 	return (uint64_t)(((unsigned __int128)rnd(s) * n) >> 64);
 }
 
-/*
- * Page contents: word 0 the magic, word 1 the index, word 2 the version,
- * then words that depend on both, so that a page torn between two versions
- * or two indexes does not pass the check.
- */
-static void fill_page(void *buf, size_t size, uint64_t index, uint64_t version)
+/* The name of an errno value (move_pages(2) statuses and the like). */
+static const char *errno_name(int err)
 {
-	uint64_t *w = buf, base = mix64(index * 0x100000001b3ull ^ version);
+	switch (err < 0 ? -err : err) {
+	case EACCES: return "EACCES";
+	case EAGAIN: return "EAGAIN";
+	case EBUSY: return "EBUSY";
+	case EFAULT: return "EFAULT";
+	case EINVAL: return "EINVAL";
+	case EIO: return "EIO";
+	case ENODEV: return "ENODEV";
+	case ENOENT: return "ENOENT";
+	case ENOMEM: return "ENOMEM";
+	case ENOSPC: return "ENOSPC";
+	case EOPNOTSUPP: return "EOPNOTSUPP";
+	case EROFS: return "EROFS";
+	default: return "E?";
+	}
+}
+
+/*
+ * Block contents: word 0 the magic, word 1 the block number, word 2 the
+ * version, then words that depend on both, so that a block torn between two
+ * versions or written at the wrong place does not pass the check.
+ */
+static void fill_block(void *buf, size_t size, uint64_t block, uint64_t version)
+{
+	uint64_t *w = buf, base = mix64(block * 0x100000001b3ull ^ version);
 	size_t n = size / sizeof(uint64_t);
 
 	w[0] = DEMO_MAGIC;
-	w[1] = index;
+	w[1] = block;
 	w[2] = version;
 	for (size_t k = 3; k < n; k++)
 		w[k] = base + k * 0x9e3779b97f4a7c15ull;
 }
 
-/* Returns 0 if the page is a consistent copy of (index, some version), stored in *versionp. */
-static int check_page(const void *buf, size_t size, uint64_t index, uint64_t *versionp)
+/* 0 if buf is a consistent copy of (block, some version), stored in *versionp. */
+static int check_block(const void *buf, size_t size, uint64_t block, uint64_t *versionp)
 {
 	const uint64_t *w = buf;
 	size_t n = size / sizeof(uint64_t);
 	uint64_t base;
 
-	if (w[0] != DEMO_MAGIC || w[1] != index)
+	if (w[0] != DEMO_MAGIC || w[1] != block)
 		return -1;
-	base = mix64(index * 0x100000001b3ull ^ w[2]);
+	base = mix64(block * 0x100000001b3ull ^ w[2]);
 	for (size_t k = 3; k < n; k++)
 		if (w[k] != base + k * 0x9e3779b97f4a7c15ull)
 			return -1;
@@ -141,122 +210,115 @@ static int check_page(const void *buf, size_t size, uint64_t index, uint64_t *ve
 	return 0;
 }
 
-/* readpage: the page is locked; fill it from the store. */
-static int demo_readpage(pgc_mapping *m, pgc_page *page)
-{
-	struct store *st = pgc_mapping_owner(m);
-	uint64_t index = pgc_page_index(page);
-
-	if (index >= st->pages) {
-		atomic_fetch_add(&st->store_errors, 1);
-		return -EIO;
-	}
-	memcpy(pgc_page_data(page), st->data + index * st->page_size, st->page_size);
-	atomic_fetch_add_explicit(&st->readpages, 1, memory_order_relaxed);
-	return 0;
-}
-
-/* writepage: the page is locked, its dirty flag cleared, writeback set. */
-static int demo_writepage(pgc_mapping *m, pgc_page *page, struct pgc_writeback_control *wbc)
-{
-	struct store *st = pgc_mapping_owner(m);
-	uint64_t index = pgc_page_index(page);
-
-	(void)wbc;
-	if (index >= st->pages) {
-		atomic_fetch_add(&st->store_errors, 1);
-		return -EIO;
-	}
-	memcpy(st->data + index * st->page_size, pgc_page_data(page), st->page_size);
-	atomic_fetch_add_explicit(&st->writepages, 1, memory_order_relaxed);
-	return 0;
-}
-
-static void note_error(struct worker *w, int err, uint64_t index)
-{
-	if (err == -ENOMEM) {
-		w->enomem++;
-		return;
-	}
-	if (!w->errors++) {
-		w->first_err = err;
-		w->first_err_index = index;
-	}
-}
-
-static void do_read(struct worker *w, uint64_t index)
-{
-	size_t psize = w->st->page_size;
-	uint64_t version;
-	pgc_page *p;
-	int err;
-
-	err = pgc_mapping_read_page(w->mapping, index, &p);
-	if (err) {
-		note_error(w, err, index);
-		return;
-	}
-	w->reads++;
-	/* Writers change the data under the page lock; read it under the lock too. */
-	pgc_page_lock(p);
-	if (pgc_page_mapping(p) == w->mapping) {
-		if (check_page(pgc_page_data(p), psize, index, &version) ||
-		    version != atomic_load(&w->st->shadow[index]))
-			w->read_mismatch++;
-	}
-	pgc_page_unlock(p);
-	pgc_page_put(p);
-}
-
-static void do_write(struct worker *w, uint64_t index)
-{
-	size_t psize = w->st->page_size;
-	uint64_t version;
-	pgc_page *p;
-	int err;
-
-	err = pgc_mapping_find_or_create(w->mapping, index, 0, &p);
-	if (err) {
-		note_error(w, err, index);
-		return;
-	}
-	/* The page is locked: nobody else writes it until we unlock. */
-	pgc_page_wait_writeback(p);
-	version = atomic_fetch_add(&w->st->shadow[index], 1) + 1;
-	fill_page(pgc_page_data(p), psize, index, version);
-	if (!pgc_page_test_flag(p, PGC_PG_UPTODATE))
-		pgc_page_set_flag(p, PGC_PG_UPTODATE);
-	err = pgc_page_set_dirty(p);
-	if (err < 0)
-		note_error(w, err, index);
-	w->writes++;
-	pgc_page_unlock(p);
-	pgc_page_put(p);
-}
-
+/* ---- one block read or written, on either cache ------------------------ */
 
 /*
- * The workload: either a sequential run of pages (a scan, wrapping at the
- * end of the store) or a single random page; each access is a write with
- * probability write_pct, else a read.
+ * Reads block b into buf: through libpgcache (pgc_read: a hit copies from
+ * the cached page, a miss reads through the store, sequential misses start
+ * readahead) or through the kernel's page cache (pread).
+ */
+static int block_read(const struct run *r, const struct shared *sh, void *buf, uint64_t b)
+{
+	ssize_t n;
+
+	if (r->mapping)
+		n = pgc_read(r->mapping, buf, sh->bsize, b * sh->bsize);
+	else
+		n = pread(r->fd, buf, sh->bsize, (off_t)(b * sh->bsize));
+	if (n < 0)
+		return r->mapping ? (int)n : -errno;
+	return (size_t)n == sh->bsize ? 0 : -EIO;
+}
+
+/*
+ * Writes block b: pgc_write copies into the cached page (a whole-page write
+ * reads nothing first) and leaves it dirty for reclaim or the final sync to
+ * write back; pwrite does the same in the kernel's cache.
+ */
+static int block_write(const struct run *r, const struct shared *sh, const void *buf, uint64_t b)
+{
+	ssize_t n;
+
+	if (r->mapping)
+		n = pgc_write(r->mapping, buf, sh->bsize, b * sh->bsize, 0);
+	else
+		n = pwrite(r->fd, buf, sh->bsize, (off_t)(b * sh->bsize));
+	if (n < 0)
+		return r->mapping ? (int)n : -errno;
+	return (size_t)n == sh->bsize ? 0 : -EIO;
+}
+
+static void note_error(struct worker *w, int err, uint64_t b)
+{
+	if (!w->errors++) {
+		w->first_err = err;
+		w->first_err_block = b;
+	}
+}
+
+static void do_read(struct worker *w, uint64_t b)
+{
+	pthread_mutex_t *lock = &w->sh->stripe[b % NR_STRIPES];
+	uint64_t version = 0, want;
+	int err;
+
+	pthread_mutex_lock(lock);
+	err = block_read(w->run, w->sh, w->buf, b);
+	want = atomic_load(&w->sh->shadow[b]);
+	if (!err && (check_block(w->buf, w->sh->bsize, b, &version) || version != want)) {
+		if (!w->mismatches++) {
+			w->first_bad_block = b;
+			w->first_bad_want = want;
+			w->first_bad_got = version;
+		}
+	}
+	pthread_mutex_unlock(lock);
+	if (err)
+		note_error(w, err, b);
+	else
+		w->reads++;
+}
+
+static void do_write(struct worker *w, uint64_t b)
+{
+	pthread_mutex_t *lock = &w->sh->stripe[b % NR_STRIPES];
+	int err;
+
+	pthread_mutex_lock(lock);
+	/* The new version is recorded before the write: if the write fails,
+	 * the verification will say so rather than hide it. */
+	fill_block(w->buf, w->sh->bsize, b, atomic_fetch_add(&w->sh->shadow[b], 1) + 1);
+	err = block_write(w->run, w->sh, w->buf, b);
+	pthread_mutex_unlock(lock);
+	if (err)
+		note_error(w, err, b);
+	else
+		w->writes++;
+}
+
+/*
+ * The workload of one thread: either a sequential run of 8 to 64 blocks
+ * (wrapping at the end of the file) or a single random block; each access
+ * is a write with probability write_pct, else a read. The sequence depends
+ * only on the seed, so both runs do the same operations.
  */
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
-	uint64_t s = w->seed, done = 0, pages = w->st->pages;
+	uint64_t s = w->seed, done = 0, blocks = w->sh->blocks;
 
-	while (done < w->nops) {
-		uint64_t index = rnd_below(&s, pages), run = 1;
+	while (done < w->nops && !atomic_load_explicit(&stop_requested, memory_order_relaxed)) {
+		uint64_t b = rnd_below(&s, blocks), len = 1;
 
 		if (rnd_below(&s, 100) < w->seq_pct)
-			run = SEQ_RUN_MIN + rnd_below(&s, SEQ_RUN_MAX - SEQ_RUN_MIN + 1);
-		for (uint64_t i = 0; i < run && done < w->nops; i++, done++) {
+			len = SEQ_RUN_MIN + rnd_below(&s, SEQ_RUN_MAX - SEQ_RUN_MIN + 1);
+		for (uint64_t i = 0; i < len && done < w->nops; i++, done++) {
 			if (rnd_below(&s, 100) < w->write_pct)
-				do_write(w, index);
+				do_write(w, b);
 			else
-				do_read(w, index);
-			index = index + 1 == pages ? 0 : index + 1;
-			if ((done & 255) == 0)
+				do_read(w, b);
+			b = b + 1 == blocks ? 0 : b + 1;
+			if ((done & 63) == 0)
 				atomic_store_explicit(&w->done, done, memory_order_relaxed);
 		}
 	}
@@ -264,14 +326,7 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-static void log_to_stderr(void *arg, int level, const char *msg)
-{
-	static const char *const names[] = { "error", "warning", "info", "debug" };
-
-	(void)arg;
-	fprintf(stderr, "pgcache-demo: libpgcache %s: %s\n",
-		level >= 0 && level <= 3 ? names[level] : "?", msg);
-}
+/* ---- running the workload with a progress line ------------------------- */
 
 static int get_stats(pgc_cache *cache, struct pgc_stats *st)
 {
@@ -280,194 +335,50 @@ static int get_stats(pgc_cache *cache, struct pgc_stats *st)
 	return pgc_cache_stats(cache, st);
 }
 
-static void print_stats(pgc_cache *cache, const char *title)
+static double hit_ratio(const struct pgc_stats *st)
 {
+	uint64_t lookups = st->hits + st->misses;
+
+	return lookups ? 100.0 * (double)st->hits / (double)lookups : 0.0;
+}
+
+/*
+ * One progress line: on a terminal it is rewritten in place (\r, then
+ * "erase to the end of the line"); otherwise the caller prints one at most
+ * every second, each on its own line, so that logs stay readable.
+ */
+static void print_progress(const struct run *r, uint64_t done, uint64_t ops, uint64_t ns,
+			   pgc_cache *cache, bool tty)
+{
+	double s = (double)ns / 1e9;
 	struct pgc_stats st;
-	int nodes[PGC_MAX_NODES], nr, err;
-	uint64_t lookups;
 
-	err = get_stats(cache, &st);
-	if (err) {
-		printf("%s: pgc_cache_stats failed: %s\n", title, pgc_strerror(err));
-		return;
-	}
-	lookups = st.hits + st.misses;
-	printf("%s\n", title);
-	printf("  page size %" PRIu64 " B, capacity %" PRIu64 " pages, %u node(s)\n",
-	       st.page_size, st.capacity, st.nr_nodes);
-	printf("  lookups   %" PRIu64 ": hits %" PRIu64 ", misses %" PRIu64
-	       ", hit ratio %.2f%%\n",
-	       lookups, st.hits, st.misses, lookups ? 100.0 * (double)st.hits / (double)lookups : 0.0);
-	printf("  inserts   %" PRIu64 ", deletes %" PRIu64 ", evictions %" PRIu64 "\n",
-	       st.inserts, st.deletes, st.evictions);
-	printf("  reclaim   scanned %" PRIu64 ", wrote back %" PRIu64
-	       ", allocation failures %" PRIu64 "\n",
-	       st.reclaim_scans, st.reclaim_writes, st.alloc_failures);
-	printf("  now       resident %" PRIu64 ", dirty %" PRIu64 ", writeback %" PRIu64
-	       ", active %" PRIu64 ", inactive %" PRIu64 ", unevictable %" PRIu64 "\n",
-	       st.resident, st.dirty, st.writeback, st.active, st.inactive, st.unevictable);
-
-	nr = pgc_cache_nodes(cache, nodes, PGC_MAX_NODES);
-	if (nr < 0) {
-		printf("  pgc_cache_nodes failed: %s\n", pgc_strerror(nr));
-		return;
-	}
-	for (int i = 0; i < nr && i < PGC_MAX_NODES; i++) {
-		struct pgc_node_stats ns;
-
-		memset(&ns, 0, sizeof(ns));
-		ns.size = sizeof(ns);
-		err = pgc_cache_node_stats(cache, nodes[i], &ns);
-		if (err) {
-			printf("  node %d: pgc_cache_node_stats failed: %s\n", nodes[i],
-			       pgc_strerror(err));
-			continue;
-		}
-		printf("  node %-3d  resident %" PRIu64 " (stats: %" PRIu64 "), free %" PRIu64
-		       ", limit %" PRIu64 ", active %" PRIu64 ", inactive %" PRIu64
-		       ", unevictable %" PRIu64 "\n",
-		       ns.node, ns.resident,
-		       nodes[i] < PGC_STATS_NODES ? st.node_resident[nodes[i]] : ns.resident,
-		       ns.free, ns.limit, ns.active, ns.inactive, ns.unevictable);
-	}
+	printf("%s%-18s %9" PRIu64 "/%" PRIu64 " ops %3.0f%%  %7.1f kops/s  %5.1f s",
+	       tty ? "\r" : "", r->name, done, ops,
+	       ops ? 100.0 * (double)done / (double)ops : 100.0,
+	       s > 0 ? (double)done / s / 1e3 : 0.0, s);
+	if (cache && get_stats(cache, &st) == 0)
+		printf("  hits %5.1f%%  dirty %6" PRIu64 "  resident %6" PRIu64,
+		       hit_ratio(&st), st.dirty, st.resident);
+	printf("%s", tty ? "\033[K" : "\n");
+	fflush(stdout);
 }
 
-static void usage(FILE *f, const char *prog)
+/* Runs the threads of one run to completion (or to Ctrl-C), with progress. */
+static int run_workload(struct run *r, struct worker *w, unsigned threads, uint64_t ops,
+			pgc_cache *cache)
 {
-	fprintf(f,
-		"usage: %s [options]\n"
-		"\n"
-		"Runs a mixed read/write workload from several threads on a libpgcache\n"
-		"cache whose mapping keeps its backing store in memory, with a working set\n"
-		"larger than the cache so that reclaim evicts and writes back pages. Then\n"
-		"writes everything back and checks that the store holds, for every page,\n"
-		"the last version any thread wrote.\n"
-		"\n"
-		"  --capacity N    pages in the cache (default 4096)\n"
-		"  --pages N       pages in the working set, i.e. in the backing store\n"
-		"                  (default 2 x capacity; must be at least 1)\n"
-		"  --threads N     worker threads (default 2, at most %d)\n"
-		"  --ops N         operations in all, shared among the threads (default 200000)\n"
-		"  --write-pct P   percentage of operations that write a page (default 30)\n"
-		"  --seq-pct P     percentage of operations that start a sequential run of\n"
-		"                  %d..%d pages instead of one random page (default 20)\n"
-		"  --seed N        seed of the workload (default: from the clock; printed)\n"
-		"  --help          this text\n"
-		"\n"
-		"Reads use pgc_mapping_read_page() and check, under the page lock, that the\n"
-		"page holds the last version written; writes use\n"
-		"pgc_mapping_find_or_create() and pgc_page_set_dirty().\n"
-		"\n"
-		"Exit status: 0 if every check passed, 1 if one failed, 2 for a usage error.\n",
-		prog, MAX_THREADS, SEQ_RUN_MIN, SEQ_RUN_MAX);
-}
-
-static int parse_u64(const char *arg, uint64_t min, uint64_t max, uint64_t *out)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(arg, &end, 0);
-	if (errno || end == arg || *end || arg[0] == '-' || v < min || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
-
-static int parse_options(int argc, char **argv, struct options *o)
-{
-	enum { OPT_CAPACITY = 256, OPT_PAGES, OPT_THREADS, OPT_OPS, OPT_WRITE_PCT,
-	       OPT_SEQ_PCT, OPT_SEED, OPT_HELP };
-	static const struct option longopts[] = {
-		{ "capacity", required_argument, NULL, OPT_CAPACITY },
-		{ "pages", required_argument, NULL, OPT_PAGES },
-		{ "threads", required_argument, NULL, OPT_THREADS },
-		{ "ops", required_argument, NULL, OPT_OPS },
-		{ "write-pct", required_argument, NULL, OPT_WRITE_PCT },
-		{ "seq-pct", required_argument, NULL, OPT_SEQ_PCT },
-		{ "seed", required_argument, NULL, OPT_SEED },
-		{ "help", no_argument, NULL, OPT_HELP },
-		{ NULL, 0, NULL, 0 },
-	};
-	bool seed_given = false;
-	uint64_t v;
-	int c;
-
-	*o = (struct options){ .capacity = 4096, .threads = 2, .ops = 200000,
-			       .write_pct = 30, .seq_pct = 20 };
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		const char *name = NULL;
-
-		switch (c) {
-		case OPT_CAPACITY:
-			if (parse_u64(optarg, 1, UINT64_C(1) << 32, &o->capacity))
-				name = "--capacity";
-			break;
-		case OPT_PAGES:
-			if (parse_u64(optarg, 1, UINT64_C(1) << 32, &o->pages))
-				name = "--pages";
-			break;
-		case OPT_THREADS:
-			if (parse_u64(optarg, 1, MAX_THREADS, &v))
-				name = "--threads";
-			o->threads = (unsigned)v;
-			break;
-		case OPT_OPS:
-			if (parse_u64(optarg, 0, UINT64_MAX, &o->ops))
-				name = "--ops";
-			break;
-		case OPT_WRITE_PCT:
-			if (parse_u64(optarg, 0, 100, &v))
-				name = "--write-pct";
-			o->write_pct = (unsigned)v;
-			break;
-		case OPT_SEQ_PCT:
-			if (parse_u64(optarg, 0, 100, &v))
-				name = "--seq-pct";
-			o->seq_pct = (unsigned)v;
-			break;
-		case OPT_SEED:
-			if (parse_u64(optarg, 0, UINT64_MAX, &o->seed))
-				name = "--seed";
-			seed_given = true;
-			break;
-		case 'h':
-		case OPT_HELP:
-			usage(stdout, argv[0]);
-			exit(0);
-		default:
-			usage(stderr, argv[0]);
-			return -1;
-		}
-		if (name) {
-			fprintf(stderr, "pgcache-demo: bad value '%s' for %s (see --help)\n",
-				optarg, name);
-			return -1;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "pgcache-demo: unexpected argument '%s' (see --help)\n",
-			argv[optind]);
-		return -1;
-	}
-	if (!o->pages)
-		o->pages = 2 * o->capacity;
-	if (!seed_given)
-		o->seed = now_ns() ^ ((uint64_t)getpid() << 32);
-	return 0;
-}
-
-/* Runs the workers and prints a progress line on stderr until they finish. */
-static int run_workload(const struct options *o, struct worker *w)
-{
-	uint64_t total, last_print = now_ns(), t0 = last_print;
-	bool tty = isatty(STDERR_FILENO);
+	uint64_t t0 = now_ns(), last = t0, total = 0;
+	bool tty = isatty(STDOUT_FILENO);
 	unsigned started = 0;
 
-	for (unsigned i = 0; i < o->threads; i++) {
+	for (unsigned i = 0; i < threads; i++) {
+		w[i].run = r;
+		atomic_store(&w[i].done, 0);
+		w[i].reads = w[i].writes = w[i].mismatches = w[i].errors = 0;
 		if (pthread_create(&w[i].tid, NULL, worker_main, &w[i])) {
-			fprintf(stderr, "pgcache-demo: pthread_create failed\n");
+			fprintf(stderr, PROG ": pthread_create failed\n");
+			atomic_store(&stop_requested, 1);
 			break;
 		}
 		started++;
@@ -484,206 +395,800 @@ static int run_workload(const struct options *o, struct worker *w)
 			if (d < w[i].nops)
 				finished = false;
 		}
+		if (atomic_load(&stop_requested))
+			finished = true; /* the workers see it too and stop */
 		now = now_ns();
-		if (finished || now - last_print >= 1000000000u) {
-			fprintf(stderr, "%spgcache-demo: %" PRIu64 "/%" PRIu64
-				" operations (%.0f%%), %.1f s%s",
-				tty ? "\r" : "", total, o->ops,
-				o->ops ? 100.0 * (double)total / (double)o->ops : 100.0,
-				(double)(now - t0) / 1e9, tty ? "" : "\n");
-			last_print = now;
+		if (tty ? now - last >= 100000000u : now - last >= 1000000000u) {
+			print_progress(r, total, ops, now - t0, cache, tty);
+			last = now;
 		}
 		if (finished)
 			break;
-		usleep(50000);
+		usleep(20000);
 	}
-	if (tty)
-		fputc('\n', stderr);
 	for (unsigned i = 0; i < started; i++)
 		pthread_join(w[i].tid, NULL);
-	return started == o->threads ? 0 : -1;
+	r->seconds = (double)(now_ns() - t0) / 1e9;
+	r->done = 0;
+	for (unsigned i = 0; i < started; i++)
+		r->done += atomic_load(&w[i].done);
+	if (tty) {
+		print_progress(r, r->done, ops, now_ns() - t0, cache, tty);
+		printf("\n");
+	}
+	return started == threads ? 0 : -1;
 }
 
-/* Checks the store and the pages still cached against the shadow versions. */
-static uint64_t verify(pgc_mapping *m, struct store *st, uint64_t *cached_checked)
+/* Sums the workers' results after a run; returns false if a check failed. */
+static bool report_run(const struct run *r, const struct worker *w, unsigned threads,
+		       size_t bsize)
 {
-	uint64_t bad = 0, version;
+	uint64_t reads = 0, writes = 0, bad = 0, errors = 0;
+	bool ok = true;
 
-	*cached_checked = 0;
-	for (uint64_t i = 0; i < st->pages; i++) {
-		uint64_t want = atomic_load(&st->shadow[i]);
-		pgc_page *p;
+	for (unsigned i = 0; i < threads; i++) {
+		reads += w[i].reads;
+		writes += w[i].writes;
+		bad += w[i].mismatches;
+		errors += w[i].errors;
+		if (w[i].errors)
+			printf("  thread %u: %" PRIu64 " failed I/O, the first at block %" PRIu64
+			       ": %s\n", i, w[i].errors, w[i].first_err_block,
+			       pgc_strerror(w[i].first_err));
+		if (w[i].mismatches)
+			printf("  thread %u: %" PRIu64 " reads saw wrong data, the first at block %"
+			       PRIu64 " (want version %" PRIu64 ", got %" PRIu64 ")\n", i,
+			       w[i].mismatches, w[i].first_bad_block, w[i].first_bad_want,
+			       w[i].first_bad_got);
+	}
+	printf("%s: %" PRIu64 " reads, %" PRIu64 " writes in %.2f s: %.0f ops/s, %.1f MiB/s;"
+	       " %" PRIu64 " reads saw wrong data, %" PRIu64 " I/O errors\n",
+	       r->name, reads, writes, r->seconds,
+	       r->seconds > 0 ? (double)r->done / r->seconds : 0.0,
+	       r->seconds > 0 ? (double)r->done * (double)bsize / r->seconds / (1 << 20) : 0.0,
+	       bad, errors);
+	if (bad || errors)
+		ok = false;
+	return ok;
+}
 
-		if (check_page(st->data + i * st->page_size, st->page_size, i, &version) ||
-		    version != want) {
-			if (bad < 5)
-				printf("  MISMATCH in the store at page %" PRIu64
-				       ": want version %" PRIu64 "\n", i, want);
-			bad++;
-			continue;
-		}
-		/* A page still cached must hold the same data as the store. */
-		if (pgc_mapping_find(m, i, &p) == 0) {
-			(*cached_checked)++;
-			if (memcmp(pgc_page_data(p), st->data + i * st->page_size,
-				   st->page_size) != 0) {
-				if (bad < 5)
-					printf("  MISMATCH between the cache and the store at page %"
-					       PRIu64 "\n", i);
-				bad++;
-			}
-			pgc_page_put(p);
+/* ---- the cache's figures ---------------------------------------------- */
+
+static void print_cache_report(pgc_cache *cache, pgc_mapping *m)
+{
+	int nodes[PGC_MAX_NODES], nr;
+	struct pgc_stats st;
+	int err = get_stats(cache, &st);
+
+	if (err) {
+		printf("  pgc_cache_stats: %s\n", pgc_strerror(err));
+		return;
+	}
+	printf("  hit ratio   %.1f%% (%" PRIu64 " hits, %" PRIu64 " misses: page lookups of reads"
+	       " and writes;\n              a write to a page already dirty takes a fast path"
+	       " that is not counted)\n", hit_ratio(&st), st.hits, st.misses);
+	printf("  pages       %" PRIu64 " inserted, %" PRIu64 " evicted by reclaim, %" PRIu64
+	       " written back by reclaim\n", st.inserts, st.evictions, st.reclaim_writes);
+	printf("  now         %" PRIu64 " resident of %" PRIu64 ", %" PRIu64 " dirty, %" PRIu64
+	       " under writeback (mapping: %" PRIu64 " pages, %" PRIu64 " dirty)\n",
+	       st.resident, st.capacity, st.dirty, st.writeback, pgc_mapping_nr_pages(m),
+	       pgc_mapping_nr_dirty(m));
+	nr = pgc_cache_nodes(cache, nodes, PGC_MAX_NODES);
+	for (int i = 0; i < nr && i < PGC_MAX_NODES; i++) {
+		struct pgc_node_stats ns;
+
+		memset(&ns, 0, sizeof(ns));
+		ns.size = sizeof(ns);
+		if (pgc_cache_node_stats(cache, nodes[i], &ns) == 0)
+			printf("  node %-3d    %" PRIu64 " resident (%" PRIu64 " active, %" PRIu64
+			       " inactive), %" PRIu64 " free frames\n", ns.node, ns.resident,
+			       ns.active, ns.inactive, ns.free);
+	}
+}
+
+/* ---- moving pages between NUMA nodes --------------------------------- */
+
+/* How many pages got one error status. */
+struct status_count {
+	int err;
+	unsigned count;
+};
+
+/*
+ * Moves up to `want` cached pages of the mapping to another node of the
+ * cache, the way move_pages(2) moves a process's pages: each page held by
+ * one reference of ours, a target node per page, a status per page. With a
+ * single node the pages are asked to stay where they are, and the statuses
+ * say they are there.
+ */
+static void move_some_pages(pgc_cache *cache, pgc_mapping *m, const struct shared *sh,
+			    unsigned want)
+{
+	int nodes[PGC_MAX_NODES], nr = pgc_cache_nodes(cache, nodes, PGC_MAX_NODES);
+	pgc_page **pages = calloc(want ? want : 1, sizeof(*pages));
+	int *target = calloc(want ? want : 1, sizeof(int));
+	int *before = calloc(want ? want : 1, sizeof(int));
+	int *status = calloc(want ? want : 1, sizeof(int));
+	unsigned n = 0, moved = 0, there = 0;
+	struct status_count errs[16];
+	unsigned nerrs = 0;
+	long ret;
+
+	if (nr < 1 || !pages || !target || !before || !status) {
+		printf("  cannot prepare the move: %s\n",
+		       nr < 0 ? pgc_strerror(nr) : "out of memory");
+		goto out;
+	}
+	/* The first cached pages of the file, each with a reference of ours. */
+	for (uint64_t b = 0; b < sh->blocks && n < want; b++) {
+		if (pgc_mapping_find(m, b, &pages[n]) == 0) {
+			before[n] = pgc_page_node(pages[n]);
+			target[n] = before[n];
+			/* Each page goes to the next node of the cache's list. */
+			for (int i = 0; i < nr && nr > 1; i++)
+				if (nodes[i] == before[n])
+					target[n] = nodes[(i + 1) % nr];
+			n++;
 		}
 	}
+	if (n == 0) {
+		printf("  no page of the file is cached: nothing to move\n");
+		goto out;
+	}
+	if (nr == 1)
+		printf("  this machine (or this process) has a single NUMA node, node %d: there is"
+		       " no other node to move pages to.\n  Asking pgc_move_pages() to move %u"
+		       " pages to node %d, where they already are.\n", nodes[0], n, nodes[0]);
+	else
+		printf("  the cache uses %d NUMA nodes: moving %u pages, each to the next node\n",
+		       nr, n);
+	ret = pgc_move_pages(cache, n, pages, target, status, 0);
+	if (ret < 0) {
+		printf("  pgc_move_pages: %s (-%s)\n", pgc_strerror((int)ret), errno_name((int)ret));
+		for (unsigned i = 0; i < n; i++)
+			pgc_page_put(pages[i]);
+		goto out;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		if (status[i] >= 0) {
+			if (status[i] == before[i])
+				there++;
+			else
+				moved++;
+		} else {
+			unsigned k = 0;
+
+			while (k < nerrs && errs[k].err != status[i])
+				k++;
+			if (k == nerrs && nerrs < 16)
+				errs[nerrs++] = (struct status_count){ status[i], 0 };
+			if (k < nerrs)
+				errs[k].count++;
+		}
+		/* A page moved by copy was replaced by its new page in pages[];
+		 * our reference moved with it. */
+		pgc_page_put(pages[i]);
+	}
+	printf("  pgc_move_pages returned %ld (pages not moved); statuses: %u moved,"
+	       " %u already on their target node", ret, moved, there);
+	for (unsigned k = 0; k < nerrs; k++)
+		printf(", %u -%s (%s)", errs[k].count, errno_name(errs[k].err),
+		       pgc_strerror(errs[k].err));
+	printf("\n");
+out:
+	free(pages);
+	free(target);
+	free(before);
+	free(status);
+}
+
+/* ---- the test file ----------------------------------------------------- */
+
+struct testfile {
+	char path[PATH_MAX];
+	bool created;		/* the demo made it: removed at the end unless --keep */
+	pgc_store *store;
+};
+
+/* Opens (and creates) path as an O_DIRECT store. */
+static int open_store(const char *path, int flags, struct testfile *tf)
+{
+	int err = pgc_store_open(path, flags, 0644, &tf->store);
+
+	if (err == -EINVAL)
+		fprintf(stderr, PROG ": %s: the file system refuses O_DIRECT (or the file is"
+			" not usable)\n", path);
+	else if (err)
+		fprintf(stderr, PROG ": %s: %s\n", path, pgc_strerror(err));
+	return err;
+}
+
+/* True if the file's first block is a block this demo wrote. */
+static bool is_demo_file(const char *path)
+{
+	uint64_t w[3];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	bool yes;
+
+	if (fd < 0)
+		return false;
+	yes = pread(fd, w, sizeof(w), 0) == (ssize_t)sizeof(w) && w[0] == DEMO_MAGIC && w[1] == 0;
+	close(fd);
+	return yes;
+}
+
+/*
+ * Opens the file of --file, or creates a temporary one in the first
+ * directory that takes O_DIRECT (tmpfs, for one, may refuse it).
+ * Returns 0, 1 (an error) or 2 (a usage error).
+ */
+static int open_test_file(const struct options *o, struct testfile *tf)
+{
+	const char *cands[5];
+	unsigned nc = 0;
+	struct stat sb;
+
+	memset(tf, 0, sizeof(*tf));
+	if (o->file) {
+		if (stat(o->file, &sb) == 0) {
+			if (!S_ISREG(sb.st_mode)) {
+				fprintf(stderr, PROG ": %s is not a regular file\n", o->file);
+				return 2;
+			}
+			if (sb.st_size > 0 && !o->force && !is_demo_file(o->file)) {
+				fprintf(stderr, PROG ": %s is not a file this demo wrote; its"
+					" contents would be lost: use --force to overwrite it\n",
+					o->file);
+				return 2;
+			}
+		} else {
+			tf->created = true;
+		}
+		snprintf(tf->path, sizeof(tf->path), "%s", o->file);
+		if (open_store(tf->path, O_RDWR | O_CREAT, tf)) {
+			if (tf->created)
+				unlink(tf->path);
+			return 1;
+		}
+		return 0;
+	}
+	if (o->dir) {
+		cands[nc++] = o->dir;
+	} else {
+		if (getenv("TMPDIR") && *getenv("TMPDIR"))
+			cands[nc++] = getenv("TMPDIR");
+		cands[nc++] = "/var/tmp";
+		cands[nc++] = "/tmp";
+		cands[nc++] = ".";
+	}
+	for (unsigned i = 0; i < nc; i++) {
+		int fd;
+
+		snprintf(tf->path, sizeof(tf->path), "%s/pgcache-demo.XXXXXX", cands[i]);
+		fd = mkstemp(tf->path);
+		if (fd < 0) {
+			if (o->dir)
+				fprintf(stderr, PROG ": cannot create a file in %s: %s\n", cands[i],
+					strerror(errno));
+			continue;
+		}
+		close(fd);
+		tf->created = true;
+		if (open_store(tf->path, O_RDWR, tf) == 0)
+			return 0;
+		unlink(tf->path);
+		tf->created = false;
+	}
+	fprintf(stderr, PROG ": found no directory for the test file that takes O_DIRECT;"
+		" name one with --dir or a file with --file\n");
+	return 1;
+}
+
+/* Writes version 0 of every block, 1 MiB at a time, through the store. */
+static int fill_file(struct testfile *tf, struct shared *sh)
+{
+	size_t align = pgc_store_mem_align(tf->store), per = IO_CHUNK / sh->bsize;
+	unsigned char *buf;
+	int err;
+
+	if (align < sh->bsize)
+		align = sh->bsize;
+	buf = aligned_alloc(align, IO_CHUNK);
+	if (!buf)
+		return -ENOMEM;
+	err = pgc_store_truncate(tf->store, sh->blocks * sh->bsize);
+	for (uint64_t b = 0; !err && b < sh->blocks; b += per) {
+		uint64_t n = sh->blocks - b < per ? sh->blocks - b : per;
+		struct iovec iov = { buf, n * sh->bsize };
+		ssize_t w;
+
+		for (uint64_t k = 0; k < n; k++)
+			fill_block(buf + k * sh->bsize, sh->bsize, b + k, 0);
+		w = pgc_store_write(tf->store, &iov, 1, b * sh->bsize);
+		if (w < 0)
+			err = (int)w;
+	}
+	if (!err)
+		err = pgc_store_sync(tf->store);
+	free(buf);
+	return err;
+}
+
+/*
+ * Reads the whole file back through a descriptor of its own, with O_DIRECT
+ * so that nothing comes from any cache, and compares every block with the
+ * shadow. Returns the number of bad blocks (or UINT64_MAX if it could not
+ * read).
+ */
+static uint64_t verify_file(const char *path, const struct shared *sh)
+{
+	int fd = open(path, O_RDONLY | O_DIRECT | O_CLOEXEC);
+	size_t per = IO_CHUNK / sh->bsize;
+	uint64_t bad = 0, version;
+	unsigned char *buf = aligned_alloc(sh->bsize, IO_CHUNK);
+
+	if (fd < 0 || !buf) {
+		printf("  cannot read %s back: %s\n", path, fd < 0 ? strerror(errno) : "no memory");
+		bad = UINT64_MAX;
+		goto out;
+	}
+	for (uint64_t b = 0; b < sh->blocks; b += per) {
+		uint64_t n = sh->blocks - b < per ? sh->blocks - b : per;
+		ssize_t r = pread(fd, buf, n * sh->bsize, (off_t)(b * sh->bsize));
+
+		if (r != (ssize_t)(n * sh->bsize)) {
+			printf("  short read or error at block %" PRIu64 ": %s\n", b,
+			       r < 0 ? strerror(errno) : "end of file");
+			bad = UINT64_MAX;
+			goto out;
+		}
+		for (uint64_t k = 0; k < n; k++) {
+			uint64_t want = atomic_load(&sh->shadow[b + k]);
+			int unrecognised = check_block(buf + k * sh->bsize, sh->bsize, b + k, &version);
+
+			if (!unrecognised && version == want)
+				continue;
+			if (bad++ < MAX_REPORTED) {
+				if (unrecognised)
+					printf("  MISMATCH at block %" PRIu64 ": want version %" PRIu64
+					       ", found data that is no version of this block\n",
+					       b + k, want);
+				else
+					printf("  MISMATCH at block %" PRIu64 ": want version %" PRIu64
+					       ", found version %" PRIu64 "\n", b + k, want, version);
+			}
+		}
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	free(buf);
 	return bad;
+}
+
+/* ---- options ------------------------------------------------------------ */
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: " PROG " [options]\n"
+		"\n"
+		"Caches a file with libpgcache through its built-in O_DIRECT store, runs a\n"
+		"mixed read/write workload from several threads on it and, for comparison,\n"
+		"the same workload on the kernel's page cache (the same file without\n"
+		"O_DIRECT, pread/pwrite); prints the hit ratio, both throughputs, the dirty\n"
+		"and writeback counts and the resident pages per NUMA node; moves some pages\n"
+		"to another NUMA node (pgc_move_pages); writes everything back and reads the\n"
+		"file back with O_DIRECT to check that every block holds its last version.\n"
+		"\n"
+		"The file:\n"
+		"  --file PATH     use this file; it is created if missing. Its contents are\n"
+		"                  overwritten: an existing file that this demo did not write\n"
+		"                  is refused unless --force is given. Default: a new file in\n"
+		"                  $TMPDIR, /var/tmp, /tmp or the current directory (the first\n"
+		"                  whose file system accepts O_DIRECT)\n"
+		"  --dir DIR       create the temporary file in DIR instead\n"
+		"  --size SIZE     size of the file in bytes, with an optional K, M or G suffix\n"
+		"                  (default: twice the cache, so that reclaim has work)\n"
+		"  --keep          keep the file the demo created (it is removed by default; a\n"
+		"                  file that existed before is never removed)\n"
+		"  --force         overwrite an existing --file that this demo did not write\n"
+		"\n"
+		"The cache and the workload:\n"
+		"  --capacity N    pages in the cache (default 4096, i.e. 16 MiB of 4 KiB pages)\n"
+		"  --threads N     worker threads (default 2, at most %d)\n"
+		"  --ops N         block reads and writes per run, shared among the threads\n"
+		"                  (default 60000)\n"
+		"  --write-pct P   percentage of operations that write a block (default 30)\n"
+		"  --seq-pct P     percentage of operations that start a sequential run of\n"
+		"                  %d to %d blocks instead of one random block (default 30)\n"
+		"  --seed N        seed of the workload (default: from the clock; printed, so\n"
+		"                  that a run can be repeated)\n"
+		"  --no-kernel     skip the run on the kernel's page cache\n"
+		"  --move N        pages to move between NUMA nodes after the workload\n"
+		"                  (default 256; 0 skips the move)\n"
+		"  --help          this text\n"
+		"\n"
+		"A block is one cache page (the OS page size). The kernel run comes first, on\n"
+		"a cold kernel cache; then the libpgcache run, on an empty cache, does the same\n"
+		"operations. Each written block carries its number and a version, and every\n"
+		"read and the final check compare it with the last version written.\n"
+		"Ctrl-C stops the workload early; the demo still writes back, checks and\n"
+		"removes its file.\n"
+		"\n"
+		"Exit status: 0 if every check passed, 1 if one failed or the demo could not\n"
+		"run, 2 for a usage error.\n",
+		MAX_THREADS, SEQ_RUN_MIN, SEQ_RUN_MAX);
+}
+
+static int parse_u64(const char *arg, uint64_t min, uint64_t max, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(arg, &end, 0);
+	if (errno || end == arg || *end || arg[0] == '-' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* A size in bytes with an optional K, M or G suffix (powers of 1024). */
+static int parse_size(const char *arg, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+	unsigned shift = 0;
+
+	errno = 0;
+	v = strtoull(arg, &end, 10);
+	if (errno || end == arg || arg[0] == '-')
+		return -1;
+	switch (*end) {
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	default: break;
+	}
+	if (*end || v == 0 || v > (UINT64_C(1) << 44) >> shift)
+		return -1;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+/* Returns 0, or 2 after a usage error (-1 after --help: exit 0). */
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	enum { OPT_FILE = 256, OPT_DIR, OPT_SIZE, OPT_KEEP, OPT_FORCE, OPT_CAPACITY,
+	       OPT_THREADS, OPT_OPS, OPT_WRITE_PCT, OPT_SEQ_PCT, OPT_SEED, OPT_NO_KERNEL,
+	       OPT_MOVE, OPT_HELP };
+	static const struct option longopts[] = {
+		{ "file", required_argument, NULL, OPT_FILE },
+		{ "dir", required_argument, NULL, OPT_DIR },
+		{ "size", required_argument, NULL, OPT_SIZE },
+		{ "keep", no_argument, NULL, OPT_KEEP },
+		{ "force", no_argument, NULL, OPT_FORCE },
+		{ "capacity", required_argument, NULL, OPT_CAPACITY },
+		{ "threads", required_argument, NULL, OPT_THREADS },
+		{ "ops", required_argument, NULL, OPT_OPS },
+		{ "write-pct", required_argument, NULL, OPT_WRITE_PCT },
+		{ "seq-pct", required_argument, NULL, OPT_SEQ_PCT },
+		{ "seed", required_argument, NULL, OPT_SEED },
+		{ "no-kernel", no_argument, NULL, OPT_NO_KERNEL },
+		{ "move", required_argument, NULL, OPT_MOVE },
+		{ "help", no_argument, NULL, OPT_HELP },
+		{ NULL, 0, NULL, 0 },
+	};
+	bool seed_given = false;
+	uint64_t v = 0;
+	int c;
+
+	*o = (struct options){ .capacity = 4096, .threads = 2, .ops = 60000,
+			       .write_pct = 30, .seq_pct = 30, .move = 256 };
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		const char *bad = NULL;
+
+		switch (c) {
+		case OPT_FILE:
+			o->file = optarg;
+			break;
+		case OPT_DIR:
+			o->dir = optarg;
+			break;
+		case OPT_SIZE:
+			if (parse_size(optarg, &o->size))
+				bad = "--size";
+			break;
+		case OPT_KEEP:
+			o->keep = true;
+			break;
+		case OPT_FORCE:
+			o->force = true;
+			break;
+		case OPT_CAPACITY:
+			if (parse_u64(optarg, 16, UINT64_C(1) << 28, &o->capacity))
+				bad = "--capacity";
+			break;
+		case OPT_THREADS:
+			if (parse_u64(optarg, 1, MAX_THREADS, &v))
+				bad = "--threads";
+			o->threads = (unsigned)v;
+			break;
+		case OPT_OPS:
+			if (parse_u64(optarg, 0, UINT64_C(1) << 40, &o->ops))
+				bad = "--ops";
+			break;
+		case OPT_WRITE_PCT:
+			if (parse_u64(optarg, 0, 100, &v))
+				bad = "--write-pct";
+			o->write_pct = (unsigned)v;
+			break;
+		case OPT_SEQ_PCT:
+			if (parse_u64(optarg, 0, 100, &v))
+				bad = "--seq-pct";
+			o->seq_pct = (unsigned)v;
+			break;
+		case OPT_SEED:
+			if (parse_u64(optarg, 0, UINT64_MAX, &o->seed))
+				bad = "--seed";
+			seed_given = true;
+			break;
+		case OPT_NO_KERNEL:
+			o->no_kernel = true;
+			break;
+		case OPT_MOVE:
+			if (parse_u64(optarg, 0, 1u << 20, &v))
+				bad = "--move";
+			o->move = (unsigned)v;
+			break;
+		case 'h':
+		case OPT_HELP:
+			usage(stdout);
+			return -1;
+		default:
+			fprintf(stderr, "(" PROG " --help lists the options)\n");
+			return 2;
+		}
+		if (bad) {
+			fprintf(stderr, PROG ": bad value '%s' for %s (see --help)\n", optarg, bad);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, PROG ": unexpected argument '%s' (see --help)\n", argv[optind]);
+		return 2;
+	}
+	if (o->file && o->dir) {
+		fprintf(stderr, PROG ": --file and --dir do not go together\n");
+		return 2;
+	}
+	if (!seed_given)
+		o->seed = now_ns() ^ ((uint64_t)getpid() << 32);
+	return 0;
+}
+
+/* ---- main ----------------------------------------------------------------- */
+
+static void log_to_stderr(void *arg, int level, const char *msg)
+{
+	static const char *const names[] = { "error", "warning", "info", "debug" };
+
+	(void)arg;
+	fprintf(stderr, PROG ": libpgcache %s: %s\n",
+		level >= 0 && level <= 3 ? names[level] : "?", msg);
 }
 
 int main(int argc, char **argv)
 {
 	struct pgc_cache_config cfg;
-	struct pgc_mapping_ops ops;
+	struct sigaction sa;
 	struct options o;
-	struct store st;
+	struct testfile tf = { .store = NULL };
+	struct shared sh;
 	struct worker *w = NULL;
+	struct run kern = { .name = "kernel page cache", .fd = -1 };
+	struct run lib = { .name = "libpgcache", .fd = -1 };
 	pgc_cache *cache = NULL;
 	pgc_mapping *m = NULL;
-	uint64_t reads = 0, writes = 0, read_mismatch = 0, errors = 0, enomem = 0;
-	uint64_t bad, cached_checked, t0;
-	bool ok = true;
-	int err;
+	pgc_errseq_t since = 0;
+	uint64_t t0, bad;
+	bool ok = true, file_ok = false;
+	int err, rc;
 
-	if (parse_options(argc, argv, &o))
-		return 2;
+	rc = parse_options(argc, argv, &o);
+	if (rc)
+		return rc < 0 ? 0 : rc;
 
-	printf("pgcache-demo: libpgcache %s (built against %d.%d.%d)\n", pgc_version_string(),
-	       PGC_VERSION_MAJOR, PGC_VERSION_MINOR, PGC_VERSION_PATCH);
-	if (pgc_version() != PGC_VERSION_NUMBER)
-		printf("  note: the loaded library is not the version of the headers\n");
-	printf("  capacity %" PRIu64 " pages, working set %" PRIu64 " pages, %u threads, %" PRIu64
-	       " operations, %u%% writes, %u%% sequential, seed %" PRIu64 "\n",
-	       o.capacity, o.pages, o.threads, o.ops, o.write_pct, o.seq_pct, o.seed);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
 
-	/* The cache: default page size (the OS page), every allowed node. */
+	printf(PROG ": libpgcache %s\n", pgc_version_string());
+
+	/* The cache: the OS page size, every node the process may use. */
 	pgc_cache_config_init(&cfg);
 	cfg.capacity_pages = o.capacity;
 	cfg.log = log_to_stderr;
 	cfg.log_level = PGC_LOG_WARN;
 	err = pgc_cache_create(&cfg, &cache);
 	if (err) {
-		fprintf(stderr, "pgcache-demo: pgc_cache_create: %s\n", pgc_strerror(err));
+		fprintf(stderr, PROG ": pgc_cache_create: %s\n", pgc_strerror(err));
 		return 1;
 	}
 
-	/* The backing store, every page at version 0. */
-	memset(&st, 0, sizeof(st));
-	st.page_size = pgc_cache_page_size(cache);
-	st.pages = o.pages;
-	st.data = malloc(st.pages * st.page_size);
-	st.shadow = calloc(st.pages, sizeof(*st.shadow));
+	memset(&sh, 0, sizeof(sh));
+	sh.bsize = pgc_cache_page_size(cache);
+	sh.blocks = (o.size ? o.size : 2 * o.capacity * sh.bsize) / sh.bsize;
+	if (sh.blocks == 0) {
+		fprintf(stderr, PROG ": --size is smaller than one block (%zu bytes)\n", sh.bsize);
+		pgc_cache_destroy(cache);
+		return 2;
+	}
+	for (unsigned i = 0; i < NR_STRIPES; i++)
+		pthread_mutex_init(&sh.stripe[i], NULL);
+	sh.shadow = calloc(sh.blocks, sizeof(*sh.shadow));
 	w = calloc(o.threads, sizeof(*w));
-	if (!st.data || !st.shadow || !w) {
-		fprintf(stderr, "pgcache-demo: out of memory for a store of %" PRIu64 " pages\n",
-			st.pages);
+	if (!sh.shadow || !w) {
+		fprintf(stderr, PROG ": out of memory\n");
 		ok = false;
-		goto out_cache;
+		goto out;
 	}
-	for (uint64_t i = 0; i < st.pages; i++)
-		fill_page(st.data + i * st.page_size, st.page_size, i, 0);
-
-	/* The mapping: its owner's operations read and write the store. */
-	memset(&ops, 0, sizeof(ops));
-	ops.size = sizeof(ops);
-	ops.readpage = demo_readpage;
-	ops.writepage = demo_writepage;
-	err = pgc_mapping_create(cache, &ops, &st, st.pages * st.page_size, &m);
-	if (err) {
-		fprintf(stderr, "pgcache-demo: pgc_mapping_create: %s\n", pgc_strerror(err));
-		ok = false;
-		goto out_cache;
-	}
-
 	for (unsigned i = 0; i < o.threads; i++) {
-		w[i].id = i;
+		w[i].sh = &sh;
 		w[i].seed = mix64(o.seed + i);
 		w[i].nops = o.ops / o.threads + (i < o.ops % o.threads);
-		w[i].mapping = m;
-		w[i].st = &st;
 		w[i].write_pct = o.write_pct;
 		w[i].seq_pct = o.seq_pct;
-	}
-	t0 = now_ns();
-	if (run_workload(&o, w))
-		ok = false;
-	for (unsigned i = 0; i < o.threads; i++) {
-		reads += w[i].reads;
-		writes += w[i].writes;
-		read_mismatch += w[i].read_mismatch;
-		errors += w[i].errors;
-		enomem += w[i].enomem;
-		if (w[i].errors)
-			printf("  thread %u: %" PRIu64 " failed calls, the first at page %" PRIu64
-			       ": %s\n", i, w[i].errors, w[i].first_err_index,
-			       pgc_strerror(w[i].first_err));
-	}
-	printf("\nworkload done in %.2f s: %" PRIu64 " reads, %" PRIu64 " writes; "
-	       "readpage called %" PRIu64 " times, writepage %" PRIu64 " times\n",
-	       (double)(now_ns() - t0) / 1e9, reads, writes, atomic_load(&st.readpages),
-	       atomic_load(&st.writepages));
-	if (enomem)
-		printf("  %" PRIu64 " operations found no free frame (-ENOMEM)\n", enomem);
-	print_stats(cache, "cache after the workload:");
-	printf("  mapping   %" PRIu64 " pages, %" PRIu64 " dirty\n", pgc_mapping_nr_pages(m),
-	       pgc_mapping_nr_dirty(m));
-
-	/* Integrity writeback of the whole mapping. */
-	err = pgc_mapping_writeback(m, 0, st.pages - 1, PGC_WB_ALL);
-	if (err) {
-		printf("pgc_mapping_writeback failed: %s\n", pgc_strerror(err));
-		ok = false;
-	}
-	{
-		struct pgc_stats s;
-
-		get_stats(cache, &s);
-		printf("\nafter writeback: %" PRIu64 " dirty pages in the mapping; cache dirty %" PRIu64
-		       ", writeback %" PRIu64 "; writepage called %" PRIu64 " times in all\n",
-		       pgc_mapping_nr_dirty(m), s.dirty, s.writeback, atomic_load(&st.writepages));
-		if (pgc_mapping_nr_dirty(m) || s.dirty || s.writeback) {
-			printf("  FAILED: dirty or writeback pages remain\n");
+		w[i].buf = aligned_alloc(sh.bsize, sh.bsize);
+		if (!w[i].buf) {
+			fprintf(stderr, PROG ": out of memory\n");
 			ok = false;
+			goto out;
 		}
 	}
 
-	bad = verify(m, &st, &cached_checked);
-	printf("\nverification: %" PRIu64 " pages of the store checked, %" PRIu64
-	       " of them also in the cache; %" PRIu64 " mismatches; %" PRIu64
-	       " reads saw stale or torn data; %" PRIu64 " failed calls\n",
-	       st.pages, cached_checked, bad, read_mismatch, errors);
-	if (bad || read_mismatch || errors || atomic_load(&st.store_errors))
+	/* The file, every block at version 0. */
+	rc = open_test_file(&o, &tf);
+	if (rc) {
 		ok = false;
-	if (atomic_load(&st.store_errors)) {
-		printf("  %" PRIu64 " operations got a page index beyond the store\n",
-		       atomic_load(&st.store_errors));
+		goto out; /* rc stays: 2 for a file refused as a usage error */
+	}
+	file_ok = true;
+	err = fill_file(&tf, &sh);
+	if (err) {
+		fprintf(stderr, PROG ": cannot write %s: %s\n", tf.path, pgc_strerror(err));
+		ok = false;
+		goto out;
+	}
+	printf("file %s%s: %" PRIu64 " blocks of %zu bytes (%.1f MiB); O_DIRECT block size %zu\n",
+	       tf.path, tf.created ? (o.keep ? " (kept)" : " (removed at the end)") : "",
+	       sh.blocks, sh.bsize, (double)(sh.blocks * sh.bsize) / (1 << 20),
+	       pgc_store_block_size(tf.store));
+	printf("cache %" PRIu64 " pages (%.1f MiB); workload: %" PRIu64 " ops per run, %u threads,"
+	       " %u%% writes, %u%% sequential runs, seed %" PRIu64 "\n\n",
+	       o.capacity, (double)(o.capacity * sh.bsize) / (1 << 20), o.ops, o.threads,
+	       o.write_pct, o.seq_pct, o.seed);
+
+	/*
+	 * Run 1, the baseline: the same file without O_DIRECT, so that the
+	 * kernel's page cache holds it. It starts cold: the file was written
+	 * with O_DIRECT and any cached page of it is dropped.
+	 */
+	if (!o.no_kernel) {
+		kern.fd = open(tf.path, O_RDWR | O_CLOEXEC);
+		if (kern.fd < 0) {
+			fprintf(stderr, PROG ": %s: %s\n", tf.path, strerror(errno));
+			ok = false;
+			goto out;
+		}
+		posix_fadvise(kern.fd, 0, 0, POSIX_FADV_DONTNEED);
+		if (run_workload(&kern, w, o.threads, o.ops, NULL))
+			ok = false;
+		ok &= report_run(&kern, w, o.threads, sh.bsize);
+		t0 = now_ns();
+		if (fsync(kern.fd))
+			ok = false;
+		printf("  fsync of the kernel's dirty pages: %.0f ms\n\n",
+		       (double)(now_ns() - t0) / 1e6);
+		posix_fadvise(kern.fd, 0, 0, POSIX_FADV_DONTNEED);
+		close(kern.fd);
+		kern.fd = -1;
 	}
 
+	/*
+	 * Run 2: the same operations on libpgcache. The mapping caches the
+	 * store's file; the error sample taken now is what a file descriptor
+	 * would hold, so that the final sync reports any write error since.
+	 */
+	err = pgc_store_mapping_create(cache, tf.store, &m);
+	if (err) {
+		fprintf(stderr, PROG ": pgc_store_mapping_create: %s\n", pgc_strerror(err));
+		ok = false;
+		goto out;
+	}
+	since = pgc_mapping_sample_error(m);
+	lib.mapping = m;
+	if (!atomic_load(&stop_requested)) {
+		if (run_workload(&lib, w, o.threads, o.ops, cache))
+			ok = false;
+		ok &= report_run(&lib, w, o.threads, sh.bsize);
+	}
+
+	printf("\nlibpgcache after the workload:\n");
+	print_cache_report(cache, m);
+	if (!o.no_kernel && kern.seconds > 0 && lib.seconds > 0 && kern.done && lib.done)
+		printf("  throughput  libpgcache %.0f ops/s, kernel page cache %.0f ops/s:"
+		       " %.2fx\n              (neither figure includes the final flush)\n",
+		       (double)lib.done / lib.seconds, (double)kern.done / kern.seconds,
+		       ((double)lib.done / lib.seconds) / ((double)kern.done / kern.seconds));
+	if (!o.no_kernel && kern.done && lib.done && sh.blocks > o.capacity)
+		printf("              The kernel kept the whole %.1f MiB file in memory, while"
+		       " libpgcache had %.1f MiB\n              and read its misses from the disk:"
+		       " --size %.0fM compares the two with the file in memory.\n",
+		       (double)(sh.blocks * sh.bsize) / (1 << 20),
+		       (double)(o.capacity * sh.bsize) / (1 << 20),
+		       (double)(o.capacity * sh.bsize) / (1 << 20) * 0.75);
+	if (atomic_load(&stop_requested))
+		printf("  (interrupted: the runs did not do the same operations)\n");
+
+	if (o.move) {
+		printf("\nmoving pages between NUMA nodes:\n");
+		move_some_pages(cache, m, &sh, o.move);
+	}
+
+	/* Everything back to the file, and the file to the disk. */
+	t0 = now_ns();
+	err = pgc_sync_range(m, 0, UINT64_MAX, &since);
+	if (!err)
+		err = pgc_store_sync(tf.store);
+	{
+		struct pgc_stats st;
+
+		get_stats(cache, &st);
+		printf("\nflush: pgc_sync_range and fdatasync in %.0f ms: %s; now %" PRIu64
+		       " dirty, %" PRIu64 " under writeback\n", (double)(now_ns() - t0) / 1e6,
+		       pgc_strerror(err), st.dirty, st.writeback);
+		if (err || st.dirty || st.writeback)
+			ok = false;
+	}
+
+	/* The file as a new reader sees it, bypassing every cache. */
+	bad = verify_file(tf.path, &sh);
+	if (bad == UINT64_MAX) {
+		ok = false;
+	} else {
+		printf("verification: %" PRIu64 " blocks read back with O_DIRECT, %" PRIu64
+		       " mismatches\n", sh.blocks, bad);
+		if (bad)
+			ok = false;
+	}
+
+out:
 	err = pgc_mapping_destroy(m);
 	if (err) {
-		printf("pgc_mapping_destroy failed: %s\n", pgc_strerror(err));
+		printf("pgc_mapping_destroy: %s\n", pgc_strerror(err));
 		ok = false;
-		m = NULL;
-		/* The cache cannot be destroyed while the mapping lives. */
-		goto out_free;
+	} else {
+		err = pgc_cache_destroy(cache);
+		if (err) {
+			printf("pgc_cache_destroy: %s\n", pgc_strerror(err));
+			ok = false;
+		}
 	}
-out_cache:
-	err = pgc_cache_destroy(cache);
-	if (err) {
-		printf("pgc_cache_destroy failed: %s\n", pgc_strerror(err));
-		ok = false;
-	}
-out_free:
+	if (tf.store)
+		pgc_store_close(tf.store);
+	if (tf.created && !o.keep)
+		unlink(tf.path);
+	if (w)
+		for (unsigned i = 0; i < o.threads; i++)
+			free(w[i].buf);
 	free(w);
-	free(st.shadow);
-	free(st.data);
-	printf("%s\n", ok ? "PASSED" : "FAILED");
-	return ok ? 0 : 1;
+	free(sh.shadow);
+	for (unsigned i = 0; i < NR_STRIPES; i++)
+		pthread_mutex_destroy(&sh.stripe[i]);
+	if (file_ok)
+		printf("%s\n", ok ? "PASSED" : "FAILED");
+	return ok ? 0 : rc == 2 ? 2 : 1;
 }
