@@ -4,7 +4,7 @@
 #                     the public headers and nothing but pgc_ symbols;
 #   install_consumer  installs the build into a temporary prefix and builds
 #                     separate programs against it with pkg-config and with
-#                     find_package (test/install/run.sh);
+#                     find_package (test/install/run.sh, examples/consumer/);
 #   docs              Doxygen runs on the public headers without a warning.
 # None of them is meaningful under sanitizers (the consumers are built
 # without them, and the symbol table gains nothing but noise), hence the
@@ -20,7 +20,7 @@ set_tests_properties(exported_symbols PROPERTIES
 add_test(NAME install_consumer
   COMMAND bash "${PROJECT_SOURCE_DIR}/test/install/run.sh"
           "${PROJECT_BINARY_DIR}"
-          "${PROJECT_SOURCE_DIR}/test/install"
+          "${PROJECT_SOURCE_DIR}/examples/consumer"
           "${CMAKE_COMMAND}"
           "${CMAKE_C_COMPILER}"
           "${CMAKE_INSTALL_LIBDIR}"

@@ -35,7 +35,9 @@ PGC_API void pgc_cache_config_init(struct pgc_cache_config *cfg)
 		return;
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->size = sizeof(*cfg);
-	cfg->capacity_pages = 1024;
+	/* In bytes, so that a caller who sets capacity_bytes is heard:
+	 * a nonzero capacity_pages would win over it. */
+	cfg->capacity_bytes = (uint64_t)4 << 20;
 	cfg->log_level = PGC_LOG_WARN;
 	cfg->huge_pages = 0;
 }

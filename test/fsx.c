@@ -20,6 +20,12 @@
  *
  * It prints its seed; --seed replays a run. On failure it prints the last
  * operations (--dump) and exits 1.
+ *
+ * --store mem puts the file in memory behind an operations table of the
+ * test's own, for the multi-node VM, whose root file system (an initramfs)
+ * refuses O_DIRECT. The environment variables PGC_FSX_OPS and PGC_FSX_STORE
+ * set the defaults of --ops and --store (the VM runs programs without
+ * arguments).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -32,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -81,12 +88,15 @@ static struct {
 	uint64_t check_every;
 	unsigned dump;
 	const char *dir;
+	bool mem_store;
 	bool keep;
 	bool verbose;
 	/* state */
 	pgc_cache *cache;
-	pgc_store *store;
+	pgc_store *store;  /* the file store, or NULL with --store mem */
 	pgc_mapping *m;
+	uint8_t *mem;      /* --store mem: max_size bytes of file data */
+	uint64_t mem_size; /* --store mem: the file's size */
 	char path[4096];
 	size_t ps;
 	uint32_t dio_block, dio_align;
@@ -214,10 +224,83 @@ static void fill(uint8_t *dst, uint64_t off, uint64_t len)
 		dst[i] = pattern(g.opnr, off + i);
 }
 
+/* --- the in-memory store (--store mem) --- */
+
+/* Like the file store: bytes below the mapping's size and past the file's
+ * end read as zeros; a page write extends the file at most to the mapping's
+ * size. */
+static uint64_t mapping_limit(pgc_mapping *m, uint64_t off, uint64_t len)
+{
+	uint64_t size = pgc_mapping_size(m);
+	return off >= size ? 0 : (size - off < len ? size - off : len);
+}
+
+static void mem_read(pgc_mapping *m, void *dst, uint64_t off, uint64_t len)
+{
+	uint64_t have = off >= g.mem_size ? 0 : g.mem_size - off;
+	uint64_t n = mapping_limit(m, off, len);
+	if (have > n)
+		have = n;
+	memcpy(dst, g.mem + off, have);
+	memset((char *)dst + have, 0, len - have);
+}
+
+static void mem_write(const void *src, uint64_t off, uint64_t len)
+{
+	memcpy(g.mem + off, src, len);
+	if (off + len > g.mem_size)
+		g.mem_size = off + len;
+}
+
+static int mem_readpage(pgc_mapping *m, pgc_page *p)
+{
+	mem_read(m, pgc_page_data(p), pgc_page_index(p) * g.ps, g.ps);
+	return 0;
+}
+
+static int mem_writepage(pgc_mapping *m, pgc_page *p, struct pgc_writeback_control *wbc)
+{
+	(void)wbc;
+	uint64_t off = pgc_page_index(p) * g.ps;
+	mem_write(pgc_page_data(p), off, mapping_limit(m, off, g.ps));
+	return 0;
+}
+
+static ssize_t mem_direct_IO(pgc_mapping *m, int rw, const struct iovec *iov, int n, uint64_t off)
+{
+	uint64_t done = 0;
+	for (int i = 0; i < n; i++) {
+		if (rw == PGC_READ)
+			mem_read(m, iov[i].iov_base, off + done, iov[i].iov_len);
+		else
+			mem_write(iov[i].iov_base, off + done, iov[i].iov_len);
+		done += iov[i].iov_len;
+	}
+	if (rw == PGC_READ)
+		done = mapping_limit(m, off, done);
+	return (ssize_t)done;
+}
+
+static const struct pgc_mapping_ops mem_ops = {
+	.size = sizeof(struct pgc_mapping_ops),
+	.readpage = mem_readpage,
+	.writepage = mem_writepage,
+	.migratepage = pgc_migrate_page,
+	.direct_IO = mem_direct_IO,
+};
+
 /* --- opening and closing --- */
 
 static void open_mapping(void)
 {
+	if (g.mem_store) {
+		int err = pgc_mapping_create(g.cache, &mem_ops, NULL, g.mem_size, &g.m);
+		if (err)
+			fail("pgc_mapping_create: %s", pgc_strerror(err));
+		g.dio_block = 512;
+		g.dio_align = 512;
+		return;
+	}
 	int err = pgc_store_open(g.path, O_RDWR | O_CREAT, 0600, &g.store);
 	if (err)
 		fail("pgc_store_open(%s): %s", g.path, pgc_strerror(err));
@@ -245,7 +328,7 @@ static void close_mapping(void)
 	int err = pgc_mapping_destroy(g.m);
 	if (err)
 		fail("pgc_mapping_destroy: %s", pgc_strerror(err));
-	err = pgc_store_close(g.store);
+	err = g.store ? pgc_store_close(g.store) : 0;
 	if (err)
 		fail("pgc_store_close: %s", pgc_strerror(err));
 	g.m = NULL;
@@ -329,7 +412,13 @@ static long op_truncate(uint64_t new_size)
 		fail("pgc_mapping_truncate(%" PRIu64 "): %s", new_size, pgc_strerror(err));
 	/* The file follows the mapping (the mapping only trims the file when
 	 * it writes past the size). */
-	err = pgc_store_truncate(g.store, new_size);
+	if (g.mem_store) {
+		if (new_size < g.mem_size)
+			memset(g.mem + new_size, 0, g.mem_size - new_size);
+		g.mem_size = new_size;
+	} else {
+		err = pgc_store_truncate(g.store, new_size);
+	}
 	if (err)
 		fail("pgc_store_truncate(%" PRIu64 "): %s", new_size, pgc_strerror(err));
 	if (new_size < g.size) {
@@ -371,12 +460,13 @@ static long op_reclaim(uint64_t nr)
 static long op_move(uint64_t first, uint64_t nr, bool inplace)
 {
 	pgc_page *pages[64];
-	int nodes[64], status[64];
+	int nodes[64], status[64], before[64];
 	unsigned n = 0;
 	int to = g.nodes[rnd_below((uint64_t)g.nr_nodes)];
 	for (uint64_t i = first; i < first + nr && n < 64; i++) {
 		int err = pgc_mapping_find(g.m, i, &pages[n]);
 		if (err == 0) {
+			before[n] = pgc_page_node(pages[n]);
 			nodes[n] = to;
 			n++;
 		} else if (err != -ENOENT) {
@@ -392,7 +482,7 @@ static long op_move(uint64_t first, uint64_t nr, bool inplace)
 		/* Our reference keeps the page in place: only a busy page (a
 		 * lock or I/O of ours cannot be in flight here) or a full node
 		 * may stay behind. */
-		if (status[i] == to)
+		if (status[i] == to && before[i] != to)
 			g.moved++;
 		else if (status[i] != -ENOMEM && status[i] != -EBUSY)
 			fail("pgc_move_pages: page %u (index %" PRIu64 ") got status %d (%s)", i,
@@ -425,6 +515,12 @@ static void full_check(void)
 /* After a final writeback, the file itself must hold the shadow. */
 static void verify_file(void)
 {
+	if (g.mem_store) {
+		if (g.mem_size != g.size)
+			fail("the store's size is %" PRIu64 ", expected %" PRIu64, g.mem_size, g.size);
+		compare("the store's memory", g.mem, 0, g.size);
+		return;
+	}
 	int fd = open(g.path, O_RDONLY);
 	if (fd < 0)
 		fail("open %s: %s", g.path, strerror(errno));
@@ -552,6 +648,7 @@ static void usage(FILE *f)
 		"  --check-every N  consistency check and full read every N operations (default 5000)\n"
 		"  --dump N         operations kept for the failure report (default 64)\n"
 		"  --dir D          directory of the test file (default $TMPDIR or /tmp)\n"
+		"  --store file|mem the built-in O_DIRECT file store (default) or one in memory\n"
 		"  --keep           keep the test file\n"
 		"  --verbose        print every operation\n"
 		"  --help           this text\n"
@@ -577,11 +674,12 @@ static void parse(int argc, char **argv)
 		{"max-size", required_argument, NULL, 'S'}, {"max-len", required_argument, NULL, 'l'},
 		{"capacity", required_argument, NULL, 'c'}, {"check-every", required_argument, NULL, 'k'},
 		{"dump", required_argument, NULL, 'd'},	    {"dir", required_argument, NULL, 'D'},
-		{"keep", no_argument, NULL, 'K'},	    {"verbose", no_argument, NULL, 'v'},
+		{"store", required_argument, NULL, 'T'},   {"keep", no_argument, NULL, 'K'},	    {"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},	    {NULL, 0, NULL, 0},
 	};
 	bool seeded = false;
-	g.ops = 200000;
+	g.ops = getenv("PGC_FSX_OPS") ? parse_u64(getenv("PGC_FSX_OPS"), "PGC_FSX_OPS") : 200000;
+	const char *store = getenv("PGC_FSX_STORE") ? getenv("PGC_FSX_STORE") : "file";
 	g.max_size = 1 << 20;
 	g.max_len = 64 << 10;
 	g.capacity = 64;
@@ -598,11 +696,18 @@ static void parse(int argc, char **argv)
 		case 'k': g.check_every = parse_u64(optarg, "--check-every"); break;
 		case 'd': g.dump = (unsigned)parse_u64(optarg, "--dump"); break;
 		case 'D': g.dir = optarg; break;
+		case 'T': store = optarg; break;
 		case 'K': g.keep = true; break;
 		case 'v': g.verbose = true; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); exit(2);
 		}
+	}
+	if (strcmp(store, "mem") == 0) {
+		g.mem_store = true;
+	} else if (strcmp(store, "file") != 0) {
+		fprintf(stderr, "pgc-fsx: --store must be file or mem\n");
+		exit(2);
 	}
 	if (optind != argc || g.max_len == 0 || g.max_size < 2 * g.max_len || g.capacity < 8 ||
 	    g.dump == 0 || g.check_every == 0 || g.max_size > UINT32_MAX) {
@@ -642,13 +747,20 @@ int main(int argc, char **argv)
 	if (g.nr_nodes <= 0)
 		fail("pgc_cache_nodes: %d", g.nr_nodes);
 
-	snprintf(g.path, sizeof(g.path), "%s/pgc-fsx.XXXXXX", g.dir);
-	int fd = mkstemp(g.path);
-	if (fd < 0) {
-		fprintf(stderr, "pgc-fsx: mkstemp %s: %s\n", g.path, strerror(errno));
-		return 1;
+	if (g.mem_store) {
+		snprintf(g.path, sizeof(g.path), "(memory)");
+		g.mem = calloc(g.max_size + g.max_len + 65536, 1);
+		if (!g.mem)
+			fail("out of memory");
+	} else {
+		snprintf(g.path, sizeof(g.path), "%s/pgc-fsx.XXXXXX", g.dir);
+		int fd = mkstemp(g.path);
+		if (fd < 0) {
+			fprintf(stderr, "pgc-fsx: mkstemp %s: %s\n", g.path, strerror(errno));
+			return 1;
+		}
+		close(fd);
 	}
-	close(fd);
 	g.shadow = calloc(g.max_size, 1);
 	g.writer = calloc(g.max_size, sizeof(*g.writer));
 	g.log = calloc(g.dump, sizeof(*g.log));
@@ -684,8 +796,9 @@ int main(int argc, char **argv)
 	printf("; %" PRIu64 " pages moved in %" PRIu64 " calls, %" PRIu64
 	       " reclaimed; final size %" PRIu64 "\n",
 	       g.moved, g.move_calls, g.reclaimed, g.size);
-	if (!g.keep)
+	if (!g.keep && !g.mem_store)
 		unlink(g.path);
+	free(g.mem);
 	free(g.shadow);
 	free(g.writer);
 	free(g.log);

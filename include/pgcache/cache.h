@@ -154,7 +154,9 @@ struct pgc_node_stats {
 
 /**
  * @brief Fills a configuration with the defaults: OS page size, a capacity
- * of 1024 pages, every allowed node, no per-node limits, no log callback.
+ * of 4 MiB (in @ref pgc_cache_config::capacity_bytes, with capacity_pages 0;
+ * set either to change it), every allowed node, no per-node limits, no log
+ * callback.
  *
  * @param cfg the configuration to fill; nothing happens if NULL.
  * @par Thread safety

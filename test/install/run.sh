@@ -4,9 +4,7 @@
 # Usage: run.sh BUILD_DIR CONSUMER_SRC_DIR CMAKE CC LIBDIR VERSION
 #
 # CONSUMER_SRC_DIR holds the consumer project: consumer.c and its
-# CMakeLists.txt, which live in examples/consumer/. Given a directory
-# without consumer.c (test/install/, where they used to be), the script
-# takes examples/consumer/ of the same source tree.
+# CMakeLists.txt (examples/consumer/).
 #
 # Installs the build tree BUILD_DIR into a temporary prefix, then builds the
 # program consumer.c against that prefix four ways and runs each:
@@ -24,10 +22,6 @@ cc=${4:?}
 libdir=${5:?}
 version=${6:?}
 
-if [[ ! -e $src/consumer.c ]]; then
-	here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-	src=$here/../../examples/consumer
-fi
 [[ -e $src/consumer.c && -e $src/CMakeLists.txt ]] ||
 	{ echo "install_consumer: no consumer project in $src" >&2; exit 1; }
 
