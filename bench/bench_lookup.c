@@ -45,8 +45,8 @@
 #include <unistd.h>
 
 #define BENCH_PAGE_SIZE 4096u
-#define NR_THREAD_COUNTS 2	/* 1 and 2 threads */
-#define MAX_THREADS 2
+#define MAX_THREAD_COUNTS 8	/* entries of --threads */
+#define MAX_THREADS 64
 #define MAX_SIZES 16
 #define MAX_ROUNDS 101
 #define BATCH 256		/* operations between two clock reads */
@@ -86,6 +86,7 @@ static uint64_t job_gen;
 static unsigned job_done;
 static bool job_quit;
 static struct worker workers[MAX_THREADS];
+static unsigned nr_workers;	/* the largest entry of --threads */
 
 /* A uniform index below n without a division (Lemire's multiply-high). */
 static inline uint64_t pick_index(uint64_t *s, uint64_t n)
@@ -216,7 +217,7 @@ static struct round_result run_round(const struct job *j)
 	job_done = 0;
 	job_gen++;
 	pthread_cond_broadcast(&job_cond);
-	while (job_done < MAX_THREADS)
+	while (job_done < nr_workers)
 		pthread_cond_wait(&done_cond, &job_lock);
 	pthread_mutex_unlock(&job_lock);
 
@@ -283,7 +284,8 @@ static void usage(FILE *f, const char *prog)
 		"\n"
 		"Measures the hit path of libpgcache (pgc_mapping_find + read 8 bytes +\n"
 		"pgc_page_put on 4 KiB pages, random indexes) against the kernel page cache\n"
-		"(pread of 4 KiB from a warm file of the same size), with 1 and 2 threads.\n"
+		"(pread of 4 KiB from a warm file of the same size), with 1 and 2 threads\n"
+		"(or --threads).\n"
 		"RESULT lines go to stdout, progress to stderr.\n"
 		"\n"
 		"  --sizes LIST    cache sizes in pages, comma separated, K/Ki/M/Mi suffixes\n"
@@ -291,6 +293,8 @@ static void usage(FILE *f, const char *prog)
 		"                  4 GiB of kernel page cache for the file)\n"
 		"  --rounds N      measured rounds of each kind per case (default 5)\n"
 		"  --round-ms MS   length of one round in milliseconds (default 300)\n"
+		"  --threads LIST  thread counts, comma separated (default 1,2; at most %d);\n"
+		"                  one case per size and thread count\n"
 		"  --dir PATH      directory of the peer's temporary file (default /var/tmp);\n"
 		"                  the file is unlinked as soon as it is open\n"
 		"  --seed N        seed of the index generator (default 1)\n"
@@ -298,7 +302,7 @@ static void usage(FILE *f, const char *prog)
 		"  --huge-pages    cache frames in transparent huge pages\n"
 		"                  (explicit --sizes/--rounds/--round-ms still win)\n"
 		"  --help          this text\n",
-		prog);
+		prog, MAX_THREADS);
 }
 
 /*
@@ -437,11 +441,13 @@ struct options {
 	const char *dir;
 	uint64_t seed;
 	int huge_pages;
+	unsigned threads[MAX_THREAD_COUNTS];
+	unsigned nr_threads;
 };
 
-/* Medians per size, thread count (index 0: 1 thread, 1: 2 threads) and kind. */
-static double med[MAX_SIZES][NR_THREAD_COUNTS][NR_KINDS];
-static bool have[MAX_SIZES][NR_THREAD_COUNTS];
+/* Medians per size, entry of --threads and kind. */
+static double med[MAX_SIZES][MAX_THREAD_COUNTS][NR_KINDS];
+static bool have[MAX_SIZES][MAX_THREAD_COUNTS];
 
 /* Runs the case of one size; returns 0, or -1 if it could not run or lookups failed. */
 static int bench_size(const struct options *o, unsigned si)
@@ -501,8 +507,8 @@ static int bench_size(const struct options *o, unsigned si)
 	if (pgc_mapping_nr_pages(m) != npages || st.evictions != 0)
 		fprintf(stderr, "   WARNING: the cache does not hold every page; lookups will miss\n");
 
-	for (unsigned ti = 0; ti < NR_THREAD_COUNTS; ti++) {
-		unsigned nthreads = ti + 1;
+	for (unsigned ti = 0; ti < o->nr_threads; ti++) {
+		unsigned nthreads = o->threads[ti];
 		double v[NR_KINDS][MAX_ROUNDS];
 		uint64_t misses = 0, bad = 0;
 		char cname[64];
@@ -581,14 +587,23 @@ out:
 	return ret;
 }
 
-/* The two goals computed from the library's own numbers, against the same for pread. */
+/*
+ * The two goals computed from the library's own numbers, against the same for
+ * pread. Both need the one-thread cases; without 1 in --threads they are not
+ * printed.
+ */
 static void print_scaling(const struct options *o)
 {
-	unsigned smin = MAX_SIZES, smax = MAX_SIZES, s64 = MAX_SIZES;
+	unsigned smin = MAX_SIZES, smax = MAX_SIZES, t1 = MAX_THREAD_COUNTS;
 	char a[32], b[32];
 
+	for (unsigned ti = 0; ti < o->nr_threads; ti++)
+		if (o->threads[ti] == 1)
+			t1 = ti;
+	if (t1 == MAX_THREAD_COUNTS)
+		return;
 	for (unsigned i = 0; i < o->nr_sizes; i++) {
-		if (!have[i][0])
+		if (!have[i][t1])
 			continue;
 		if (smin == MAX_SIZES || o->sizes[i] < o->sizes[smin])
 			smin = i;
@@ -600,8 +615,8 @@ static void print_scaling(const struct options *o)
 	 * (1 thread): lower is better, so ratio = peer growth / library growth.
 	 */
 	if (smin != MAX_SIZES && o->sizes[smin] != o->sizes[smax]) {
-		double lib = med[smax][0][KIND_LIB] / med[smin][0][KIND_LIB];
-		double peer = med[smax][0][KIND_PEER] / med[smin][0][KIND_PEER];
+		double lib = med[smax][t1][KIND_LIB] / med[smin][t1][KIND_LIB];
+		double peer = med[smax][t1][KIND_PEER] / med[smin][t1][KIND_PEER];
 
 		size_label(o->sizes[smax], a, sizeof(a));
 		size_label(o->sizes[smin], b, sizeof(b));
@@ -609,29 +624,60 @@ static void print_scaling(const struct options *o)
 		       b, lib, kind_name[KIND_PEER], peer, peer / lib);
 	}
 	/*
-	 * Throughput of 2 threads over 1 thread, at 64Ki pages if that size ran
-	 * (else the largest): higher is better, so ratio = library / peer.
-	 * Throughput is 1 / (cost per op), so the speedup is cost1t / cost2t.
+	 * Throughput of N threads over 1 thread, for every N > 1 of --threads,
+	 * at 64Ki pages if that size ran (else the largest): higher is better,
+	 * so ratio = library / peer. Throughput is 1 / (cost per op), so the
+	 * speedup is cost1t / costNt.
 	 */
-	for (unsigned i = 0; i < o->nr_sizes; i++)
-		if (o->sizes[i] == 65536 && have[i][0] && have[i][1])
-			s64 = i;
-	if (s64 == MAX_SIZES && smax != MAX_SIZES && have[smax][1])
-		s64 = smax;
-	if (s64 != MAX_SIZES) {
-		double lib = med[s64][0][KIND_LIB] / med[s64][1][KIND_LIB];
-		double peer = med[s64][0][KIND_PEER] / med[s64][1][KIND_PEER];
+	for (unsigned ti = 0; ti < o->nr_threads; ti++) {
+		unsigned s64 = MAX_SIZES;
+
+		if (o->threads[ti] == 1)
+			continue;
+		for (unsigned i = 0; i < o->nr_sizes; i++)
+			if (o->sizes[i] == 65536 && have[i][t1] && have[i][ti])
+				s64 = i;
+		if (s64 == MAX_SIZES && smax != MAX_SIZES && have[smax][ti])
+			s64 = smax;
+		if (s64 == MAX_SIZES)
+			continue;
+		double lib = med[s64][t1][KIND_LIB] / med[s64][ti][KIND_LIB];
+		double peer = med[s64][t1][KIND_PEER] / med[s64][ti][KIND_PEER];
 
 		size_label(o->sizes[s64], a, sizeof(a));
-		printf("RESULT bench_lookup threads_2t_vs_1t_%s lib=%.2fx peer=%s:%.2fx ratio=%.2f\n",
-		       a, lib, kind_name[KIND_PEER], peer, lib / peer);
+		printf("RESULT bench_lookup threads_%ut_vs_1t_%s lib=%.2fx peer=%s:%.2fx ratio=%.2f\n",
+		       o->threads[ti], a, lib, kind_name[KIND_PEER], peer, lib / peer);
 	}
 	fflush(stdout);
 }
 
+/* Parses "1,2,4": distinct thread counts from 1 to MAX_THREADS. */
+static int parse_threads(const char *arg, unsigned *threads, unsigned *nr)
+{
+	const char *p = arg;
+
+	*nr = 0;
+	while (*p) {
+		char *end;
+		unsigned long v;
+
+		errno = 0;
+		v = strtoul(p, &end, 10);
+		if (errno || end == p || v < 1 || v > MAX_THREADS || *nr == MAX_THREAD_COUNTS ||
+		    (*end != ',' && *end != '\0'))
+			return -1;
+		for (unsigned i = 0; i < *nr; i++)
+			if (threads[i] == v)
+				return -1;
+		threads[(*nr)++] = (unsigned)v;
+		p = *end == ',' ? end + 1 : end;
+	}
+	return *nr ? 0 : -1;
+}
+
 int main(int argc, char **argv)
 {
-	enum { OPT_SIZES = 256, OPT_ROUNDS, OPT_ROUND_MS, OPT_DIR, OPT_SEED, OPT_QUICK, OPT_NO_HUGE, OPT_HELP };
+	enum { OPT_SIZES = 256, OPT_ROUNDS, OPT_ROUND_MS, OPT_DIR, OPT_SEED, OPT_QUICK, OPT_NO_HUGE, OPT_THREADS, OPT_HELP };
 	static const struct option longopts[] = {
 		{ "sizes", required_argument, NULL, OPT_SIZES },
 		{ "rounds", required_argument, NULL, OPT_ROUNDS },
@@ -640,10 +686,12 @@ int main(int argc, char **argv)
 		{ "seed", required_argument, NULL, OPT_SEED },
 		{ "quick", no_argument, NULL, OPT_QUICK },
 		{ "huge-pages", no_argument, NULL, OPT_NO_HUGE },
+		{ "threads", required_argument, NULL, OPT_THREADS },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct options o = { .rounds = 0, .round_ms = 0, .dir = "/var/tmp", .seed = 1, .huge_pages = 0 };
+	struct options o = { .rounds = 0, .round_ms = 0, .dir = "/var/tmp", .seed = 1, .huge_pages = 0,
+			     .threads = { 1, 2 }, .nr_threads = 2 };
 	bool quick = false, sizes_given = false;
 	int c, ret = 0;
 
@@ -685,6 +733,13 @@ int main(int argc, char **argv)
 		case OPT_NO_HUGE:
 			o.huge_pages = 1;
 			break;
+		case OPT_THREADS:
+			if (parse_threads(optarg, o.threads, &o.nr_threads)) {
+				fprintf(stderr, "bench_lookup: bad --threads '%s' (distinct counts 1..%d)\n",
+					optarg, MAX_THREADS);
+				return 2;
+			}
+			break;
 		case OPT_QUICK:
 			quick = true;
 			break;
@@ -719,7 +774,10 @@ int main(int argc, char **argv)
 		pgc_version_string(), BENCH_PAGE_SIZE, sysconf(_SC_NPROCESSORS_ONLN), o.rounds,
 		o.round_ms, o.dir);
 
-	for (unsigned i = 0; i < MAX_THREADS; i++) {
+	for (unsigned ti = 0; ti < o.nr_threads; ti++)
+		if (o.threads[ti] > nr_workers)
+			nr_workers = o.threads[ti];
+	for (unsigned i = 0; i < nr_workers; i++) {
 		workers[i].id = i;
 		if (posix_memalign((void **)&workers[i].buf, BENCH_PAGE_SIZE, BENCH_PAGE_SIZE)) {
 			fprintf(stderr, "bench_lookup: out of memory\n");
@@ -741,7 +799,7 @@ int main(int argc, char **argv)
 	job_quit = true;
 	pthread_cond_broadcast(&job_cond);
 	pthread_mutex_unlock(&job_lock);
-	for (unsigned i = 0; i < MAX_THREADS; i++) {
+	for (unsigned i = 0; i < nr_workers; i++) {
 		pthread_join(workers[i].tid, NULL);
 		free(workers[i].buf);
 	}

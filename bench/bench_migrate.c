@@ -11,7 +11,13 @@
  * move_pages peer and the in-place mode do no work: on one node the lines
  * for them are not printed and only copy against memcpy is meaningful.
  *
- *   bench_migrate [--rounds N] [--quick]
+ *   bench_migrate [--rounds N] [--quick] [--batches LIST]
+ *
+ * --batches takes batch sizes in pages, comma separated, each a divisor of
+ * 8192 (default 1,64,512,8192); bench/run-all sweeps more of them.
+ * BENCH_MIGRATE_ROUNDS and BENCH_MIGRATE_BATCHES in the environment set the
+ * same as --rounds and --batches (options win): cmake/pgc-numa-vm.sh runs
+ * programs without arguments but passes the environment (--env).
  *
  * Rounds alternate the methods, the order rotating each round; the value
  * is the median over rounds. Output: one RESULT line per comparison.
@@ -34,6 +40,7 @@
 #include "bench_util.h"
 
 #define TOTAL 8192u /* pages moved per round, whatever the batch */
+#define MAX_BATCHES 14 /* 1, 2, 4, ... 8192 */
 
 static int nr_nodes;
 static size_t ps;
@@ -139,16 +146,54 @@ static void result(const char *kase, double lib, const char *peer, double pv)
 	fflush(stdout);
 }
 
+/* Parses "1,64,512": batch sizes that divide TOTAL, so every round moves TOTAL pages. */
+static int parse_batches(const char *arg, unsigned *batches, unsigned *nr)
+{
+	const char *p = arg;
+
+	*nr = 0;
+	while (*p) {
+		char *end;
+		unsigned long v;
+
+		errno = 0;
+		v = strtoul(p, &end, 10);
+		if (errno || end == p || v < 1 || v > TOTAL || TOTAL % v || *nr == MAX_BATCHES ||
+		    (*end != ',' && *end != '\0'))
+			return -1;
+		batches[(*nr)++] = (unsigned)v;
+		p = *end == ',' ? end + 1 : end;
+	}
+	return *nr ? 0 : -1;
+}
+
 int main(int argc, char **argv)
 {
 	unsigned rounds = 7;
+	unsigned batches[MAX_BATCHES] = {1, 64, 512, 8192}, nr_batches = 4;
+	const char *env = getenv("BENCH_MIGRATE_ROUNDS");
+	if (env && *env)
+		rounds = (unsigned)atoi(env);
+	env = getenv("BENCH_MIGRATE_BATCHES");
+	if (env && *env && parse_batches(env, batches, &nr_batches)) {
+		fprintf(stderr, "bench_migrate: bad BENCH_MIGRATE_BATCHES '%s' (divisors of %u)\n",
+			env, TOTAL);
+		return 2;
+	}
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--rounds") && i + 1 < argc)
 			rounds = (unsigned)atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--quick"))
 			rounds = 3;
-		else {
-			fprintf(stderr, "usage: bench_migrate [--rounds N] [--quick]\n");
+		else if (!strcmp(argv[i], "--batches") && i + 1 < argc) {
+			if (parse_batches(argv[++i], batches, &nr_batches)) {
+				fprintf(stderr, "bench_migrate: bad --batches '%s' (divisors of %u)\n",
+					argv[i], TOTAL);
+				return 2;
+			}
+		} else {
+			fprintf(stderr, "usage: bench_migrate [--rounds N] [--quick] [--batches LIST]\n"
+					"       (or BENCH_MIGRATE_ROUNDS, BENCH_MIGRATE_BATCHES in the environment)\n");
 			return 2;
 		}
 	}
@@ -220,9 +265,8 @@ int main(int argc, char **argv)
 	fprintf(stderr, "bench_migrate: %d node(s), %u pages of %zu bytes per round, %u rounds\n",
 		nr_nodes, TOTAL, ps, rounds);
 
-	static const unsigned batches[] = {1, 64, 512, 8192};
 	int methods = nr_nodes > 1 ? 4 : 2; /* copy, memcpy[, peer, in place] */
-	for (unsigned bi = 0; bi < sizeof(batches) / sizeof(batches[0]); bi++) {
+	for (unsigned bi = 0; bi < nr_batches; bi++) {
 		unsigned b = batches[bi];
 		double v[4][BENCH_MAX_ROUNDS];
 		/* A warm-up round of each, then rotating order. */
