@@ -156,6 +156,9 @@ static int check_args(struct pgc_mapping *m, int rw, const struct iovec *iov, in
 	return 0;
 }
 
+static ssize_t transfer(struct pgc_mapping *m, int rw, const struct iovec *iov, int iovcnt,
+			uint64_t offset, size_t total, size_t want);
+
 PGC_API ssize_t pgc_direct_io(pgc_mapping *m, int rw, const struct iovec *iov, int iovcnt,
 			      uint64_t offset)
 {
@@ -178,8 +181,23 @@ PGC_API ssize_t pgc_direct_io(pgc_mapping *m, int rw, const struct iovec *iov, i
 		/* The store transfers whole blocks; the tail past EOF is not reported. */
 		total = (want + block - 1) & ~(size_t)(block - 1);
 	}
+	if (rw == PGC_WRITE)
+		pthread_rwlock_wrlock(&m->dio_lock); /* see pgc__mapping_fill_begin() */
+	ssize_t r = transfer(m, rw, iov, iovcnt, offset, total, want);
+	if (rw == PGC_WRITE)
+		pthread_rwlock_unlock(&m->dio_lock);
+	return r;
+}
+
+/* pgc_direct_io() once the arguments are checked: total bytes to transfer,
+ * of which want are reported at most. */
+static ssize_t transfer(struct pgc_mapping *m, int rw, const struct iovec *iov, int iovcnt,
+			uint64_t offset, size_t total, size_t want)
+{
+	uint64_t block = atomic_load(&m->dio_block);
 	uint32_t shift = m->cache->frames.page_shift;
-	err = pgc_mapping_writeback(m, offset >> shift, (offset + total - 1) >> shift, PGC_WB_ALL);
+	int err = pgc_mapping_writeback(m, offset >> shift, (offset + total - 1) >> shift,
+					PGC_WB_ALL);
 	if (err)
 		return err;
 

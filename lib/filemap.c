@@ -66,19 +66,11 @@ PGC_API int pgc_mapping_find_or_create(pgc_mapping *m, uint64_t index, unsigned 
 	}
 }
 
-PGC_API int pgc_mapping_read_page(pgc_mapping *m, uint64_t index, pgc_page **pagep)
+/* The miss path of pgc_mapping_read_page(), under the fill lock: p is the
+ * page found not up to date, or NULL. */
+static int read_page_fill(struct pgc_mapping *m, struct pgc_page *p, uint64_t index,
+			  pgc_page **pagep)
 {
-	if (pagep)
-		*pagep = NULL;
-	if (!m || !pagep)
-		return -EINVAL;
-	struct pgc_page *p = pgc__mapping_lookup(m, index);
-	if (p && pgc__test(p, PGC_PG_UPTODATE)) {
-		pgc__mark_accessed(p);
-		pgc__stat_inc(m->cache, PGC_ST_HITS);
-		*pagep = p;
-		return 0;
-	}
 	if (p) {
 		int err = lock_found(m, p, index, false);
 		if (err)
@@ -108,4 +100,23 @@ PGC_API int pgc_mapping_read_page(pgc_mapping *m, uint64_t index, pgc_page **pag
 	pgc__unlock(p);
 	*pagep = p;
 	return 0;
+}
+
+PGC_API int pgc_mapping_read_page(pgc_mapping *m, uint64_t index, pgc_page **pagep)
+{
+	if (pagep)
+		*pagep = NULL;
+	if (!m || !pagep)
+		return -EINVAL;
+	struct pgc_page *p = pgc__mapping_lookup(m, index);
+	if (p && pgc__test(p, PGC_PG_UPTODATE)) {
+		pgc__mark_accessed(p);
+		pgc__stat_inc(m->cache, PGC_ST_HITS);
+		*pagep = p;
+		return 0;
+	}
+	pgc__mapping_fill_begin(m);
+	int err = read_page_fill(m, p, index, pagep);
+	pgc__mapping_fill_end(m);
+	return err;
 }

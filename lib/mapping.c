@@ -297,10 +297,16 @@ PGC_API int pgc_mapping_create(pgc_cache *cache, const struct pgc_mapping_ops *o
 	atomic_init(&m->ra_next, UINT64_MAX); /* no miss yet: the first is not sequential */
 	m->dirty_head = PGC_FRAME_NONE;
 	pthread_mutex_init(&m->dirty_lock, NULL);
+	pthread_rwlockattr_t attr;
+	pthread_rwlockattr_init(&attr);
+	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&m->dio_lock, &attr);
+	pthread_rwlockattr_destroy(&attr);
 	if (!pgc__fault_alloc())
 		m->ht = cds_lfht_new(64, 64, 0, CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING, NULL);
 	if (!m->ht) {
 		pthread_mutex_destroy(&m->dirty_lock);
+		pthread_rwlock_destroy(&m->dio_lock);
 		free(m);
 		return -ENOMEM;
 	}
@@ -324,6 +330,7 @@ PGC_API int pgc_mapping_destroy(pgc_mapping *m)
 		return -EBUSY;
 	atomic_fetch_sub(&m->cache->nr_mappings, 1);
 	pthread_mutex_destroy(&m->dirty_lock);
+	pthread_rwlock_destroy(&m->dio_lock);
 	free(m);
 	return 0;
 }
@@ -635,7 +642,13 @@ PGC_API int pgc_mapping_for_each_dirty(pgc_mapping *m, uint64_t start, uint64_t 
 {
 	if (!m || !fn || start > end)
 		return -EINVAL;
-	struct pgc_page **v = NULL;
+	/* Room for the page, or for its index when the page is frozen. */
+	union dirty_slot {
+		struct pgc_page *page;
+		uint64_t index;
+	};
+	union dirty_slot *v = NULL;
+	bool *frozen = NULL;
 	size_t cap = 0, n = 0;
 	struct pgc_frames *fr = &m->cache->frames;
 	/* The array must hold the whole list, which may grow while we allocate:
@@ -644,12 +657,16 @@ PGC_API int pgc_mapping_for_each_dirty(pgc_mapping *m, uint64_t start, uint64_t 
 	while (atomic_load_explicit(&m->nr_dirty, memory_order_relaxed) > cap) {
 		size_t want = atomic_load_explicit(&m->nr_dirty, memory_order_relaxed) + 64;
 		pthread_mutex_unlock(&m->dirty_lock);
-		struct pgc_page **nv = pgc__realloc(v, want * sizeof(*v));
-		if (!nv) {
+		union dirty_slot *nv = pgc__realloc(v, want * sizeof(*v));
+		if (nv)
+			v = nv;
+		bool *nf = nv ? pgc__realloc(frozen, want * sizeof(*frozen)) : NULL;
+		if (!nf) {
 			free(v);
+			free(frozen);
 			return -ENOMEM;
 		}
-		v = nv;
+		frozen = nf;
 		cap = want;
 		pthread_mutex_lock(&m->dirty_lock);
 	}
@@ -657,20 +674,39 @@ PGC_API int pgc_mapping_for_each_dirty(pgc_mapping *m, uint64_t start, uint64_t 
 		struct pgc_page *p = pgc__frames_page(fr, id);
 		id = p->dirty_next;
 		uint64_t idx = atomic_load_explicit(&p->index, memory_order_relaxed);
-		if (idx >= start && idx <= end && pgc__get_unless_zero(p))
-			v[n++] = p;
+		if (idx < start || idx > end)
+			continue;
+		/* A frozen page is being migrated (its replacement inherits
+		 * DIRTY) or removed: find what the index holds once it thaws. */
+		frozen[n] = !pgc__get_unless_zero(p);
+		if (frozen[n])
+			v[n].index = idx;
+		else
+			v[n].page = p;
+		n++;
 	}
 	pthread_mutex_unlock(&m->dirty_lock);
-	if (n == 0) {
+	size_t got = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct pgc_page *p = frozen[i] ? pgc__mapping_lookup(m, v[i].index) : v[i].page;
+		if (p && !pgc__test(p, PGC_PG_DIRTY) && frozen[i]) {
+			pgc__put(p);
+			p = NULL;
+		}
+		if (p)
+			v[got++].page = p;
+	}
+	free(frozen);
+	if (got == 0) {
 		free(v);
 		return 0;
 	}
-	qsort(v, n, sizeof(*v), cmp_index);
+	qsort(v, got, sizeof(*v), cmp_index);
 	int ret = 0;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < got; i++) {
 		if (!ret)
-			ret = fn(v[i], arg);
-		pgc__put(v[i]);
+			ret = fn(v[i].page, arg);
+		pgc__put(v[i].page);
 	}
 	free(v);
 	return ret;

@@ -36,6 +36,10 @@ struct pgc_mapping {
 	_Atomic uint64_t size;
 	_Atomic uint64_t nr_pages;
 	pthread_mutex_t dirty_lock;  /* the dirty list; page->mapping changes under it */
+	/* Direct writes take it exclusive; buffered writes (pgc_write) and
+	 * page fills from the store (pgc_read, pgc_mapping_read_page) shared:
+	 * see pgc__mapping_fill_begin(). */
+	pthread_rwlock_t dio_lock;
 	uint32_t dirty_head;         /* frame ids linked through dirty_prev/next */
 	_Atomic uint64_t nr_dirty;   /* pages on the dirty list */
 	_Atomic uint64_t nr_writeback; /* its pages with PG_writeback set */
@@ -70,6 +74,28 @@ static inline void pgc__mapping_grow_size(struct pgc_mapping *m, uint64_t end)
 }
 
 /* Finds the page at index and takes a reference (lock free), or NULL. */
+/*
+ * Coherence of direct writes with the cache. A direct write writes back the
+ * cached pages of its range, writes the store, then copies its bytes into
+ * the pages cached meanwhile. Without exclusion, a buffered write could
+ * dirty a page of the range (with the old bytes of the range around its
+ * own) after the first step, and that page could be written back over the
+ * direct write's bytes, or a page filled from the store before the direct
+ * write could stay cached after it. So buffered writes and fills hold the
+ * mapping's dio_lock shared, and a direct write holds it exclusive (the
+ * same rule as a file system's inode lock). The lock prefers writers, so a
+ * stream of buffered I/O cannot starve direct writes; it is not recursive.
+ */
+static inline void pgc__mapping_fill_begin(struct pgc_mapping *m)
+{
+	pthread_rwlock_rdlock(&m->dio_lock);
+}
+
+static inline void pgc__mapping_fill_end(struct pgc_mapping *m)
+{
+	pthread_rwlock_unlock(&m->dio_lock);
+}
+
 struct pgc_page *pgc__mapping_lookup(struct pgc_mapping *m, uint64_t index);
 
 /* Inserts a page with a reference held by the caller; 0, -EEXIST or -EINVAL. */

@@ -144,12 +144,18 @@ PGC_API ssize_t pgc_read(pgc_mapping *m, void *buf, size_t len, uint64_t off)
 			pgc__stat_inc(m->cache, PGC_ST_HITS);
 			/* A sequential reader that hits readahead pages keeps it going. */
 			if (index + 1 == atomic_load_explicit(&m->ra_next, memory_order_relaxed) &&
-			    atomic_load_explicit(&m->ra_window, memory_order_relaxed))
+			    atomic_load_explicit(&m->ra_window, memory_order_relaxed)) {
+				pgc__mapping_fill_begin(m);
 				readahead_on_miss(m, index + 1, last);
+				pgc__mapping_fill_end(m);
+			}
 		} else {
 			if (p)
 				pgc__put(p);
+			pgc__mapping_fill_begin(m);
 			readahead_on_miss(m, index, last);
+			pgc__mapping_fill_end(m);
+			/* Fills under the same lock itself. */
 			int err = pgc_mapping_read_page(m, index, &p);
 			if (err)
 				return done ? (ssize_t)done : err;
@@ -317,6 +323,9 @@ static bool tiny_write(struct pgc_mapping *m, const void *buf, size_t len, uint6
 	return done;
 }
 
+static ssize_t write_locked(struct pgc_mapping *m, const void *buf, size_t len, uint64_t off,
+			    unsigned flags, size_t ps);
+
 PGC_API ssize_t pgc_write(pgc_mapping *m, const void *buf, size_t len, uint64_t off,
 			  unsigned flags)
 {
@@ -327,6 +336,17 @@ PGC_API ssize_t pgc_write(pgc_mapping *m, const void *buf, size_t len, uint64_t 
 	if (len > SSIZE_MAX)
 		len = SSIZE_MAX;
 	size_t ps = page_size_of(m);
+	/* Direct writes wait until this write is committed (see mapping_internal.h). */
+	pgc__mapping_fill_begin(m);
+	ssize_t r = write_locked(m, buf, len, off, flags, ps);
+	pgc__mapping_fill_end(m);
+	return r;
+}
+
+/* pgc_write() under the mapping's fill lock. */
+static ssize_t write_locked(struct pgc_mapping *m, const void *buf, size_t len, uint64_t off,
+			    unsigned flags, size_t ps)
+{
 	if (!(flags & PGC_WRITE_SYNC) && len <= ps - (size_t)(off & (ps - 1)) &&
 	    tiny_write(m, buf, len, off))
 		return (ssize_t)len;
