@@ -18,6 +18,7 @@
  * a caller that holds page locks.
  */
 #include <errno.h>
+#include <time.h>
 
 #include "mapping_internal.h"
 #include "numa_internal.h"
@@ -130,6 +131,8 @@ PGC_API long pgc_cache_reclaim(pgc_cache *cache, unsigned long nr)
 	return (long)reclaim_order(cache, order, cache->nr_nodes, nr, true);
 }
 
+#define PGC_ALLOC_MAX_WAITS 100u
+
 PGC_API int pgc_page_alloc(pgc_cache *cache, int node, unsigned flags, pgc_page **pagep)
 {
 	if (pagep)
@@ -153,7 +156,13 @@ PGC_API int pgc_page_alloc(pgc_cache *cache, int node, unsigned flags, pgc_page 
 	unsigned long want = cache->frames.capacity / 64;
 	want = want < 1 ? 1 : want > PGC_RECLAIM_BATCH ? PGC_RECLAIM_BATCH : want;
 
-	for (unsigned attempt = 0; attempt < 16; attempt++) {
+	/* Attempts that reclaimed something, and waits after one that found
+	 * nothing it could take: other threads may hold every page for a
+	 * moment (isolated by a concurrent reclaim or migration, locked, under
+	 * writeback), and a small cache under load should wait for them, not
+	 * fail. The waits grow from 20 us to 2 ms, about 0.1 s in all. */
+	unsigned idle = 0;
+	for (unsigned attempt = 0; attempt < 16;) {
 		/* Free frames on any allowed node first; then, if allowed,
 		 * wait for frames still in a grace period. */
 		for (unsigned sleep = 0; sleep <= (unsigned)may_sleep; sleep++) {
@@ -179,8 +188,15 @@ PGC_API int pgc_page_alloc(pgc_cache *cache, int node, unsigned flags, pgc_page 
 		}
 		unsigned long got = reclaim_order(cache, order, nr_order, want, may_sleep);
 		reclaimed += got;
-		if (got == 0)
+		if (got > 0) {
+			attempt++;
+			continue;
+		}
+		if (!may_sleep || idle >= PGC_ALLOC_MAX_WAITS)
 			break;
+		idle++;
+		struct timespec ts = {0, (long)(idle < 100 ? idle : 100) * 20000L};
+		nanosleep(&ts, NULL);
 	}
 	pgc__stat_inc(cache, PGC_ST_ALLOC_FAILURES);
 	/* Frames freed without sleeping wait out a grace period first. */
