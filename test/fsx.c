@@ -110,7 +110,7 @@ static struct {
 	int nodes[64];
 	int nr_nodes;
 	uint64_t counts[NR_OPS];
-	uint64_t moved, move_calls, reclaimed;
+	uint64_t moved, copied, move_calls, reclaimed;
 } g;
 
 static uint64_t rnd(void)
@@ -456,8 +456,18 @@ static long op_reclaim(uint64_t nr)
 	return r;
 }
 
-/* Moves the cached pages of an index range to a random node of the cache. */
-static long op_move(uint64_t first, uint64_t nr, bool inplace)
+static pgc_page *new_page_same_node(pgc_page *old, void *arg)
+{
+	(void)arg;
+	pgc_page *p;
+	return pgc_page_alloc(g.cache, pgc_page_node(old), 0, &p) ? NULL : p;
+}
+
+/*
+ * Moves the cached pages of an index range to a random node of the cache
+ * (copied or in place), or copies them to new frames (copy_only).
+ */
+static long op_move(uint64_t first, uint64_t nr, bool inplace, bool copy_only)
 {
 	pgc_page *pages[64];
 	int nodes[64], status[64], before[64];
@@ -475,6 +485,24 @@ static long op_move(uint64_t first, uint64_t nr, bool inplace)
 	}
 	if (n == 0)
 		return 0;
+	if (copy_only) {
+		/* Copies to new frames on the same node: the migration engine
+		 * at work on a machine with a single node. */
+		long r = pgc_migrate_pages(pages, n, new_page_same_node, NULL, PGC_MIGRATE_SYNC,
+					   PGC_MR_MEMPOLICY, status, NULL);
+		if (r < 0 && r != -ENOMEM)
+			fail("pgc_migrate_pages(%u pages): %s", n, pgc_strerror((int)r));
+		for (unsigned i = 0; i < n; i++) {
+			if (status[i] == 0)
+				g.copied++;
+			else if (status[i] != -ENOMEM && status[i] != -EBUSY)
+				fail("pgc_migrate_pages: page %u got status %d (%s)", i, status[i],
+				     pgc_strerror(status[i]));
+			pgc_page_put(pages[i]);
+		}
+		g.move_calls++;
+		return r;
+	}
 	long r = pgc_move_pages(g.cache, n, pages, nodes, status, inplace ? PGC_MOVE_INPLACE : 0);
 	if (r < 0)
 		fail("pgc_move_pages(%u pages to node %d): %s", n, to, pgc_strerror((int)r));
@@ -482,8 +510,8 @@ static long op_move(uint64_t first, uint64_t nr, bool inplace)
 		/* Our reference keeps the page in place: only a busy page (a
 		 * lock or I/O of ours cannot be in flight here) or a full node
 		 * may stay behind. */
-		if (status[i] == to && before[i] != to)
-			g.moved++;
+		if (status[i] == to)
+			g.moved += before[i] != to;
 		else if (status[i] != -ENOMEM && status[i] != -EBUSY)
 			fail("pgc_move_pages: page %u (index %" PRIu64 ") got status %d (%s)", i,
 			     pgc_page_index(pages[i]), status[i], pgc_strerror(status[i]));
@@ -619,7 +647,7 @@ static void one_op(void)
 		r = op_reclaim(rnd_below(g.capacity / 2) + 1);
 		break;
 	case OP_MOVE:
-		r = op_move(off, len, rnd_below(2) == 0);
+		r = op_move(off, len, rnd_below(2) == 0, g.nr_nodes == 1 || rnd_below(3) == 0);
 		break;
 	case OP_REOPEN:
 		close_mapping();
@@ -793,9 +821,10 @@ int main(int argc, char **argv)
 	printf("pgc-fsx: PASSED %" PRIu64 " operations, seed %" PRIu64 ":", g.ops, g.seed);
 	for (int k = 0; k < NR_OPS; k++)
 		printf(" %s %" PRIu64, op_names[k], g.counts[k]);
-	printf("; %" PRIu64 " pages moved in %" PRIu64 " calls, %" PRIu64
-	       " reclaimed; final size %" PRIu64 "\n",
-	       g.moved, g.move_calls, g.reclaimed, g.size);
+	printf("; %" PRIu64 " pages moved to another node and %" PRIu64
+	       " copied to new frames in %" PRIu64 " calls, %" PRIu64 " reclaimed; final size %" PRIu64
+	       "\n",
+	       g.moved, g.copied, g.move_calls, g.reclaimed, g.size);
 	if (!g.keep && !g.mem_store)
 		unlink(g.path);
 	free(g.mem);
