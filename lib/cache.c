@@ -79,9 +79,7 @@ static int pick_nodes(const struct pgc_cache_config *cfg, int **nodesp, unsigned
 		for (unsigned i = 0; i < nr; i++) {
 			int n = cfg->nodes[i];
 			int err = 0;
-			if (n < 0 || n >= PGC_NODE_LIMIT)
-				err = -EINVAL;
-			else if (n > max || !pgc__numa_node_has_memory(n))
+			if (n < 0 || n >= PGC_NODE_LIMIT || n > max || !pgc__numa_node_has_memory(n))
 				err = -ENODEV;
 			else if (!pgc__numa_node_allowed(n))
 				err = -EACCES;

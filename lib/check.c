@@ -76,10 +76,13 @@ static void check_index(struct check *ck, struct pgc_mapping *m)
 	uint64_t size = atomic_load_explicit(&m->size, memory_order_relaxed);
 	uint64_t listed = 0, limit = nr_frames(m->cache) + 1;
 	struct cds_lfht_iter it;
-	struct pgc_page *p;
+	struct cds_lfht_node *node;
 
 	rcu_read_lock();
-	cds_lfht_for_each_entry(m->ht, &it, p, hnode) {
+	/* Not cds_lfht_for_each_entry: its last step computes a member
+	 * address from NULL, which UBSan rightly rejects. */
+	cds_lfht_for_each(m->ht, &it, node) {
+		struct pgc_page *p = caa_container_of(node, struct pgc_page, hnode);
 		if (++listed > limit) {
 			problem(ck, "mapping %p: index holds more pages than the cache has frames",
 				(void *)m);

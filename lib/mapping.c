@@ -370,8 +370,11 @@ PGC_API uint64_t pgc_mapping_nr_dirty(const pgc_mapping *m)
 
 PGC_API int pgc_mapping_find(pgc_mapping *m, uint64_t index, pgc_page **pagep)
 {
-	if (pgc_unlikely(!m || !pagep))
+	if (pgc_unlikely(!m || !pagep)) {
+		if (pagep)
+			*pagep = NULL;
 		return -EINVAL;
+	}
 	struct pgc_page *p = pgc__mapping_lookup(m, index);
 	*pagep = p;
 	if (!p) {
@@ -385,8 +388,11 @@ PGC_API int pgc_mapping_find(pgc_mapping *m, uint64_t index, pgc_page **pagep)
 
 PGC_API int pgc_mapping_find_lock(pgc_mapping *m, uint64_t index, pgc_page **pagep)
 {
-	if (!m || !pagep)
+	if (!m || !pagep) {
+		if (pagep)
+			*pagep = NULL;
 		return -EINVAL;
+	}
 	for (;;) {
 		int err = pgc_mapping_find(m, index, pagep);
 		if (err)
@@ -716,8 +722,10 @@ PGC_API int pgc_mapping_account_dirty(pgc_page *page)
 {
 	if (!page)
 		return -EINVAL;
+	if (pgc__test_and_set(page, PGC_PG_DIRTY))
+		return 0;
 	pgc__mapping_sync_dirty(page);
-	return 0;
+	return 1;
 }
 
 PGC_API int pgc_page_set_dirty(pgc_page *page)
@@ -727,10 +735,7 @@ PGC_API int pgc_page_set_dirty(pgc_page *page)
 	struct pgc_mapping *m = atomic_load_explicit(&page->mapping, memory_order_acquire);
 	if (m && m->ops.set_page_dirty)
 		return m->ops.set_page_dirty(m, page);
-	if (pgc__test_and_set(page, PGC_PG_DIRTY))
-		return 0;
-	pgc__mapping_sync_dirty(page);
-	return 1;
+	return pgc_mapping_account_dirty(page);
 }
 
 PGC_API int pgc_page_clear_dirty_for_io(pgc_page *page)

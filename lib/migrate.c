@@ -743,7 +743,7 @@ static unsigned collect_node(struct pgc_cache *c, struct pgc_mapping *m, int nod
 PGC_API long pgc_migrate_nodes(pgc_cache *c, pgc_mapping *m, const int *from, const int *to,
 			       unsigned nr, unsigned flags, int reason, struct pgc_migrate_stats *stats)
 {
-	if (!c || !from || !to || nr == 0 || (flags & ~(PGC_MOVE_INPLACE | PGC_MOVE_ASYNC)) ||
+	if (!c || !from || !to || (flags & ~(PGC_MOVE_INPLACE | PGC_MOVE_ASYNC)) ||
 	    reason < 0 || reason >= PGC_MR_NR_REASONS || (m && m->cache != c))
 		return -EINVAL;
 	if ((flags & PGC_MOVE_INPLACE) && c->huge_pages)

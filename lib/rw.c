@@ -315,6 +315,7 @@ static bool tiny_write(struct pgc_mapping *m, const void *buf, size_t len, uint6
 			memcpy((char *)pgc__page_data(p) + in, buf, len);
 			pgc__mapping_grow_size(m, off + len);
 			pgc__mark_accessed(p);
+			pgc__stat_inc(m->cache, PGC_ST_HITS);
 			done = true;
 		}
 		pgc__unlock(p);
@@ -335,6 +336,8 @@ PGC_API ssize_t pgc_write(pgc_mapping *m, const void *buf, size_t len, uint64_t 
 		return 0;
 	if (len > SSIZE_MAX)
 		len = SSIZE_MAX;
+	if (len > UINT64_MAX - off)
+		return -EINVAL; /* past the last byte a mapping can hold */
 	size_t ps = page_size_of(m);
 	/* Direct writes wait until this write is committed (see mapping_internal.h). */
 	pgc__mapping_fill_begin(m);

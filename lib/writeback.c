@@ -233,6 +233,8 @@ PGC_API int pgc_mapping_writeback_runs(pgc_mapping *m, struct pgc_writeback_cont
 		return -EINVAL;
 	if (max_run == 0)
 		max_run = 256;
+	if (max_run > PGC_MAX_RUN)
+		max_run = PGC_MAX_RUN; /* one pwritev takes IOV_MAX (1024) buffers */
 	struct run_walk w = {.m = m, .wbc = wbc, .fn = fn, .arg = arg, .max = max_run};
 	w.pages = pgc__malloc(max_run * sizeof(*w.pages));
 	if (!w.pages)

@@ -144,7 +144,8 @@ static int op_set_page_dirty(pgc_mapping *m, pgc_page *p)
 	r->set_dirty_calls++;
 	int ret = r->set_dirty_ret;
 	pthread_mutex_unlock(&r->lock);
-	return ret;
+	/* 2: accept, marking the page the way an owner does. */
+	return ret == 2 ? pgc_mapping_account_dirty(p) : ret;
 }
 
 static const struct pgc_mapping_ops full_ops = {
@@ -1133,8 +1134,20 @@ START_TEST(set_dirty_custom_op)
 	r.set_dirty_ret = 0;
 	ck_assert_int_eq(pgc_page_set_dirty(p), 0);
 	ck_assert_int_eq(r.set_dirty_calls, 2);
+	ck_assert_int_eq(pgc_page_test_flag(p, PGC_PG_DIRTY), 0);
+	/* An owner's op that accepts marks the page dirty and accounted. */
+	ck_assert_int_eq(pgc_mapping_set_size(m, pgc_cache_page_size(cache)), 0);
+	r.set_dirty_ret = 2;
+	ck_assert_int_eq(pgc_page_set_dirty(p), 1);
+	ck_assert_int_eq(pgc_page_test_flag(p, PGC_PG_DIRTY), 1);
+	ck_assert_uint_eq(pgc_mapping_nr_dirty(m), 1);
+	ck_assert_int_eq(pgc_page_set_dirty(p), 0);
+	ck_assert_uint_eq(pgc_mapping_nr_dirty(m), 1);
 	ck_assert_int_eq(pgc_page_unlock(p), 0);
 	pgc_page_put(p);
+	char why[256];
+	ck_assert_msg(pgc_mapping_check(m, why, sizeof(why)) == 0, "%s", why);
+	ck_assert_int_eq(pgc_mapping_truncate(m, 0), 0); /* no writepage: drop it */
 
 	ck_assert_int_eq(pgc_mapping_account_dirty(NULL), -EINVAL);
 	ck_assert_int_eq(pgc_mapping_destroy(m), 0);

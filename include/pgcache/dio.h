@@ -47,7 +47,15 @@ extern "C" {
  * @par Thread safety
  * Safe from any thread; sleeps. The caller holds no page lock of the
  * mapping. Direct I/O concurrent with buffered writes to the same bytes
- * has no defined order between them (as with O_DIRECT on a file).
+ * has no defined order between them (as with O_DIRECT on a file), but
+ * nothing is lost when they share pages: a direct write runs alone against
+ * pgc_write() and against the reads of pgc_read() and
+ * pgc_mapping_read_page() that fill pages from the store (it takes a
+ * mapping lock exclusive that they take shared), writes back the cached
+ * pages of its range first and copies its bytes into those cached after.
+ * Callers that fill or dirty pages with the lower-level calls
+ * (pgc_write_begin(), pgc_mapping_find_or_create()) order them against
+ * direct writes themselves.
  */
 PGC_API ssize_t pgc_direct_io(pgc_mapping *mapping, int rw, const struct iovec *iov, int iovcnt,
 			      uint64_t offset);

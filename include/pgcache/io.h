@@ -57,10 +57,13 @@ PGC_API ssize_t pgc_read(pgc_mapping *mapping, void *buf, size_t len, uint64_t o
  * @return the bytes written (all of them, unless an error stopped the write
  *         after some pages; with #PGC_WRITE_SYNC a write-back error is
  *         returned even when the bytes were copied: they stay dirty in the
- *         cache); -EINVAL for a NULL argument or unknown flags; -ENOMEM;
+ *         cache); -EINVAL for a NULL argument, unknown flags, or
+ *         @p offset + @p len past 2^64 (nothing is written); -ENOMEM;
  *         the readpage error of a partial page that had to be read.
  * @par Thread safety
- * Safe from any thread; may sleep. The caller holds no page lock.
+ * Safe from any thread; may sleep. The caller holds no page lock. A direct
+ * write to the same mapping (pgc_direct_io()) waits until the write is
+ * done, and the write waits for a direct write in progress.
  */
 PGC_API ssize_t pgc_write(pgc_mapping *mapping, const void *buf, size_t len, uint64_t offset,
 			  unsigned flags);

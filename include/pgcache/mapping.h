@@ -113,8 +113,10 @@ struct pgc_mapping_ops {
 			   pgc_page *page, int mode);
 	/**
 	 * Mark a page dirty. Return 1 if it became dirty, 0 if it already was,
-	 * or a negative errno. Default (NULL): sets DIRTY and accounts the page
-	 * in the mapping's dirty set (see pgc_mapping_account_dirty()).
+	 * or a negative errno. The page becomes dirty only through
+	 * pgc_mapping_account_dirty(), which an owner's operation calls (after
+	 * its own bookkeeping, or not at all to refuse). Default (NULL):
+	 * pgc_mapping_account_dirty().
 	 */
 	int (*set_page_dirty)(pgc_mapping *mapping, pgc_page *page);
 	/**
@@ -413,11 +415,13 @@ PGC_API int pgc_mapping_for_each_dirty(pgc_mapping *mapping, uint64_t start, uin
 				       pgc_page_visit_fn fn, void *arg);
 
 /**
- * @brief Accounts a page whose DIRTY flag was just set in its mapping's
- * dirty set: what the default set_page_dirty does after setting the flag,
- * for owners whose own set_page_dirty wants the same accounting.
+ * @brief Sets a page's DIRTY flag and accounts it in its mapping's dirty
+ * set: what the default set_page_dirty does (the kernel's
+ * __set_page_dirty_nobuffers), for an owner's own set_page_dirty, which
+ * calls it to mark the page (DIRTY cannot be set with pgc_page_set_flag()).
  * @param page the page.
- * @return 0; -EINVAL if @p page is NULL.
+ * @return 1 if the page became dirty, 0 if it already was; -EINVAL if
+ *         @p page is NULL.
  * @par Thread safety
  * Safe from any thread.
  */
@@ -501,13 +505,17 @@ typedef int (*pgc_write_run_fn)(pgc_mapping *mapping, pgc_page **pages, unsigned
  *                skipped, with #PGC_WB_ALL they are waited for.
  * @param fn      writes one run.
  * @param arg     passed to @p fn.
- * @param max_run most pages in one run (0 means 256).
+ * @param max_run most pages in one run (0 means 256; at most #PGC_MAX_RUN,
+ *                larger values mean #PGC_MAX_RUN).
  * @return 0; -EINVAL for a NULL argument; -ENOMEM if the dirty set could
  *         not be snapshotted; otherwise the first error of @p fn.
  * @par Thread safety
  * Safe from any thread; may sleep on page locks. The caller holds no page
  * lock of the mapping.
  */
+/** The longest run pgc_mapping_writeback_runs() passes, in pages. */
+#define PGC_MAX_RUN 1024u
+
 PGC_API int pgc_mapping_writeback_runs(pgc_mapping *mapping, struct pgc_writeback_control *wbc,
 				       pgc_write_run_fn fn, void *arg, unsigned max_run);
 

@@ -230,7 +230,7 @@ PGC_API long pgc_move_pages(pgc_cache *cache, unsigned long count, pgc_page **pa
  * @param mapping only the pages of this mapping, or NULL for all.
  * @param from    @p nr source nodes.
  * @param to      @p nr target nodes.
- * @param nr      number of node pairs.
+ * @param nr      number of node pairs (0: nothing to do, returns 0).
  * @param flags   0, #PGC_MOVE_INPLACE or #PGC_MOVE_ASYNC.
  * @param reason  a #pgc_migrate_reason.
  * @param stats   optional: the counts of the call.
