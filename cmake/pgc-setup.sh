@@ -10,9 +10,11 @@
 #                         including the multi-node NUMA tests (label
 #                         numa-vm), which cmake/pgc-numa-vm.sh runs in qemu
 #                         VMs with 2 and 4 emulated NUMA nodes;
-#         2. build-asan/  AddressSanitizer + UndefinedBehaviorSanitizer,
+#         2. build/       again: valgrind's memcheck on the core suites and
+#                         a short pgc-fsx run (tests labelled valgrind);
+#         3. build-asan/  AddressSanitizer + UndefinedBehaviorSanitizer,
 #                         every test not labelled nosan;
-#         3. build-tsan/  ThreadSanitizer, the tests labelled concurrency.
+#         4. build-tsan/  ThreadSanitizer, the tests labelled concurrency.
 #       Every stage runs even if an earlier one failed; the exit status is
 #       nonzero if any stage failed.
 #
@@ -33,6 +35,7 @@ packages=(
 	libnuma-dev
 	liburcu-dev
 	check
+	valgrind # the memcheck stage
 	doxygen
 	graphviz
 	# The NUMA VM tests (cmake/pgc-numa-vm.sh): qemu in TCG emulation, a
@@ -119,7 +122,13 @@ stage_normal() {
 	configure_and_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPGC_WERROR=ON \
 		-DPGC_SANITIZE= -DPGC_BUILD_TESTS=ON -DPGC_BUILD_EXAMPLES=ON \
 		-DPGC_BUILD_BENCH=ON -DPGC_BUILD_DOCS=ON -DPGC_NUMA_VM_TESTS=ON &&
-		run_ctest build
+		run_ctest build -LE valgrind
+}
+
+# valgrind's memcheck on the core suites of the normal build (the tests
+# labelled valgrind by test/CMakeLists.txt); run after stage_normal.
+stage_valgrind() {
+	run_ctest build -L valgrind
 }
 
 # Sanitizer builds are Debug (internal assertions on) at -O1 (for speed).
@@ -158,7 +167,7 @@ test)
 	[[ $# -eq 1 ]] || usage
 	install_missing_packages
 	failed_stages=()
-	for s in normal asan tsan; do
+	for s in normal valgrind asan tsan; do
 		if stage_"$s"; then
 			log "stage $s: OK"
 		else
@@ -170,7 +179,7 @@ test)
 	if ((${#failed_stages[@]})); then
 		echo "pgc-setup: FAILED stages: ${failed_stages[*]}"
 	else
-		echo "pgc-setup: all stages passed (normal, asan+ubsan, tsan)"
+		echo "pgc-setup: all stages passed (normal, valgrind, asan+ubsan, tsan)"
 	fi
 	echo "tests: $tests_passed passed, $tests_failed failed"
 	((${#failed_stages[@]} == 0))

@@ -56,8 +56,15 @@ extern void __asan_init(void) __attribute__((weak));
 extern void __tsan_init(void) __attribute__((weak));
 extern void __msan_init(void) __attribute__((weak));
 
+int pgc_test_valgrind(void)
+{
+	return getenv("PGC_TEST_VALGRIND") != NULL;
+}
+
 int pgc_test_sanitized(void)
 {
+	if (pgc_test_valgrind())
+		return 1;
 #if defined(PGC_TEST_SANITIZED)
 	return 1;
 #else

@@ -36,8 +36,12 @@ double pgc_test_scale(void);
 /* n scaled by PGC_TEST_SCALE, at least min. */
 unsigned long pgc_test_scaled(unsigned long n, unsigned long min);
 /* Nonzero when the process runs under a sanitizer whose shadow memory
- * distorts RSS figures (ASan, TSan, MSan). */
+ * distorts RSS figures (ASan, TSan, MSan), or under valgrind. */
 int pgc_test_sanitized(void);
+
+/* True when the tests run under valgrind (the CI's valgrind stage sets
+ * PGC_TEST_VALGRIND=1), whose own system calls distort I/O counts. */
+int pgc_test_valgrind(void);
 
 /* splitmix64: a small, good, seedable generator. */
 struct pgc_rng {

@@ -149,6 +149,13 @@ static struct iocount io_sample(void)
 }
 
 /* The reads and writes two back-to-back samples differ by. */
+/* System-call counts, which valgrind's own calls distort. */
+#define ASSERT_SYSCALLS(got, want)                        \
+	do {                                              \
+		if (!pgc_test_valgrind())                 \
+			ck_assert_int_eq((got), (want));  \
+	} while (0)
+
 static struct iocount io_overhead(void)
 {
 	struct iocount a = io_sample();
@@ -456,7 +463,7 @@ START_TEST(read_at_and_after_eof)
 	ck_assert_int_eq(got, (ssize_t)(2 * bs + 100));
 	/* A count that is not a block multiple can only mean the end of the
 	 * file: no second, misaligned request is made to confirm it. */
-	ck_assert_int_eq(c1.syscr - c0.syscr - ovh.syscr, 1);
+	ASSERT_SYSCALLS(c1.syscr - c0.syscr - ovh.syscr, 1);
 	ck_assert_int_eq(check_pat(b, 2 * bs + 100, 0, 5), -1);
 	free(b);
 	tfile_close(&t);
@@ -608,8 +615,8 @@ START_TEST(writeback_one_request_per_run)
 	struct iocount b = io_sample();
 	ck_assert_int_eq(err, 0);
 	ck_assert_msg(b.ok, "/proc/self/io");
-	ck_assert_int_eq(b.syscw - a.syscw - ovh.syscw, 2);
-	ck_assert_int_eq(b.syscr - a.syscr - ovh.syscr, 0);
+	ASSERT_SYSCALLS(b.syscw - a.syscw - ovh.syscw, 2);
+	ASSERT_SYSCALLS(b.syscr - a.syscr - ovh.syscr, 0);
 	ck_assert_uint_eq(pgc_mapping_nr_dirty(m), 0);
 
 	/* The file ends at the last written page (the size is 10 pages, so
@@ -628,7 +635,7 @@ START_TEST(writeback_one_request_per_run)
 	err = pgc_mapping_writeback(m, 0, UINT64_MAX, PGC_WB_ALL);
 	b = io_sample();
 	ck_assert_int_eq(err, 0);
-	ck_assert_int_eq(b.syscw - a.syscw - ovh.syscw, 0);
+	ASSERT_SYSCALLS(b.syscw - a.syscw - ovh.syscw, 0);
 
 	ck_assert_int_eq(pgc_mapping_destroy(m), 0);
 	pgc_cache_destroy(cache);
@@ -741,8 +748,8 @@ START_TEST(readpages_zero_fill_past_eof)
 	/* Pages 2 and 3 lie wholly past the end and need no I/O; pages 0 and
 	 * 1 take one request, which comes back short, and one more that
 	 * finds the end of the file (a 0-byte read). */
-	ck_assert_int_eq(b.syscr - a.syscr - ovh.syscr, 2);
-	ck_assert_int_eq(b.syscw - a.syscw - ovh.syscw, 0);
+	ASSERT_SYSCALLS(b.syscr - a.syscr - ovh.syscr, 2);
+	ASSERT_SYSCALLS(b.syscw - a.syscw - ovh.syscw, 0);
 
 	ck_assert_int_eq(check_pat(pgc_page_data(pages[0]), ps, 0, 51), -1);
 	unsigned char *p1 = pgc_page_data(pages[1]);
@@ -783,7 +790,7 @@ START_TEST(readpages_one_request)
 	int err = pgc_store_ops()->readpages(m, pages, 6);
 	struct iocount b = io_sample();
 	ck_assert_int_eq(err, 0);
-	ck_assert_int_eq(b.syscr - a.syscr - ovh.syscr, 1);
+	ASSERT_SYSCALLS(b.syscr - a.syscr - ovh.syscr, 1);
 	for (unsigned i = 0; i < 6; i++) {
 		ck_assert_int_eq(check_pat(pgc_page_data(pages[i]), ps, (1 + i) * ps, 55), -1);
 		ck_assert_int_eq(pgc_page_set_flag(pages[i], PGC_PG_UPTODATE), 0);
@@ -823,7 +830,7 @@ START_TEST(readpage_past_size_needs_no_io)
 	int err = pgc_store_ops()->readpage(m, p1);
 	struct iocount b = io_sample();
 	ck_assert_int_eq(err, 0);
-	ck_assert_int_eq(b.syscr - a.syscr - ovh.syscr, 0);
+	ASSERT_SYSCALLS(b.syscr - a.syscr - ovh.syscr, 0);
 	ck_assert_int_eq(check_zero(pgc_page_data(p1), ps), -1);
 
 	ck_assert_int_eq(pgc_store_ops()->readpage(m, p0), 0);
