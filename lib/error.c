@@ -45,6 +45,16 @@ PGC_API const char *pgc_strerror(int err)
 		return "value out of range";
 	case -ENOSYS:
 		return "operation not supported";
+	case -EOPNOTSUPP:
+		return "operation not supported by this object";
+	case -EALREADY:
+		return "already done";
+	case -EBADF:
+		return "bad file descriptor";
+	case -EUCLEAN:
+		return "internal structures do not agree (consistency check failed)";
+	case -EFBIG:
+		return "file too large";
 	default:
 		return "unknown error";
 	}

@@ -524,9 +524,11 @@ PGC_API int pgc_mapping_writeback_runs(pgc_mapping *mapping, struct pgc_writebac
  * A store sets them when it attaches a mapping (pgc_store_mapping_create()).
  * Default: 512-byte blocks and buffers, 1 MiB segments.
  * @param mapping the mapping.
- * @param limits  the limits; block_size and mem_align powers of two,
- *                max_segment a nonzero multiple of block_size.
- * @return 0; -EINVAL for a NULL argument or limits out of range.
+ * @param limits  the limits: size set to sizeof(struct pgc_dio_limits);
+ *                block_size and mem_align powers of two, max_segment a
+ *                nonzero multiple of block_size.
+ * @return 0; -EINVAL for a NULL argument, a size smaller than the struct,
+ *         or limits out of range.
  * @par Thread safety
  * Safe from any thread; direct I/O already running keeps the old limits.
  */

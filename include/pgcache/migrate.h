@@ -177,11 +177,18 @@ PGC_API int pgc_migrate_page(pgc_mapping *mapping, pgc_page *newpage, pgc_page *
  * @param page    the page (unused).
  * @param mode    the #pgc_migrate_mode (unused).
  * @return -EIO, always.
+ * @par Thread safety
+ * Safe from any thread (it touches nothing).
  */
 PGC_API int pgc_fail_migrate_page(pgc_mapping *mapping, pgc_page *newpage, pgc_page *page,
 				  int mode);
 
-/** Flag of pgc_move_pages(): move pages that other holders pin too (MPOL_MF_MOVE_ALL). */
+/**
+ * Flag of pgc_move_pages(), after MPOL_MF_MOVE_ALL: pages that other holders
+ * pin are tried too. In place (#PGC_MOVE_INPLACE) they move, as the frame
+ * stays; by copy they cannot (the holders would keep the old page) and are
+ * reported -EBUSY instead of -EACCES.
+ */
 #define PGC_MOVE_ALL 0x1u
 /** Flag of pgc_move_pages(): move in place (the kernel moves the memory under the frame). */
 #define PGC_MOVE_INPLACE 0x2u
@@ -250,6 +257,8 @@ PGC_API long pgc_migrate_nodes(pgc_cache *cache, pgc_mapping *mapping, const int
  * @param reason a #pgc_migrate_reason.
  * @param stats  filled; its size member set by the caller.
  * @return 0; -EINVAL for bad arguments.
+ * @par Thread safety
+ * Safe from any thread; the counts of calls in progress may be partly in.
  */
 PGC_API int pgc_cache_migrate_stats(pgc_cache *cache, int reason, struct pgc_migrate_stats *stats);
 
@@ -259,6 +268,8 @@ PGC_API int pgc_cache_migrate_stats(pgc_cache *cache, int reason, struct pgc_mig
  * @param page a page of a cache (held by the caller).
  * @return the node; -EINVAL for NULL; a negative errno from the kernel; on
  *         a machine without NUMA support, 0.
+ * @par Thread safety
+ * Safe from any thread that holds a reference on the page.
  */
 PGC_API int pgc_page_kernel_node(const pgc_page *page);
 
