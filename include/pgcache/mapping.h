@@ -491,6 +491,9 @@ PGC_API int pgc_mapping_write_page(pgc_page *page, struct pgc_writeback_control 
  */
 typedef int (*pgc_write_run_fn)(pgc_mapping *mapping, pgc_page **pages, unsigned nr, void *arg);
 
+/** The longest run pgc_mapping_writeback_runs() passes, in pages. */
+#define PGC_MAX_RUN 1024u
+
 /**
  * @brief A writepages for stores that write many pages in one request:
  * gathers the dirty pages of the wbc's range in index order into runs of
@@ -513,9 +516,6 @@ typedef int (*pgc_write_run_fn)(pgc_mapping *mapping, pgc_page **pages, unsigned
  * Safe from any thread; may sleep on page locks. The caller holds no page
  * lock of the mapping.
  */
-/** The longest run pgc_mapping_writeback_runs() passes, in pages. */
-#define PGC_MAX_RUN 1024u
-
 PGC_API int pgc_mapping_writeback_runs(pgc_mapping *mapping, struct pgc_writeback_control *wbc,
 				       pgc_write_run_fn fn, void *arg, unsigned max_run);
 
