@@ -56,6 +56,7 @@ struct pgc_cache {
 	_Atomic uint64_t nr_dirty;
 	_Atomic uint64_t nr_writeback;
 	_Atomic long nr_mappings;
+	_Atomic int nr_isolating;     /* threads holding pages off the LRU (lru.c) */
 	pgc_log_fn log;
 	void *log_arg;
 	int log_level;

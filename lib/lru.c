@@ -204,3 +204,24 @@ PGC_API int pgc_page_set_unevictable(pgc_page *page, int on)
 	pgc__lru_set_unevictable(pgc__page_chunk(page)->cache, page, on);
 	return 0;
 }
+
+/* Isolation windows of this thread, in any cache (nested calls count). */
+static _Thread_local unsigned tl_isolating;
+
+void pgc__lru_isolating_begin(struct pgc_cache *c)
+{
+	tl_isolating++;
+	atomic_fetch_add_explicit(&c->nr_isolating, 1, memory_order_relaxed);
+}
+
+void pgc__lru_isolating_end(struct pgc_cache *c)
+{
+	atomic_fetch_sub_explicit(&c->nr_isolating, 1, memory_order_relaxed);
+	tl_isolating--;
+}
+
+bool pgc__lru_others_isolating(struct pgc_cache *c)
+{
+	return (unsigned)atomic_load_explicit(&c->nr_isolating, memory_order_relaxed) >
+	       tl_isolating;
+}

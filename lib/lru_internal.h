@@ -54,6 +54,15 @@ void pgc__lru_set_unevictable(struct pgc_cache *cache, struct pgc_page *page, in
  * inactive list, except those referenced since, which get one more round.
  * Returns how many were deactivated.
  */
+/*
+ * A thread that takes pages off the LRU lists for a while (reclaim,
+ * migration) says so, so that an allocation that finds nothing to reclaim
+ * can tell whether waiting may help: only if another thread holds pages.
+ */
+void pgc__lru_isolating_begin(struct pgc_cache *cache);
+void pgc__lru_isolating_end(struct pgc_cache *cache);
+bool pgc__lru_others_isolating(struct pgc_cache *cache);
+
 unsigned pgc__lru_age_active(struct pgc_cache *cache, unsigned pool_idx, unsigned max);
 /* The lengths of a node's lists. */
 void pgc__lru_counts(struct pgc_cache *cache, unsigned pool_idx, uint64_t nr[PGC_NR_LRU]);

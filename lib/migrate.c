@@ -380,9 +380,25 @@ static void stats_out(struct pgc_migrate_stats *out, const struct pgc_migrate_st
  * expected count is three: the mapping's, the caller's and the engine's.
  * extra_refs[i] (optional) tells which failed pages were held by others.
  */
+static long migrate_run(struct pgc_cache *c, struct pgc_page **pages, unsigned nr,
+			pgc_new_page_fn new_page, void *private, int mode, int reason, int *status,
+			bool *extra_refs, struct pgc_migrate_stats *st_out);
+
+/* migrate_run() inside an isolation window (see pgc__lru_isolating_begin). */
 static long migrate_core(struct pgc_cache *c, struct pgc_page **pages, unsigned nr,
 			 pgc_new_page_fn new_page, void *private, int mode, int reason, int *status,
 			 bool *extra_refs, struct pgc_migrate_stats *st_out)
+{
+	pgc__lru_isolating_begin(c);
+	long r = migrate_run(c, pages, nr, new_page, private, mode, reason, status, extra_refs,
+			     st_out);
+	pgc__lru_isolating_end(c);
+	return r;
+}
+
+static long migrate_run(struct pgc_cache *c, struct pgc_page **pages, unsigned nr,
+			pgc_new_page_fn new_page, void *private, int mode, int reason, int *status,
+			bool *extra_refs, struct pgc_migrate_stats *st_out)
 {
 	struct mig_ctx ctx = {.cache = c, .mode = mode, .expected = 3, .new_page = new_page,
 			      .private = private};
@@ -627,7 +643,9 @@ static unsigned move_group(struct pgc_cache *c, struct pgc_page **pages, unsigne
 			   unsigned flags, int reason, int *status, struct pgc_migrate_stats *sum)
 {
 	if (flags & PGC_MOVE_INPLACE) {
+		pgc__lru_isolating_begin(c);
 		unsigned failed = move_inplace(c, pages, n, node, status);
+		pgc__lru_isolating_end(c);
 		struct pgc_migrate_stats s = {.size = sizeof(s), .passes = 1,
 					      .succeeded = n - failed, .failed = failed,
 					      .bytes = (uint64_t)(n - failed) * page_size_of(c)};

@@ -79,6 +79,7 @@ static unsigned long shrink_node(struct pgc_cache *c, unsigned pi, unsigned long
 			       PGC_RECLAIM_BATCH;
 	unsigned long freed = 0, scanned = 0;
 
+	pgc__lru_isolating_begin(c);
 	while (freed < nr && scanned < budget) {
 		pgc__lru_counts(c, pi, counts);
 		if (counts[PGC_LRU_ACTIVE] > counts[PGC_LRU_INACTIVE])
@@ -104,6 +105,7 @@ static unsigned long shrink_node(struct pgc_cache *c, unsigned pi, unsigned long
 		}
 		pgc__lru_putback(c, keep, nk);
 	}
+	pgc__lru_isolating_end(c);
 	return freed;
 }
 
@@ -157,10 +159,11 @@ PGC_API int pgc_page_alloc(pgc_cache *cache, int node, unsigned flags, pgc_page 
 	want = want < 1 ? 1 : want > PGC_RECLAIM_BATCH ? PGC_RECLAIM_BATCH : want;
 
 	/* Attempts that reclaimed something, and waits after one that found
-	 * nothing it could take: other threads may hold every page for a
-	 * moment (isolated by a concurrent reclaim or migration, locked, under
-	 * writeback), and a small cache under load should wait for them, not
-	 * fail. The waits grow from 20 us to 2 ms, about 0.1 s in all. */
+	 * nothing it could take while other threads hold pages off the LRU
+	 * lists (a concurrent reclaim or migration): a small cache under load
+	 * should wait for them, not fail. The waits grow from 20 us to 2 ms,
+	 * about 0.1 s in all. When nobody else holds pages (this thread's own
+	 * migration holds them, say), waiting cannot help. */
 	unsigned idle = 0;
 	for (unsigned attempt = 0; attempt < 16;) {
 		/* Free frames on any allowed node first; then, if allowed,
@@ -192,7 +195,7 @@ PGC_API int pgc_page_alloc(pgc_cache *cache, int node, unsigned flags, pgc_page 
 			attempt++;
 			continue;
 		}
-		if (!may_sleep || idle >= PGC_ALLOC_MAX_WAITS)
+		if (!may_sleep || idle >= PGC_ALLOC_MAX_WAITS || !pgc__lru_others_isolating(cache))
 			break;
 		idle++;
 		struct timespec ts = {0, (long)(idle < 100 ? idle : 100) * 20000L};

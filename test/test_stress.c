@@ -130,6 +130,20 @@ struct worker {
 	size_t buf_len;
 };
 
+/* On an allocation failure: what the cache looked like. */
+static void report_enomem(struct stress *s, ssize_t got)
+{
+	if (got != -ENOMEM)
+		return;
+	struct pgc_stats st = {.size = sizeof(st)};
+	pgc_cache_stats(s->cache, &st);
+	fprintf(stderr,
+		"stress: -ENOMEM with %" PRIu64 " resident of %" PRIu64 " (%" PRIu64 " active, %" PRIu64
+		" inactive, %" PRIu64 " dirty, %" PRIu64 " writeback), %" PRIu64 " allocation failures\n",
+		st.resident, st.capacity, st.active, st.inactive, st.dirty, st.writeback,
+		st.alloc_failures);
+}
+
 static void do_write(struct worker *w, struct pgc_rng *r)
 {
 	struct stress *s = w->s;
@@ -147,6 +161,7 @@ static void do_write(struct worker *w, struct pgc_rng *r)
 	} else {
 		got = pgc_write(s->m, w->buf, s->bs, b * s->bs, 0);
 	}
+	report_enomem(s, got);
 	if (TCHECK(&s->fail, got == (ssize_t)s->bs, "%s write of block %" PRIu64 ": %zd",
 		   direct ? "direct" : "buffered", b, got))
 		s->last[b] = v;
@@ -172,6 +187,7 @@ static void do_read(struct worker *w, struct pgc_rng *r)
 	} else {
 		got = pgc_read(s->m, w->buf, n * s->bs, first * s->bs);
 	}
+	report_enomem(s, got);
 	if (!TCHECK(&s->fail, got == (ssize_t)(n * s->bs), "%s read of %" PRIu64 " blocks at %" PRIu64 ": %zd",
 		    direct ? "direct" : "buffered", n, first, got))
 		return;
