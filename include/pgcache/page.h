@@ -59,7 +59,9 @@ enum pgc_page_flag {
  *
  * The page has one reference (the caller's), no flags, index 0 and no
  * mapping. If no frame is free and the capacity is reached, reclaim runs
- * (see pgc_cache_reclaim()).
+ * (see pgc_cache_reclaim()). When reclaim finds nothing to take while other
+ * threads hold pages off the LRU lists (their reclaim or migration), the
+ * call waits for them, about 0.1 s at most, before it fails.
  *
  * @param cache the cache.
  * @param node  the node to allocate on, or #PGC_NODE_ANY. Without
