@@ -98,6 +98,11 @@ static void cursor_copy_out(const struct iov_cursor *c, size_t skip, void *dst, 
 	char *d = dst;
 	while (len) {
 		size_t left = t.iov[t.i].iov_len - t.in;
+		if (!left) { /* an empty buffer: cursor_advance(0) would not pass it */
+			t.i++;
+			t.in = 0;
+			continue;
+		}
 		size_t k = len < left ? len : left;
 		memcpy(d, (char *)t.iov[t.i].iov_base + t.in, k);
 		d += k;

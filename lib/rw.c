@@ -376,9 +376,14 @@ static ssize_t write_locked(struct pgc_mapping *m, const void *buf, size_t len, 
 	int cerr = pgc_io_commit(&io);
 	if (!err)
 		err = cerr;
-	if (err && (!done || (flags & PGC_WRITE_SYNC)))
+	if (!done)
 		return err;
-	return (ssize_t)done;
+	/* Stopped part way: the bytes copied are reported, the error is not
+	 * (a write-back error stays recorded for the next sync). Complete: a
+	 * write-back error of a synchronous write is returned. */
+	if (done < len || !(flags & PGC_WRITE_SYNC))
+		return (ssize_t)done;
+	return err ? err : (ssize_t)done;
 }
 
 /* ---- sync and readahead settings -------------------------------------- */

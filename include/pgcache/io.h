@@ -54,10 +54,12 @@ PGC_API ssize_t pgc_read(pgc_mapping *mapping, void *buf, size_t len, uint64_t o
  * @param len     how many bytes.
  * @param offset  byte offset.
  * @param flags   0 or #PGC_WRITE_SYNC.
- * @return the bytes written (all of them, unless an error stopped the write
- *         after some pages; with #PGC_WRITE_SYNC a write-back error is
- *         returned even when the bytes were copied: they stay dirty in the
- *         cache); -EINVAL for a NULL argument, unknown flags, or
+ * @return the bytes written: all of them, or fewer when an error stopped the
+ *         copy after some pages (the error is then not returned; a
+ *         write-back error stays recorded for the next sync). With
+ *         #PGC_WRITE_SYNC, when every byte was copied, a write-back error is
+ *         returned instead of the count: the bytes stay dirty in the cache.
+ *         -EINVAL for a NULL argument, unknown flags, or
  *         @p offset + @p len past 2^64 (nothing is written); -ENOMEM;
  *         the readpage error of a partial page that had to be read.
  * @par Thread safety

@@ -549,8 +549,11 @@ typedef uint32_t pgc_errseq_t;
 
 /**
  * @brief Samples the mapping's write-error state, as a file descriptor does
- * when it is opened: errors recorded before the sample are not reported to
- * this sample's holder, errors recorded after it are, once.
+ * when it is opened (the kernel's errseq_sample): errors recorded after the
+ * sample are reported to its holder, once. An error recorded before it that
+ * no holder has been told of yet is reported too (the sample is then 0),
+ * so that a write error is never lost just because nobody was watching;
+ * errors that some holder has already seen are not.
  * @param mapping the mapping.
  * @return the sample (0 for a NULL mapping).
  * @par Thread safety

@@ -99,8 +99,10 @@ struct pgc_migrate_stats {
  * new_folio_t).
  * @param page    the page to migrate (locked by the engine, do not touch its lock).
  * @param private the argument given to pgc_migrate_pages().
- * @return a page with one reference and no mapping (pgc_page_alloc()), or
- *         NULL if there is none (the migration stops with -ENOMEM).
+ * @return a page with one reference and no mapping (pgc_page_alloc(), with
+ *         or without #PGC_ALLOC_NOWAIT: it may be called under the page
+ *         lock), or NULL if there is none (the migration stops with
+ *         -ENOMEM).
  */
 typedef pgc_page *(*pgc_new_page_fn)(pgc_page *page, void *private);
 

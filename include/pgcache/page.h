@@ -80,8 +80,11 @@ enum pgc_page_flag {
  *         call without the flag waits for them; a later call gets them).
  *         A NOWAIT call never evicts pages while such frames exist.
  * @par Thread safety
- * Safe from any thread. Must not be called with a page lock held unless
- * #PGC_ALLOC_NOWAIT is given, since reclaim may wait on pages.
+ * Safe from any thread, also with page locks held: reclaim only tries
+ * page locks and skips pages under writeback, so it never waits for a
+ * page (it may write dirty pages through their mapping's writepage, and
+ * without #PGC_ALLOC_NOWAIT it may wait for an RCU grace period, so the
+ * caller must not be inside an RCU read-side critical section).
  */
 PGC_API int pgc_page_alloc(pgc_cache *cache, int node, unsigned flags, pgc_page **pagep);
 
