@@ -14,7 +14,10 @@
 #                         a short pgc-fsx run (tests labelled valgrind);
 #         3. build-asan/  AddressSanitizer + UndefinedBehaviorSanitizer,
 #                         every test not labelled nosan;
-#         4. build-tsan/  ThreadSanitizer, the tests labelled concurrency.
+#         4. build-tsan/  ThreadSanitizer, the tests labelled concurrency;
+#         5. build-fuzz/  clang, ASan+UBSan: the libFuzzer harness of fuzz/
+#                         for 120 s from fuzz/corpus (every other stage
+#                         replays the corpus as the test fuzz_corpus).
 #       Every stage runs even if an earlier one failed; the exit status is
 #       nonzero if any stage failed.
 #
@@ -36,6 +39,8 @@ packages=(
 	liburcu-dev
 	check
 	valgrind # the memcheck stage
+	clang-14 # the fuzz stage: libFuzzer's runtime comes with clang's
+	libclang-rt-14-dev
 	doxygen
 	graphviz
 	# The NUMA VM tests (cmake/pgc-numa-vm.sh): qemu in TCG emulation, a
@@ -150,6 +155,29 @@ stage_tsan() {
 		run_ctest build-tsan -L concurrency -LE nosan
 }
 
+# libFuzzer (fuzz/): 120 s of fuzz_ops from the committed corpus; a crash,
+# a sanitizer report, a leak or a 10 s timeout fails the stage, and the
+# input is saved in build-fuzz/fuzz-artifacts/ (fuzz/README.md says what to
+# do with it).
+stage_fuzz() {
+	local work rc=0
+	configure_and_build build-fuzz -DCMAKE_C_COMPILER=clang-14 \
+		-DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS=-O1 \
+		-DPGC_SANITIZE="address;undefined" -DPGC_FUZZ=ON -DPGC_BUILD_TESTS=ON \
+		-DPGC_BUILD_EXAMPLES=OFF -DPGC_BUILD_DOCS=OFF -DPGC_BUILD_BENCH=OFF \
+		-DPGC_NUMA_VM_TESTS=OFF || return
+	work=$(mktemp -d) && mkdir -p "$root/build-fuzz/fuzz-artifacts" || return
+	log "fuzz_ops for 120 s from fuzz/corpus"
+	ASAN_OPTIONS=halt_on_error=1:detect_leaks=1 \
+		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		"$root/build-fuzz/fuzz/fuzz_ops" -max_total_time=120 -max_len=512 \
+		-timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+		-artifact_prefix="$root/build-fuzz/fuzz-artifacts/" \
+		"$work" "$root/fuzz/corpus" || rc=$?
+	rm -rf "$work"
+	return "$rc"
+}
+
 mode=${1:-}
 case $mode in
 demo)
@@ -167,7 +195,7 @@ test)
 	[[ $# -eq 1 ]] || usage
 	install_missing_packages
 	failed_stages=()
-	for s in normal valgrind asan tsan; do
+	for s in normal valgrind asan tsan fuzz; do
 		if stage_"$s"; then
 			log "stage $s: OK"
 		else
@@ -179,7 +207,7 @@ test)
 	if ((${#failed_stages[@]})); then
 		echo "pgc-setup: FAILED stages: ${failed_stages[*]}"
 	else
-		echo "pgc-setup: all stages passed (normal, valgrind, asan+ubsan, tsan)"
+		echo "pgc-setup: all stages passed (normal, valgrind, asan+ubsan, tsan, fuzz)"
 	fi
 	echo "tests: $tests_passed passed, $tests_failed failed"
 	((${#failed_stages[@]} == 0))
