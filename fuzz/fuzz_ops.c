@@ -38,6 +38,8 @@
 
 #include <pgcache/pgcache.h>
 
+#include "../test/pgc_memstore.h"
+
 #define CAPACITY 16			/* pages in the cache */
 #define MAX_SIZE (256u << 10)		/* largest file */
 #define MAX_LEN (32u << 10)		/* longest transfer */
@@ -66,7 +68,7 @@ static struct {
 	int node;
 	size_t ps;
 	uint64_t size;	    /* the shadow's size */
-	uint64_t mem_size;  /* the store's size */
+	struct memstore mem; /* the file (test/pgc_memstore.h) */
 	unsigned opnr;
 	unsigned reopens;
 	unsigned fail_every; /* writepage fails every n-th call... */
@@ -79,7 +81,7 @@ static struct {
 } g;
 
 static _Alignas(4096) uint8_t shadow[MAX_SIZE];
-static _Alignas(4096) uint8_t mem[MAX_SIZE + MAX_LEN];
+static _Alignas(4096) uint8_t mem_data[MAX_SIZE + MAX_LEN];
 static _Alignas(4096) uint8_t buf[MAX_LEN + 4096];
 
 __attribute__((format(printf, 1, 2), noreturn)) static void fail(const char *fmt, ...)
@@ -118,41 +120,17 @@ static uint8_t pattern(unsigned nr, uint64_t off)
 
 /* --- the store: a byte array, zeros past its size and the mapping's --- */
 
-static uint64_t mapping_limit(pgc_mapping *m, uint64_t off, uint64_t len)
-{
-	uint64_t size = pgc_mapping_size(m);
-	return off >= size ? 0 : (size - off < len ? size - off : len);
-}
-
-static void mem_read(pgc_mapping *m, void *dst, uint64_t off, uint64_t len)
-{
-	uint64_t have = off >= g.mem_size ? 0 : g.mem_size - off;
-	uint64_t n = mapping_limit(m, off, len);
-	if (have > n)
-		have = n;
-	memcpy(dst, mem + off, have);
-	memset((char *)dst + have, 0, len - have);
-}
-
+/* A store write past the array means the harness's bounds are wrong. */
 static void mem_write(const void *src, uint64_t off, uint64_t len)
 {
-	if (off + len > sizeof(mem))
+	if (memstore_write(&g.mem, src, off, len))
 		fail("store write at %#" PRIx64 " + %#" PRIx64 " past the file's limit", off, len);
-	memcpy(mem + off, src, len);
-	if (off + len > g.mem_size)
-		g.mem_size = off + len;
-}
-
-static int mem_readpage(pgc_mapping *m, pgc_page *p)
-{
-	mem_read(m, pgc_page_data(p), pgc_page_index(p) * g.ps, g.ps);
-	return 0;
 }
 
 static int mem_readpages(pgc_mapping *m, pgc_page **pages, unsigned nr)
 {
 	for (unsigned i = 0; i < nr; i++)
-		mem_readpage(m, pages[i]);
+		memstore_readpage(m, pages[i]);
 	return 0;
 }
 
@@ -173,7 +151,7 @@ static int mem_writepage(pgc_mapping *m, pgc_page *p, struct pgc_writeback_contr
 	if (inject())
 		return -EIO;
 	uint64_t off = pgc_page_index(p) * g.ps;
-	mem_write(pgc_page_data(p), off, mapping_limit(m, off, g.ps));
+	mem_write(pgc_page_data(p), off, memstore_limit(m, off, g.ps));
 	return 0;
 }
 
@@ -186,7 +164,7 @@ static int mem_write_run(pgc_mapping *m, pgc_page **pages, unsigned nr, void *ar
 		if (i && pgc_page_index(pages[i]) != pgc_page_index(pages[0]) + i)
 			fail("writeback run of %u pages: page %u is not consecutive", nr, i);
 		uint64_t off = pgc_page_index(pages[i]) * g.ps;
-		mem_write(pgc_page_data(pages[i]), off, mapping_limit(m, off, g.ps));
+		mem_write(pgc_page_data(pages[i]), off, memstore_limit(m, off, g.ps));
 	}
 	return 0;
 }
@@ -198,15 +176,10 @@ static int mem_writepages(pgc_mapping *m, struct pgc_writeback_control *wbc)
 
 static ssize_t mem_direct_IO(pgc_mapping *m, int rw, const struct iovec *iov, int n, uint64_t off)
 {
-	uint64_t done = 0;
-	for (int i = 0; i < n; i++) {
-		if (rw == PGC_READ)
-			mem_read(m, iov[i].iov_base, off + done, iov[i].iov_len);
-		else
-			mem_write(iov[i].iov_base, off + done, iov[i].iov_len);
-		done += iov[i].iov_len;
-	}
-	return (ssize_t)(rw == PGC_READ ? mapping_limit(m, off, done) : done);
+	ssize_t r = memstore_direct_IO(m, rw, iov, n, off);
+	if (r == -EFBIG)
+		fail("direct write at %#" PRIx64 " past the file's limit", off);
+	return r;
 }
 
 /* --- checks --- */
@@ -343,9 +316,7 @@ static void op_truncate(unsigned variant)
 	if (err)
 		fail("pgc_mapping_truncate: %s", pgc_strerror(err));
 	/* The file follows the mapping, as a file system's setattr would. */
-	if (size < g.mem_size)
-		memset(mem + size, 0, g.mem_size - size);
-	g.mem_size = size;
+	memstore_truncate(&g.mem, size);
 	if (size < g.size)
 		memset(shadow + size, 0, g.size - size);
 	g.size = size;
@@ -478,7 +449,7 @@ static const struct pgc_mapping_ops *ops(void)
 	static struct pgc_mapping_ops o;
 	o = (struct pgc_mapping_ops){
 		.size = sizeof(o),
-		.readpage = mem_readpage,
+		.readpage = memstore_readpage,
 		.writepage = mem_writepage,
 		.direct_IO = mem_direct_IO,
 		.readpages = g.config & 1 ? mem_readpages : NULL,
@@ -490,7 +461,7 @@ static const struct pgc_mapping_ops *ops(void)
 
 static void open_mapping(void)
 {
-	int err = pgc_mapping_create(g.cache, ops(), NULL, g.mem_size, &g.m);
+	int err = pgc_mapping_create(g.cache, ops(), &g.mem, g.mem.size, &g.m);
 	if (err)
 		fail("pgc_mapping_create: %s", pgc_strerror(err));
 	static const unsigned ra[4] = {0, 2, 8, 32};
@@ -506,9 +477,9 @@ static void close_mapping(void)
 	int err = pgc_mapping_writeback(g.m, 0, UINT64_MAX, PGC_WB_ALL);
 	if (err)
 		fail("writeback of everything: %s", pgc_strerror(err));
-	if (g.mem_size != g.size)
-		fail("the store's size is %" PRIu64 ", the shadow's %" PRIu64, g.mem_size, g.size);
-	compare("the store", mem, 0, g.size);
+	if (g.mem.size != g.size)
+		fail("the store's size is %" PRIu64 ", the shadow's %" PRIu64, g.mem.size, g.size);
+	compare("the store", mem_data, 0, g.size);
 	err = pgc_mapping_destroy(g.m);
 	if (err)
 		fail("pgc_mapping_destroy: %s", pgc_strerror(err));
@@ -604,7 +575,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	memset(&g, 0, sizeof(g));
 	memset(shadow, 0, sizeof(shadow));
-	memset(mem, 0, sizeof(mem));
+	memset(mem_data, 0, sizeof(mem_data));
+	g.mem.data = mem_data;
+	g.mem.cap = sizeof(mem_data);
 	g.in = data;
 	g.left = size;
 	g.config = get8();
@@ -618,6 +591,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (err)
 		fail("pgc_cache_create: %s", pgc_strerror(err));
 	g.ps = pgc_cache_page_size(g.cache);
+	g.mem.ps = g.ps;
 	if (pgc_cache_nodes(g.cache, &g.node, 1) < 1)
 		fail("pgc_cache_nodes");
 	open_mapping();

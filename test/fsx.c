@@ -44,6 +44,8 @@
 
 #include <pgcache/pgcache.h>
 
+#include "pgc_memstore.h"
+
 enum op_kind {
 	OP_READ,
 	OP_WRITE,
@@ -95,8 +97,7 @@ static struct {
 	pgc_cache *cache;
 	pgc_store *store;  /* the file store, or NULL with --store mem */
 	pgc_mapping *m;
-	uint8_t *mem;      /* --store mem: max_size bytes of file data */
-	uint64_t mem_size; /* --store mem: the file's size */
+	struct memstore mem; /* --store mem: the file */
 	char path[4096];
 	size_t ps;
 	uint32_t dio_block, dio_align;
@@ -224,69 +225,14 @@ static void fill(uint8_t *dst, uint64_t off, uint64_t len)
 		dst[i] = pattern(g.opnr, off + i);
 }
 
-/* --- the in-memory store (--store mem) --- */
-
-/* Like the file store: bytes below the mapping's size and past the file's
- * end read as zeros; a page write extends the file at most to the mapping's
- * size. */
-static uint64_t mapping_limit(pgc_mapping *m, uint64_t off, uint64_t len)
-{
-	uint64_t size = pgc_mapping_size(m);
-	return off >= size ? 0 : (size - off < len ? size - off : len);
-}
-
-static void mem_read(pgc_mapping *m, void *dst, uint64_t off, uint64_t len)
-{
-	uint64_t have = off >= g.mem_size ? 0 : g.mem_size - off;
-	uint64_t n = mapping_limit(m, off, len);
-	if (have > n)
-		have = n;
-	memcpy(dst, g.mem + off, have);
-	memset((char *)dst + have, 0, len - have);
-}
-
-static void mem_write(const void *src, uint64_t off, uint64_t len)
-{
-	memcpy(g.mem + off, src, len);
-	if (off + len > g.mem_size)
-		g.mem_size = off + len;
-}
-
-static int mem_readpage(pgc_mapping *m, pgc_page *p)
-{
-	mem_read(m, pgc_page_data(p), pgc_page_index(p) * g.ps, g.ps);
-	return 0;
-}
-
-static int mem_writepage(pgc_mapping *m, pgc_page *p, struct pgc_writeback_control *wbc)
-{
-	(void)wbc;
-	uint64_t off = pgc_page_index(p) * g.ps;
-	mem_write(pgc_page_data(p), off, mapping_limit(m, off, g.ps));
-	return 0;
-}
-
-static ssize_t mem_direct_IO(pgc_mapping *m, int rw, const struct iovec *iov, int n, uint64_t off)
-{
-	uint64_t done = 0;
-	for (int i = 0; i < n; i++) {
-		if (rw == PGC_READ)
-			mem_read(m, iov[i].iov_base, off + done, iov[i].iov_len);
-		else
-			mem_write(iov[i].iov_base, off + done, iov[i].iov_len);
-		done += iov[i].iov_len;
-	}
-	if (rw == PGC_READ)
-		done = mapping_limit(m, off, done);
-	return (ssize_t)done;
-}
+/* --- the in-memory store (--store mem): test/pgc_memstore.h --- */
 
 static const struct pgc_mapping_ops mem_ops = {
 	.size = sizeof(struct pgc_mapping_ops),
-	.readpage = mem_readpage,
-	.writepage = mem_writepage,
+	.readpage = memstore_readpage,
+	.writepage = memstore_writepage,
 	.migratepage = pgc_migrate_page,
-	.direct_IO = mem_direct_IO,
+	.direct_IO = memstore_direct_IO,
 };
 
 /* --- opening and closing --- */
@@ -294,7 +240,7 @@ static const struct pgc_mapping_ops mem_ops = {
 static void open_mapping(void)
 {
 	if (g.mem_store) {
-		int err = pgc_mapping_create(g.cache, &mem_ops, NULL, g.mem_size, &g.m);
+		int err = pgc_mapping_create(g.cache, &mem_ops, &g.mem, g.mem.size, &g.m);
 		if (err)
 			fail("pgc_mapping_create: %s", pgc_strerror(err));
 		g.dio_block = 512;
@@ -413,9 +359,7 @@ static long op_truncate(uint64_t new_size)
 	/* The file follows the mapping (the mapping only trims the file when
 	 * it writes past the size). */
 	if (g.mem_store) {
-		if (new_size < g.mem_size)
-			memset(g.mem + new_size, 0, g.mem_size - new_size);
-		g.mem_size = new_size;
+		memstore_truncate(&g.mem, new_size);
 	} else {
 		err = pgc_store_truncate(g.store, new_size);
 	}
@@ -544,9 +488,9 @@ static void full_check(void)
 static void verify_file(void)
 {
 	if (g.mem_store) {
-		if (g.mem_size != g.size)
-			fail("the store's size is %" PRIu64 ", expected %" PRIu64, g.mem_size, g.size);
-		compare("the store's memory", g.mem, 0, g.size);
+		if (g.mem.size != g.size)
+			fail("the store's size is %" PRIu64 ", expected %" PRIu64, g.mem.size, g.size);
+		compare("the store's memory", g.mem.data, 0, g.size);
 		return;
 	}
 	int fd = open(g.path, O_RDONLY);
@@ -777,8 +721,10 @@ int main(int argc, char **argv)
 
 	if (g.mem_store) {
 		snprintf(g.path, sizeof(g.path), "(memory)");
-		g.mem = calloc(g.max_size + g.max_len + 65536, 1);
-		if (!g.mem)
+		g.mem.cap = g.max_size + g.max_len + 65536;
+		g.mem.data = calloc(g.mem.cap, 1);
+		g.mem.ps = g.ps;
+		if (!g.mem.data)
 			fail("out of memory");
 	} else {
 		snprintf(g.path, sizeof(g.path), "%s/pgc-fsx.XXXXXX", g.dir);
@@ -827,7 +773,7 @@ int main(int argc, char **argv)
 	       g.moved, g.copied, g.move_calls, g.reclaimed, g.size);
 	if (!g.keep && !g.mem_store)
 		unlink(g.path);
-	free(g.mem);
+	free(g.mem.data);
 	free(g.shadow);
 	free(g.writer);
 	free(g.log);
