@@ -73,7 +73,10 @@ struct pgc_mapping_ops {
 	 * flag already cleared and its writeback flag set; return 0 on success
 	 * or a negative errno. The library then ends writeback; the page stays
 	 * locked for whoever locked it. On an error the library marks the page
-	 * dirty again and sets ERROR, so nothing is lost. Default (NULL): dirty pages cannot be written back, so
+	 * dirty again and sets ERROR, so nothing is lost (if the store keeps
+	 * failing, such pages fill the cache, and calls that need a frame fail
+	 * with -ENOMEM until a writeback succeeds or a truncate drops them).
+	 * Default (NULL): dirty pages cannot be written back, so
 	 * reclaim never evicts them and writeback returns -EROFS.
 	 */
 	int (*writepage)(pgc_mapping *mapping, pgc_page *page,
