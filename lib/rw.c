@@ -20,6 +20,7 @@
 #include <pgcache/io.h>
 
 #include "clpage_internal.h"
+#include "tsan_internal.h"
 
 #define RA_MAX_CAP 1024u
 #define RA_INITIAL 4u
@@ -160,7 +161,11 @@ PGC_API ssize_t pgc_read(pgc_mapping *m, void *buf, size_t len, uint64_t off)
 			if (err)
 				return done ? (ssize_t)done : err;
 		}
+		/* Without the page lock: a write of these bytes in progress
+		 * may be seen in part (see tsan_internal.h). */
+		pgc__racy_read_begin();
 		memcpy((char *)buf + done, (char *)pgc__page_data(p) + in, n);
+		pgc__racy_read_end();
 		pgc__put(p);
 		done += n;
 	}

@@ -18,15 +18,28 @@
 #endif
 #endif
 
+/*
+ * pgc__racy_read_begin()/end() bracket a copy of page data that races with
+ * writers by design: the read hit path copies without the page lock, so a
+ * read of bytes that another thread is writing may see part of the write
+ * (as read(2) may; io.h and docs/concurrency.md say so). Only the copy's
+ * reads are exempt from TSan; everything else in the path is checked.
+ */
 #ifdef PGC_TSAN
 void __tsan_acquire(void *addr);
 void __tsan_release(void *addr);
+void AnnotateIgnoreReadsBegin(const char *file, int line);
+void AnnotateIgnoreReadsEnd(const char *file, int line);
 /* What was written before this call is visible after pgc__hb_acquire(addr). */
 #define pgc__hb_release(addr) __tsan_release((void *)(addr))
 #define pgc__hb_acquire(addr) __tsan_acquire((void *)(addr))
+#define pgc__racy_read_begin() AnnotateIgnoreReadsBegin(__FILE__, __LINE__)
+#define pgc__racy_read_end() AnnotateIgnoreReadsEnd(__FILE__, __LINE__)
 #else
 #define pgc__hb_release(addr) ((void)(addr))
 #define pgc__hb_acquire(addr) ((void)(addr))
+#define pgc__racy_read_begin() ((void)0)
+#define pgc__racy_read_end() ((void)0)
 #endif
 
 #endif /* PGC_TSAN_INTERNAL_H */

@@ -109,7 +109,7 @@ static bool block_valid(struct stress *s, const unsigned char *d, uint64_t b, ui
 static void check_block(struct stress *s, int self, const unsigned char *d, uint64_t b,
 			uint64_t seq, const char *how)
 {
-	uint64_t v;
+	uint64_t v = 0;
 	bool ok = block_valid(s, d, b, &v);
 	if ((int)(b % NWRITERS) == self) {
 		TCHECK(&s->fail, ok && v == s->last[b],
