@@ -37,12 +37,16 @@ extern "C" {
  * @param buf     where the bytes go.
  * @param len     how many bytes.
  * @param offset  byte offset.
- * @return the bytes read: fewer than @p len only at the mapping's size (0 at
- *         or past it); or, if nothing was read, -EINVAL for a NULL argument,
- *         -ENOMEM if no frame could be had, or the readpage error (-EIO...).
+ * @return the bytes read: fewer than @p len at the mapping's size (0 at or
+ *         past it), or when a page after the first could not be read (its
+ *         error is then not returned); or, if nothing was read, -EINVAL for
+ *         a NULL argument, -ENOMEM if no frame could be had, or the readpage
+ *         error (-EIO...).
  * @par Thread safety
  * Safe from any thread; may sleep (page locks, reclaim, store reads). The
- * caller holds no page lock.
+ * caller holds no page lock. A cached page is copied without its lock, so
+ * a read of bytes that another thread is writing may see part of that
+ * write, as with read(2) and write(2) on a file.
  */
 PGC_API ssize_t pgc_read(pgc_mapping *mapping, void *buf, size_t len, uint64_t offset);
 
