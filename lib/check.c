@@ -244,7 +244,7 @@ static void check_pool(struct check *ck, struct pgc_cache *c, unsigned idx,
 	pthread_mutex_lock(&pool->lock);
 	check_free_list(ck, c, idx);
 	uint64_t inuse = atomic_load_explicit(&pool->nr_inuse, memory_order_relaxed);
-	uint64_t free_all = pool->nr_free + pool->nr_pending + pool->nr_inflight;
+	uint64_t free_all = pool->nr_free + pool->nr_pending + pool->nr_inflight + pool->nr_taken;
 	if (inuse + free_all != pool->nr_frames)
 		problem(ck, "node %d: %llu in use + %llu free, pending or in flight != %llu frames",
 			node, (unsigned long long)inuse, (unsigned long long)free_all,

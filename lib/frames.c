@@ -66,7 +66,7 @@ void pgc__frame_pool_init(struct pgc_frame_pool *p, uint64_t limit)
 {
 	pthread_mutex_init(&p->lock, NULL);
 	p->free_head = p->pending_head = PGC_FRAME_NONE;
-	p->nr_free = p->nr_pending = p->nr_inflight = p->nr_frames = 0;
+	p->nr_free = p->nr_pending = p->nr_inflight = p->nr_taken = p->nr_frames = 0;
 	p->limit = limit;
 	atomic_init(&p->nr_inuse, 0);
 }
@@ -290,6 +290,7 @@ struct pgc_page *pgc__frames_get(struct pgc_cache *cache, unsigned pool_idx, boo
 			uint64_t nr = pool->nr_pending;
 			pool->pending_head = PGC_FRAME_NONE;
 			pool->nr_pending = 0;
+			pool->nr_taken += nr;
 			pthread_mutex_unlock(&pool->lock);
 			struct pgc_page *last = pgc__frames_page(
 				&cache->frames, pgc__frames_page(&cache->frames, first)->dirty_next);
@@ -297,13 +298,21 @@ struct pgc_page *pgc__frames_get(struct pgc_cache *cache, unsigned pool_idx, boo
 			synchronize_rcu();
 			pthread_mutex_lock(&pool->lock);
 			pool_splice_free(pool, last, first, nr);
+			pool->nr_taken -= nr;
 			pthread_mutex_unlock(&pool->lock);
 			continue;
 		}
 		bool inflight = pool->nr_inflight > 0;
+		/* Another allocator took the pending frames and waits out
+		 * their grace period: they will be free after one. */
+		bool taken = pool->nr_taken > 0;
 		pthread_mutex_unlock(&pool->lock);
 		if (pool_grow(cache, pool_idx))
 			continue;
+		if (taken && may_sleep) {
+			synchronize_rcu();
+			continue;
+		}
 		if (!inflight || !may_sleep)
 			return NULL;
 		/*
@@ -319,7 +328,7 @@ bool pgc__frames_recycling(struct pgc_cache *cache, unsigned pool_idx)
 {
 	struct pgc_frame_pool *pool = &cache->nodes[pool_idx].pool;
 	pthread_mutex_lock(&pool->lock);
-	bool r = pool->nr_pending + pool->nr_inflight > 0;
+	bool r = pool->nr_pending + pool->nr_inflight + pool->nr_taken > 0;
 	pthread_mutex_unlock(&pool->lock);
 	return r;
 }

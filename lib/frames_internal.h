@@ -24,6 +24,8 @@ struct pgc_frame_pool {
 	uint64_t nr_free;
 	uint64_t nr_pending;
 	uint64_t nr_inflight;      /* in batches waiting in call_rcu() */
+	uint64_t nr_taken;         /* taken off the pending list by an allocator
+				    * that waits for a grace period */
 	uint64_t nr_frames;        /* frames created on this node */
 	uint64_t limit;            /* most frames on this node */
 	_Atomic uint64_t nr_inuse; /* frames handed out and not yet freed */
