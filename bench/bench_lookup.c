@@ -654,25 +654,7 @@ static void print_scaling(const struct options *o)
 /* Parses "1,2,4": distinct thread counts from 1 to MAX_THREADS. */
 static int parse_threads(const char *arg, unsigned *threads, unsigned *nr)
 {
-	const char *p = arg;
-
-	*nr = 0;
-	while (*p) {
-		char *end;
-		unsigned long v;
-
-		errno = 0;
-		v = strtoul(p, &end, 10);
-		if (errno || end == p || v < 1 || v > MAX_THREADS || *nr == MAX_THREAD_COUNTS ||
-		    (*end != ',' && *end != '\0'))
-			return -1;
-		for (unsigned i = 0; i < *nr; i++)
-			if (threads[i] == v)
-				return -1;
-		threads[(*nr)++] = (unsigned)v;
-		p = *end == ',' ? end + 1 : end;
-	}
-	return *nr ? 0 : -1;
+	return bench_parse_list(arg, 1, MAX_THREADS, threads, MAX_THREAD_COUNTS, nr);
 }
 
 int main(int argc, char **argv)

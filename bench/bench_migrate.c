@@ -149,22 +149,12 @@ static void result(const char *kase, double lib, const char *peer, double pv)
 /* Parses "1,64,512": batch sizes that divide TOTAL, so every round moves TOTAL pages. */
 static int parse_batches(const char *arg, unsigned *batches, unsigned *nr)
 {
-	const char *p = arg;
-
-	*nr = 0;
-	while (*p) {
-		char *end;
-		unsigned long v;
-
-		errno = 0;
-		v = strtoul(p, &end, 10);
-		if (errno || end == p || v < 1 || v > TOTAL || TOTAL % v || *nr == MAX_BATCHES ||
-		    (*end != ',' && *end != '\0'))
+	if (bench_parse_list(arg, 1, TOTAL, batches, MAX_BATCHES, nr))
+		return -1;
+	for (unsigned i = 0; i < *nr; i++)
+		if (TOTAL % batches[i])
 			return -1;
-		batches[(*nr)++] = (unsigned)v;
-		p = *end == ',' ? end + 1 : end;
-	}
-	return *nr ? 0 : -1;
+	return 0;
 }
 
 int main(int argc, char **argv)

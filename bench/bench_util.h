@@ -5,6 +5,7 @@
 #ifndef PGC_BENCH_UTIL_H
 #define PGC_BENCH_UTIL_H
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,34 @@ static inline double median(const double *v, unsigned n)
 	memcpy(tmp, v, n * sizeof(*v));
 	qsort(tmp, n, sizeof(*tmp), cmp_double);
 	return n % 2 ? tmp[n / 2] : (tmp[n / 2 - 1] + tmp[n / 2]) / 2.0;
+}
+
+/*
+ * Parses a comma-separated list of distinct numbers from lo to hi ("1,2,4")
+ * into out (at most max entries). Returns 0, or -1 for a bad list.
+ */
+static inline int bench_parse_list(const char *arg, unsigned long lo, unsigned long hi,
+				   unsigned *out, unsigned max, unsigned *nr)
+{
+	const char *p = arg;
+
+	*nr = 0;
+	while (*p) {
+		char *end;
+		unsigned long v;
+
+		errno = 0;
+		v = strtoul(p, &end, 10);
+		if (errno || end == p || v < lo || v > hi || *nr == max ||
+		    (*end != ',' && *end != '\0'))
+			return -1;
+		for (unsigned i = 0; i < *nr; i++)
+			if (out[i] == v)
+				return -1;
+		out[(*nr)++] = (unsigned)v;
+		p = *end == ',' ? end + 1 : end;
+	}
+	return *nr ? 0 : -1;
 }
 
 #endif /* PGC_BENCH_UTIL_H */
