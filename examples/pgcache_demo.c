@@ -465,8 +465,7 @@ static void print_cache_report(pgc_cache *cache, pgc_mapping *m)
 		return;
 	}
 	printf("  hit ratio   %.1f%% (%" PRIu64 " hits, %" PRIu64 " misses: page lookups of reads"
-	       " and writes;\n              a write to a page already dirty takes a fast path"
-	       " that is not counted)\n", hit_ratio(&st), st.hits, st.misses);
+	       " and writes)\n", hit_ratio(&st), st.hits, st.misses);
 	printf("  pages       %" PRIu64 " inserted, %" PRIu64 " evicted by reclaim, %" PRIu64
 	       " written back by reclaim\n", st.inserts, st.evictions, st.reclaim_writes);
 	printf("  now         %" PRIu64 " resident of %" PRIu64 ", %" PRIu64 " dirty, %" PRIu64
