@@ -186,11 +186,11 @@ PGC_API ssize_t pgc_direct_io(pgc_mapping *m, int rw, const struct iovec *iov, i
 		/* The store transfers whole blocks; the tail past EOF is not reported. */
 		total = (want + block - 1) & ~(size_t)(block - 1);
 	}
-	if (rw == PGC_WRITE)
-		pthread_rwlock_wrlock(&m->dio_lock); /* see pgc__mapping_fill_begin() */
+	if (rw == PGC_READ)
+		return transfer(m, rw, iov, iovcnt, offset, total, want);
+	pgc__mapping_dio_write_begin(m); /* see pgc__mapping_fill_begin() */
 	ssize_t r = transfer(m, rw, iov, iovcnt, offset, total, want);
-	if (rw == PGC_WRITE)
-		pthread_rwlock_unlock(&m->dio_lock);
+	pgc__mapping_dio_write_end(m);
 	return r;
 }
 

@@ -96,6 +96,17 @@ static inline void pgc__mapping_fill_end(struct pgc_mapping *m)
 	pthread_rwlock_unlock(&m->dio_lock);
 }
 
+/* A direct write's side of the same lock (dio.c). */
+static inline void pgc__mapping_dio_write_begin(struct pgc_mapping *m)
+{
+	pthread_rwlock_wrlock(&m->dio_lock);
+}
+
+static inline void pgc__mapping_dio_write_end(struct pgc_mapping *m)
+{
+	pthread_rwlock_unlock(&m->dio_lock);
+}
+
 struct pgc_page *pgc__mapping_lookup(struct pgc_mapping *m, uint64_t index);
 
 /* Inserts a page with a reference held by the caller; 0, -EEXIST or -EINVAL. */

@@ -198,7 +198,7 @@ PGC_API int pgc_page_alloc(pgc_cache *cache, int node, unsigned flags, pgc_page 
 		if (!may_sleep || idle >= PGC_ALLOC_MAX_WAITS || !pgc__lru_others_isolating(cache))
 			break;
 		idle++;
-		struct timespec ts = {0, (long)(idle < 100 ? idle : 100) * 20000L};
+		struct timespec ts = {0, (long)idle * 20000L};
 		nanosleep(&ts, NULL);
 	}
 	pgc__stat_inc(cache, PGC_ST_ALLOC_FAILURES);
