@@ -9,7 +9,8 @@
  * A write goes through write_begin (own the page's handle, make the bytes
  * the write does not cover valid) and write_end (dirty, size, queue); the
  * queue is committed in batches. A tiny write that lands in one page that
- * is already up to date, dirty and not under writeback skips all of that:
+ * is already up to date, dirty (and accounted on the dirty list) and not
+ * under writeback skips all of that:
  * the bytes are copied under the page lock and nothing else changes, which
  * is what a server doing small appends or overwrites needs most.
  */
@@ -300,13 +301,22 @@ PGC_API int pgc_write_end(pgc_io *io, pgc_clpage *clp, uint64_t pos, size_t copi
 }
 
 /*
- * The tiny-write fast path: the page is present, up to date, dirty and not
- * under writeback, so the write changes nothing but bytes (and maybe the
- * size). Returns false if the page does not qualify; nothing was done then.
+ * The tiny-write fast path: the page is present, up to date, dirty, on its
+ * mapping's dirty list and not under writeback, so the write changes
+ * nothing but bytes (and maybe the size). Returns false if the page does
+ * not qualify; nothing was done then.
+ *
+ * DIRTY alone is not enough: write_end sets the flag at once but another
+ * writer's commit puts the page on the dirty list only later, and a sync
+ * (or the writeback before a direct read) walks the list. A tiny write to
+ * such a page, then a direct read, would find nothing to write back and
+ * read the store's older bytes. Under the page lock, DIRTY and ONDIRTY
+ * together stay set until a writeback clears them (which needs the lock).
  */
 static bool tiny_write(struct pgc_mapping *m, const void *buf, size_t len, uint64_t off)
 {
-	const uint32_t need = PGC_BIT(PGC_PG_UPTODATE) | PGC_BIT(PGC_PG_DIRTY);
+	const uint32_t need = PGC_BIT(PGC_PG_UPTODATE) | PGC_BIT(PGC_PG_DIRTY) |
+			      PGC_BIT(PGC_PGI_ONDIRTY);
 	uint32_t shift = m->cache->frames.page_shift;
 	struct pgc_page *p = pgc__mapping_lookup(m, off >> shift);
 	if (!p)
