@@ -348,8 +348,8 @@ static int my_releasepage(pgc_mapping *m, pgc_page *page)
  * length) of a locked cached page are going away: the whole page (offset
  * 0) for a page leaving the mapping that carries the owner's private value,
  * or the tail of the partial last page (whose tail the library zeroes). The
- * store's own records are trimmed by my_store_truncate(), since pages that
- * are not cached have records too; this only counts.
+ * store's own records are trimmed by my_resize(), since pages that are not
+ * cached have records too; this only counts.
  */
 static void my_invalidatepage(pgc_mapping *m, pgc_page *page, size_t offset, size_t length)
 {
@@ -361,6 +361,40 @@ static void my_invalidatepage(pgc_mapping *m, pgc_page *page, size_t offset, siz
 	pthread_mutex_lock(&st->lock);
 	st->invalidatepage_calls++;
 	pthread_mutex_unlock(&st->lock);
+}
+
+/*
+ * resize: the object's size changed (pgc_mapping_truncate() calls this
+ * once the cache has dropped its pages past the size and zeroed the tail
+ * of the last one; pgc_sync_range() calls it too). On a shrink the store
+ * drops its records past the size and rewrites the last record with a zero
+ * tail, so that growing the object later reads zeros there, as a file
+ * would. Records are per page, so growth needs nothing.
+ */
+static int my_resize(pgc_mapping *m, uint64_t size)
+{
+	struct my_store *st = pgc_mapping_owner(m);
+	uint64_t keep = (size + st->page_size - 1) / st->page_size;
+	size_t tail = (size_t)(size % st->page_size);
+	int err = 0;
+
+	pthread_mutex_lock(&st->lock);
+	for (uint64_t i = keep; i < st->slots; i++) {
+		free(st->rec[i]);
+		st->rec[i] = NULL;
+	}
+	if (tail && keep > 0 && keep <= st->slots && st->rec[keep - 1]) {
+		unsigned char *buf = malloc(st->page_size);
+
+		err = buf ? record_load(st, st->rec[keep - 1], keep - 1, buf) : -ENOMEM;
+		if (!err) {
+			memset(buf + tail, 0, st->page_size - tail);
+			err = record_store(st, keep - 1, buf);
+		}
+		free(buf);
+	}
+	pthread_mutex_unlock(&st->lock);
+	return err;
 }
 
 /*
@@ -383,40 +417,9 @@ static const struct pgc_mapping_ops my_store_ops = {
 	.releasepage = my_releasepage,
 	.invalidatepage = my_invalidatepage,
 	.migratepage = pgc_migrate_page,
+	.resize = my_resize,
 };
 
-/*
- * Truncating the object: the cache drops its pages past the size (and
- * zeroes the tail of the last one), the store drops its records past it and
- * rewrites the last record with a zero tail, so that growing the object
- * later reads zeros there, as a file would.
- */
-static int my_store_truncate(pgc_mapping *m, struct my_store *st, uint64_t size)
-{
-	uint64_t keep = (size + st->page_size - 1) / st->page_size;
-	size_t tail = (size_t)(size % st->page_size);
-	int err = pgc_mapping_truncate(m, size);
-
-	if (err)
-		return err;
-	pthread_mutex_lock(&st->lock);
-	for (uint64_t i = keep; i < st->slots; i++) {
-		free(st->rec[i]);
-		st->rec[i] = NULL;
-	}
-	if (tail && keep > 0 && st->rec[keep - 1]) {
-		unsigned char *buf = malloc(st->page_size);
-
-		err = buf ? record_load(st, st->rec[keep - 1], keep - 1, buf) : -ENOMEM;
-		if (!err) {
-			memset(buf + tail, 0, st->page_size - tail);
-			err = record_store(st, keep - 1, buf);
-		}
-		free(buf);
-	}
-	pthread_mutex_unlock(&st->lock);
-	return err;
-}
 
 /* ---- the program ------------------------------------------------------- */
 
@@ -695,7 +698,7 @@ int main(int argc, char **argv)
 	 * invalidatepage. */
 	size = objsize / 2 + psize / 2 + 123;
 	pgc_read(m, line, 1, size);
-	err = my_store_truncate(m, &st, size);
+	err = pgc_mapping_truncate(m, size);
 	memset(expect + size, 0, objsize - size);
 	printf("\n4. truncated to %" PRIu64 " bytes: %s; invalidatepage called %" PRIu64
 	       " times (the partial last page)\n", size, pgc_strerror(err),

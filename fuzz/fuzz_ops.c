@@ -328,8 +328,7 @@ static void op_truncate(unsigned variant)
 	snprintf(g.log[g.opnr], sizeof(g.log[0]), "truncate %#" PRIx64 " -> %d", size, err);
 	if (err)
 		fail("pgc_mapping_truncate: %s", pgc_strerror(err));
-	/* The file follows the mapping, as a file system's setattr would. */
-	memstore_truncate(&g.mem, size);
+	/* The store follows by itself (the resize operation). */
 	if (size < g.size)
 		memset(shadow + size, 0, g.size - size);
 	g.size = size;
@@ -465,6 +464,7 @@ static const struct pgc_mapping_ops *ops(void)
 		.readpage = memstore_readpage,
 		.writepage = mem_writepage,
 		.direct_IO = mem_direct_IO,
+		.resize = memstore_resize,
 		.readpages = g.config & 1 ? mem_readpages : NULL,
 		.writepages = g.config & 8 ? mem_writepages : NULL,
 		.migratepage = g.config & 16 ? pgc_migrate_page : NULL,
@@ -487,9 +487,9 @@ static void close_mapping(void)
 {
 	put_handles();
 	g.fail_budget = 0;
-	int err = pgc_mapping_writeback(g.m, 0, UINT64_MAX, PGC_WB_ALL);
+	int err = pgc_sync_range(g.m, 0, UINT64_MAX, NULL);
 	if (err)
-		fail("writeback of everything: %s", pgc_strerror(err));
+		fail("sync of everything: %s", pgc_strerror(err));
 	if (g.mem.size != g.size)
 		fail("the store's size is %" PRIu64 ", the shadow's %" PRIu64, g.mem.size, g.size);
 	compare("the store", mem_data, 0, g.size);

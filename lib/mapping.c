@@ -315,15 +315,16 @@ PGC_API int pgc_mapping_create(pgc_cache *cache, const struct pgc_mapping_ops *o
 	return 0;
 }
 
+static void truncate_pages(struct pgc_mapping *m, uint64_t new_size);
+
 PGC_API int pgc_mapping_destroy(pgc_mapping *m)
 {
 	if (!m)
 		return 0;
 	if (atomic_load(&m->nr_dirty) > 0 || atomic_load(&m->nr_writeback) > 0)
 		return -EBUSY;
-	int err = pgc_mapping_truncate(m, 0);
-	if (err)
-		return err;
+	/* Drops the clean pages; the store keeps its size (no resize). */
+	truncate_pages(m, 0);
 	if (atomic_load(&m->nr_dirty) > 0 || atomic_load(&m->nr_pages) > 0)
 		return -EBUSY;
 	if (cds_lfht_destroy(m->ht, NULL))
@@ -573,10 +574,9 @@ static void truncate_partial(struct pgc_mapping *m, uint64_t index, size_t offse
 	pgc__put(p);
 }
 
-PGC_API int pgc_mapping_truncate(pgc_mapping *m, uint64_t new_size)
+/* Sets the size and drops the pages past it; the store is not told. */
+static void truncate_pages(struct pgc_mapping *m, uint64_t new_size)
 {
-	if (!m)
-		return -EINVAL;
 	size_t psize = m->cache->frames.page_size;
 	uint32_t shift = m->cache->frames.page_shift;
 	atomic_store_explicit(&m->size, new_size, memory_order_release);
@@ -610,7 +610,27 @@ PGC_API int pgc_mapping_truncate(pgc_mapping *m, uint64_t new_size)
 	size_t offset = (size_t)(new_size & (psize - 1));
 	if (offset)
 		truncate_partial(m, new_size >> shift, offset, psize);
-	return 0;
+}
+
+PGC_API int pgc_mapping_truncate(pgc_mapping *m, uint64_t new_size)
+{
+	if (!m)
+		return -EINVAL;
+	truncate_pages(m, new_size);
+	/* Last, the store: once no page past the size is left to be written
+	 * there, its bytes past the size can go for good. */
+	return pgc__mapping_resize_store(m);
+}
+
+int pgc__mapping_resize_store(struct pgc_mapping *m)
+{
+	if (!m->ops.resize)
+		return 0;
+	int err = m->ops.resize(m, atomic_load_explicit(&m->size, memory_order_acquire));
+	if (err)
+		pgc__log(m->cache, PGC_LOG_ERROR, "resize of the store to %llu bytes failed: %d",
+			 (unsigned long long)atomic_load(&m->size), err);
+	return err;
 }
 
 PGC_API long pgc_mapping_invalidate(pgc_mapping *m, uint64_t start, uint64_t end)

@@ -73,6 +73,13 @@ static inline void pgc__mapping_grow_size(struct pgc_mapping *m, uint64_t end)
 		;
 }
 
+/*
+ * Passes the mapping's size on to its store (the resize operation, if any),
+ * logging a failure with the size; returns the operation's result. Called
+ * by truncate and by sync, with no page lock held.
+ */
+int pgc__mapping_resize_store(struct pgc_mapping *m);
+
 /* Finds the page at index and takes a reference (lock free), or NULL. */
 /*
  * Coherence of direct writes with the cache. A direct write writes back the

@@ -409,6 +409,10 @@ PGC_API int pgc_sync_range(pgc_mapping *m, uint64_t start, uint64_t end, pgc_err
 		return -EINVAL;
 	uint32_t shift = m->cache->frames.page_shift;
 	int err = pgc_mapping_writeback(m, start >> shift, end >> shift, PGC_WB_ALL);
+	/* The store's size follows the mapping's, as fsync makes i_size durable. */
+	int rerr = pgc__mapping_resize_store(m);
+	if (!err)
+		err = rerr;
 	if (since) {
 		int seen = pgc_mapping_check_error(m, since);
 		if (!err)

@@ -634,6 +634,31 @@ static ssize_t store_direct_IO(pgc_mapping *m, int rw, const struct iovec *iov, 
 	return r;
 }
 
+/*
+ * The file follows the mapping's size (truncate and sync call this). The
+ * size is read again under the exclusive lock: a page written for a larger
+ * size since the caller read it must not be cut off.
+ */
+static int store_resize(pgc_mapping *m, uint64_t size)
+{
+	(void)size;
+	struct pgc_store *s = pgc_mapping_owner(m);
+	if (!s)
+		return -EINVAL;
+	if (s->blkdev)
+		return 0; /* a device's size is fixed */
+	int err = 0;
+	pthread_rwlock_wrlock(&s->trim_lock);
+	uint64_t msize = pgc_mapping_size(m);
+	struct stat st;
+	if (fstat(s->fd, &st) != 0)
+		err = -errno;
+	else if ((uint64_t)st.st_size != msize)
+		err = pgc_store_truncate(s, msize);
+	pthread_rwlock_unlock(&s->trim_lock);
+	return err;
+}
+
 static const struct pgc_mapping_ops store_ops = {
 	.size = sizeof(struct pgc_mapping_ops),
 	.readpage = store_readpage,
@@ -643,6 +668,7 @@ static const struct pgc_mapping_ops store_ops = {
 	/* Plain data: dirty pages move with their data, no writeout needed. */
 	.migratepage = pgc_migrate_page,
 	.direct_IO = store_direct_IO,
+	.resize = store_resize,
 };
 
 PGC_API const struct pgc_mapping_ops *pgc_store_ops(void)

@@ -233,6 +233,7 @@ static const struct pgc_mapping_ops mem_ops = {
 	.writepage = memstore_writepage,
 	.migratepage = pgc_migrate_page,
 	.direct_IO = memstore_direct_IO,
+	.resize = memstore_resize,
 };
 
 /* --- opening and closing --- */
@@ -263,9 +264,10 @@ static void open_mapping(void)
 
 static void sync_all(void)
 {
-	int err = pgc_mapping_writeback(g.m, 0, UINT64_MAX, PGC_WB_ALL);
+	/* A sync, not a plain writeback: the store's size follows too. */
+	int err = pgc_sync_range(g.m, 0, UINT64_MAX, NULL);
 	if (err)
-		fail("writeback of everything: %s", pgc_strerror(err));
+		fail("sync of everything: %s", pgc_strerror(err));
 }
 
 static void close_mapping(void)
@@ -356,15 +358,7 @@ static long op_truncate(uint64_t new_size)
 	int err = pgc_mapping_truncate(g.m, new_size);
 	if (err)
 		fail("pgc_mapping_truncate(%" PRIu64 "): %s", new_size, pgc_strerror(err));
-	/* The file follows the mapping (the mapping only trims the file when
-	 * it writes past the size). */
-	if (g.mem_store) {
-		memstore_truncate(&g.mem, new_size);
-	} else {
-		err = pgc_store_truncate(g.store, new_size);
-	}
-	if (err)
-		fail("pgc_store_truncate(%" PRIu64 "): %s", new_size, pgc_strerror(err));
+	/* The store follows by itself (the resize operation). */
 	if (new_size < g.size) {
 		memset(g.shadow + new_size, 0, g.size - new_size);
 		memset(g.writer + new_size, 0, (g.size - new_size) * sizeof(*g.writer));

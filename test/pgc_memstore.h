@@ -1,8 +1,8 @@
 /*
  * A file in memory behind a mapping, for the random-operation tests
  * (test/fsx.c --store mem, fuzz/fuzz_ops.c): a byte array with a size, and
- * readpage, writepage and direct_IO that behave like the built-in file
- * store. Bytes below the mapping's size and past the file's end read as
+ * readpage, writepage, direct_IO and resize that behave like the built-in
+ * file store. Bytes below the mapping's size and past the file's end read as
  * zeros; a page write extends the file at most to the mapping's size (the
  * file store trims it there). The mapping's owner is the struct memstore.
  */
@@ -53,12 +53,20 @@ static inline int memstore_write(struct memstore *s, const void *src, uint64_t o
 	return 0;
 }
 
-/* The file follows a truncate of the mapping. */
-static inline void memstore_truncate(struct memstore *s, uint64_t size)
+/*
+ * The resize operation: the file follows the mapping's size (truncate and
+ * sync call it). Bytes cut off are zeroed, so a later growth reads zeros.
+ * -EFBIG past the array.
+ */
+static inline int memstore_resize(pgc_mapping *m, uint64_t size)
 {
+	struct memstore *s = pgc_mapping_owner(m);
+	if (size > s->cap)
+		return -EFBIG;
 	if (size < s->size)
 		memset(s->data + size, 0, s->size - size);
 	s->size = size;
+	return 0;
 }
 
 static inline int memstore_readpage(pgc_mapping *m, pgc_page *p)

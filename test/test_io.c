@@ -1298,6 +1298,157 @@ START_TEST(store_direct_read_past_eof)
 }
 END_TEST
 
+/* ---- The store's size follows the mapping's (issue 12, case 2) ---------- */
+
+static uint64_t file_size_of(const char *path)
+{
+	struct stat st;
+	ck_assert_int_eq(stat(path, &st), 0);
+	return (uint64_t)st.st_size;
+}
+
+/* Every byte of [from, to) of buf is c. */
+static void assert_bytes(const unsigned char *buf, size_t from, size_t to, unsigned char c,
+			 const char *what)
+{
+	for (size_t i = from; i < to; i++)
+		ck_assert_msg(buf[i] == c, "%s: byte %zu is %#x, expected %#x", what, i, buf[i], c);
+}
+
+/*
+ * Three pages of 0xAA, synced, truncated to 5000 bytes, then grown again
+ * (grow: 0 by pgc_mapping_set_size to 3 pages, 1 by a 1-byte write at 3
+ * pages). Bytes from 5000 on read as zeros: from the cache, from the store
+ * once the cache has dropped its pages, and in the file itself after a sync,
+ * which has the mapping's size.
+ */
+static void truncate_then_grow(int grow)
+{
+	struct sfx f;
+	sfx_init(&f, 64);
+	size_t ps = f.ps;
+	ck_assert_int_eq(pgc_mapping_set_readahead(f.m, 0), 0);
+	unsigned char *buf = malloc(4 * ps);
+	memset(buf, 0xaa, 3 * ps);
+	ck_assert_int_eq(pgc_write(f.m, buf, 3 * ps, 0, 0), (ssize_t)(3 * ps));
+	ck_assert_int_eq(pgc_sync_range(f.m, 0, UINT64_MAX, NULL), 0);
+	ck_assert_int_eq(pgc_mapping_truncate(f.m, 5000), 0);
+	ck_assert_uint_eq(file_size_of(f.path), 5000); /* the store followed at once */
+	uint64_t size = 3 * ps;
+	if (grow == 0) {
+		ck_assert_int_eq(pgc_mapping_set_size(f.m, size), 0);
+	} else {
+		ck_assert_int_eq(pgc_write(f.m, "z", 1, 3 * ps, 0), 1);
+		size = 3 * ps + 1;
+	}
+	ck_assert_uint_eq(pgc_mapping_size(f.m), size);
+	for (int round = 0; round < 3; round++) {
+		/* 0: as cached; 1: after dropping the clean pages (read from the
+		 * file); 2: after a sync, which also sets the file's size. */
+		if (round == 1) {
+			ck_assert_int_eq(pgc_sync_range(f.m, 0, UINT64_MAX, NULL), 0);
+			ck_assert_int_ge(pgc_mapping_invalidate(f.m, 0, UINT64_MAX), 0);
+			ck_assert_uint_eq(pgc_mapping_nr_pages(f.m), 0);
+		}
+		memset(buf, 0x55, 4 * ps);
+		ck_assert_int_eq(pgc_read(f.m, buf, 4 * ps, 0), (ssize_t)size);
+		assert_bytes(buf, 0, 5000, 0xaa, "read");
+		assert_bytes(buf, 5000, 3 * ps, 0, "read");
+		if (grow)
+			ck_assert_uint_eq(buf[3 * ps], 'z');
+	}
+	ck_assert_int_eq(pgc_sync_range(f.m, 0, UINT64_MAX, NULL), 0);
+	ck_assert_uint_eq(file_size_of(f.path), size);
+	memset(buf, 0x55, 4 * ps);
+	ck_assert_int_eq(file_pread(f.path, buf, 4 * ps, 0), (ssize_t)size);
+	assert_bytes(buf, 0, 5000, 0xaa, "the file");
+	assert_bytes(buf, 5000, 3 * ps, 0, "the file");
+	ck_assert_int_eq(pgc_cache_check(f.cache, NULL, 0), 0);
+	free(buf);
+	sfx_fini(&f);
+}
+
+START_TEST(store_truncate_then_set_size_reads_zeros)
+{
+	truncate_then_grow(0);
+}
+END_TEST
+
+START_TEST(store_truncate_then_write_past_reads_zeros)
+{
+	truncate_then_grow(1);
+}
+END_TEST
+
+/*
+ * After a sync the file has the mapping's size, whether the object grew by
+ * pgc_mapping_set_size() past its last page (a hole at the end) or by a
+ * truncate up; a truncate up extends the file at once.
+ */
+START_TEST(store_sync_gives_file_the_mapping_size)
+{
+	struct sfx f;
+	sfx_init(&f, 64);
+	size_t ps = f.ps;
+	unsigned char *buf = malloc(ps);
+	memset(buf, 0x3c, ps);
+	ck_assert_int_eq(pgc_write(f.m, buf, ps, 0, 0), (ssize_t)ps);
+	ck_assert_int_eq(pgc_mapping_set_size(f.m, 3 * ps + 5), 0);
+	ck_assert_int_eq(pgc_sync_range(f.m, 0, UINT64_MAX, NULL), 0);
+	ck_assert_uint_eq(file_size_of(f.path), 3 * ps + 5);
+	ck_assert_int_eq(pgc_mapping_truncate(f.m, 6 * ps + 7), 0);
+	ck_assert_uint_eq(file_size_of(f.path), 6 * ps + 7);
+	ck_assert_int_eq(pgc_sync_range(f.m, 0, UINT64_MAX, NULL), 0);
+	ck_assert_uint_eq(file_size_of(f.path), 6 * ps + 7);
+	ck_assert_int_eq(pgc_mapping_truncate(f.m, 100), 0);
+	ck_assert_uint_eq(file_size_of(f.path), 100);
+	ck_assert_int_eq(file_pread(f.path, buf, ps, 0), 100);
+	assert_bytes(buf, 0, 100, 0x3c, "the file");
+	free(buf);
+	sfx_fini(&f);
+}
+END_TEST
+
+/* The resize operation of a store of one's own is called with the size. */
+static atomic_int resize_calls;
+static _Atomic uint64_t resize_last;
+
+static int ms_resize(pgc_mapping *m, uint64_t size)
+{
+	struct mstore *s = pgc_mapping_owner(m);
+	atomic_fetch_add(&resize_calls, 1);
+	atomic_store(&resize_last, size);
+	pthread_mutex_lock(&s->lock);
+	if (size < s->cap)
+		memset(s->data + size, 0, s->cap - size);
+	pthread_mutex_unlock(&s->lock);
+	return size > s->cap ? -EFBIG : 0;
+}
+
+START_TEST(resize_op_called_by_truncate_and_sync)
+{
+	struct pgc_mapping_ops ops = ms_ops;
+	ops.resize = ms_resize;
+	struct fx f;
+	fx_init(&f, 64, 8, 4 * 4096, &ops);
+	atomic_store(&resize_calls, 0);
+	ck_assert_int_eq(pgc_mapping_truncate(f.m, 5000), 0);
+	ck_assert_int_eq(atomic_load(&resize_calls), 1);
+	ck_assert_uint_eq(atomic_load(&resize_last), 5000);
+	ck_assert_int_eq(pgc_mapping_set_size(f.m, 3 * f.ps), 0);
+	ck_assert_int_eq(atomic_load(&resize_calls), 1); /* no I/O at set_size */
+	ck_assert_int_eq(pgc_sync_range(f.m, 0, UINT64_MAX, NULL), 0);
+	ck_assert_int_eq(atomic_load(&resize_calls), 2);
+	ck_assert_uint_eq(atomic_load(&resize_last), 3 * f.ps);
+	/* Its error is returned (the mapping is truncated all the same). */
+	ck_assert_int_eq(pgc_mapping_truncate(f.m, 100 * f.ps), -EFBIG);
+	ck_assert_uint_eq(pgc_mapping_size(f.m), 100 * f.ps);
+	ck_assert_int_eq(pgc_sync_range(f.m, 0, UINT64_MAX, NULL), -EFBIG);
+	ck_assert_int_eq(pgc_mapping_truncate(f.m, 0), 0);
+	fx_fini(&f);
+}
+END_TEST
+
 /* ---- Each thread its own 512-byte block, blocks sharing pages ---------- */
 
 #define OB_THREADS 4
@@ -1608,6 +1759,10 @@ static Suite *io_suite(void)
 	PGC_ADD(s, store_buffered_write_direct_read, 10);
 	PGC_ADD(s, store_direct_write_buffered_read, 10);
 	PGC_ADD(s, store_direct_read_past_eof, 10);
+	PGC_ADD(s, store_truncate_then_set_size_reads_zeros, 10);
+	PGC_ADD(s, store_truncate_then_write_past_reads_zeros, 10);
+	PGC_ADD(s, store_sync_gives_file_the_mapping_size, 10);
+	PGC_ADD(s, resize_op_called_by_truncate_and_sync, 10);
 	PGC_ADD(s, store_concurrent_buffered_and_direct, 30);
 	PGC_ADD(s, store_own_block_direct_read_after_write, 60);
 	return s;

@@ -124,15 +124,17 @@ PGC_API int pgc_io_commit(pgc_io *io);
 
 /**
  * @brief Writes back the dirty pages of a byte range and waits for them,
- * then reports a write error recorded since @p since (like fsync on a file
- * descriptor: each holder of a sample sees each error once).
+ * passes the mapping's size on to the store (the resize operation of
+ * struct pgc_mapping_ops, if it has one), then reports a write error
+ * recorded since @p since (like fsync on a file descriptor: each holder of
+ * a sample sees each error once).
  * @param mapping the mapping.
  * @param start   first byte.
  * @param end     last byte (inclusive); UINT64_MAX for the whole mapping.
  * @param since   the caller's error sample (pgc_mapping_sample_error()),
  *                advanced; NULL to report only this call's own errors.
  * @return 0; -EINVAL for a NULL mapping or start > end; the error of
- *         writepage(s) or one recorded since @p since.
+ *         writepage(s), of resize, or one recorded since @p since.
  * @par Thread safety
  * Safe from any thread; sleeps. The caller holds no page lock.
  */

@@ -142,6 +142,24 @@ struct pgc_mapping_ops {
 	 */
 	ssize_t (*direct_IO)(pgc_mapping *mapping, int rw, const struct iovec *iov, int iovcnt,
 			     uint64_t offset);
+	/**
+	 * Make the stored object @p size bytes long, the mapping's size when
+	 * the library called (the store's side of the kernel's setattr of
+	 * i_size). Called by pgc_mapping_truncate() once the pages past the
+	 * new size have left the mapping and the last partial page is
+	 * zeroed: on a shrink the store must discard what it holds past
+	 * @p size, so that a later growth reads zeros there (as ftruncate(2)
+	 * does). Called by pgc_sync_range() once the range is written, so
+	 * that an object grown by pgc_mapping_set_size(), or by writes that
+	 * leave a hole at its end, has its whole size in the store. A store
+	 * whose page writes may run concurrently should read
+	 * pgc_mapping_size() again under the lock that orders it against
+	 * them (the size may have grown since), as the built-in file store
+	 * does. Return 0 or a negative errno, which the calling function
+	 * returns. Default (NULL): nothing; the store's size is whatever its
+	 * writes make it.
+	 */
+	int (*resize)(pgc_mapping *mapping, uint64_t size);
 };
 
 /**
@@ -224,6 +242,9 @@ PGC_API uint64_t pgc_mapping_size(const pgc_mapping *mapping);
  * @brief Sets the size without dropping pages (for growth; use
  * pgc_mapping_truncate() to shrink). Dirty pages must lie below the size:
  * stores may skip writing pages wholly past it and trim their file to it.
+ * The store is not told at once (no I/O here): the next pgc_sync_range()
+ * or pgc_mapping_truncate() passes the size on through the resize
+ * operation.
  * @param mapping the mapping.
  * @param size    the new size in bytes.
  * @return 0; -EINVAL if @p mapping is NULL.
@@ -344,11 +365,17 @@ PGC_API int pgc_mapping_delete(pgc_page *page);
  * for writeback and page locks); the partial last page stays, its tail is
  * zeroed and handed to invalidatepage with the offset and length of the
  * dropped bytes. Pages that other holders still reference leave the mapping
- * too; they are freed when the holders put them.
+ * too; they are freed when the holders put them. Then the store follows
+ * through the mapping's resize operation (for the built-in file store, an
+ * ftruncate(2) of the file), whether the size shrinks or grows, so bytes
+ * past a shrunken size read as zeros after a later growth, from the cache
+ * or from the store.
  *
  * @param mapping  the mapping.
  * @param new_size the size in bytes.
- * @return 0; -EINVAL if @p mapping is NULL.
+ * @return 0; -EINVAL if @p mapping is NULL; the error of the resize
+ *         operation (the mapping is truncated even then; the store may not
+ *         be, and a later pgc_sync_range() tries again).
  * @par Thread safety
  * Safe from any thread; sleeps on page locks and writeback, so the caller
  * holds no page lock of this mapping.

@@ -15,6 +15,11 @@
  * conservative 4096) and reports them. Pages are always written whole; the
  * store trims the file back to the mapping's size after writing the last,
  * partial page, so the file never grows past what was written.
+ *
+ * The file's size follows the mapping's: pgc_mapping_truncate() cuts (or
+ * extends) the file through the resize operation, and pgc_sync_range()
+ * extends it to the mapping's size, holes included. A caller never needs
+ * pgc_store_truncate() for a mapping's sake.
  */
 #ifndef PGCACHE_STORE_H
 #define PGCACHE_STORE_H
@@ -147,7 +152,10 @@ PGC_API ssize_t pgc_store_write(pgc_store *store, const struct iovec *iov, int i
 				uint64_t offset);
 
 /**
- * @brief Sets the file's size (ftruncate).
+ * @brief Sets the file's size (ftruncate). A mapping of the store needs no
+ * call of this: pgc_mapping_truncate() and pgc_sync_range() keep the file's
+ * size that of the mapping. Called behind a mapping's back, the mapping does
+ * not learn of it (its cached pages and size stay).
  * @param store the store.
  * @param size  the new size in bytes.
  * @return 0; -EINVAL for NULL; the negated errno of ftruncate(2).
@@ -171,8 +179,9 @@ PGC_API int pgc_store_sync(pgc_store *store);
  * read as zeros, and pages wholly past the size are neither read nor
  * written),
  * writepage and writepages (runs of consecutive dirty pages, one pwritev
- * each, through pgc_mapping_writeback_runs()), direct_IO. The mapping's
- * owner must be the store.
+ * each, through pgc_mapping_writeback_runs()), direct_IO, and resize (an
+ * ftruncate(2) to the mapping's size when the file's differs; nothing for
+ * a block device). The mapping's owner must be the store.
  * @return a static table, valid for the life of the process.
  * @par Thread safety
  * Safe from any thread.
