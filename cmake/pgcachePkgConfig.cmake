@@ -1,4 +1,4 @@
-# Generates and installs pgcache.pc.
+# Generates and installs pgcache.pc and pgcache-static.pc.
 #
 # The prefix in the file is the one the library is installed to, which may
 # differ from CMAKE_INSTALL_PREFIX at configure time (`cmake --install build
@@ -19,12 +19,22 @@ endif()
 # Left as a placeholder for the install-time step below.
 set(PGC_PC_PREFIX "@CMAKE_INSTALL_PREFIX@")
 
-set(_pgc_pc_template "${CMAKE_CURRENT_BINARY_DIR}/pgcache.pc.template")
-set(_pgc_pc_file "${CMAKE_CURRENT_BINARY_DIR}/pgcache.pc")
-configure_file("${CMAKE_CURRENT_LIST_DIR}/pgcache.pc.in" "${_pgc_pc_template}" @ONLY)
+# pgcache.pc: the shared library (the static one with --static);
+# pgcache-static.pc: the static library by path, its dependencies in Libs,
+# for a program that wants libpgcache.a although the .so sits beside it.
+set(_pgc_pc_modules pgcache)
+if(PGC_BUILD_STATIC)
+  list(APPEND _pgc_pc_modules pgcache-static)
+endif()
+foreach(_pgc_pc IN LISTS _pgc_pc_modules)
+  set(_pgc_pc_template "${CMAKE_CURRENT_BINARY_DIR}/${_pgc_pc}.pc.template")
+  set(_pgc_pc_file "${CMAKE_CURRENT_BINARY_DIR}/${_pgc_pc}.pc")
+  configure_file("${CMAKE_CURRENT_LIST_DIR}/${_pgc_pc}.pc.in" "${_pgc_pc_template}" @ONLY)
+  install(CODE "configure_file(\"${_pgc_pc_template}\" \"${_pgc_pc_file}\" @ONLY)")
+  install(FILES "${_pgc_pc_file}" DESTINATION "${CMAKE_INSTALL_LIBDIR}/pkgconfig")
+endforeach()
 
-install(CODE "configure_file(\"${_pgc_pc_template}\" \"${_pgc_pc_file}\" @ONLY)")
-install(FILES "${_pgc_pc_file}" DESTINATION "${CMAKE_INSTALL_LIBDIR}/pkgconfig")
-
+unset(_pgc_pc)
+unset(_pgc_pc_modules)
 unset(_pgc_pc_template)
 unset(_pgc_pc_file)

@@ -5,6 +5,9 @@
 #   install_consumer  installs the build into a temporary prefix and builds
 #                     separate programs against it with pkg-config and with
 #                     find_package (test/install/run.sh, examples/consumer/);
+#   subproject_consumer  builds libpgcache inside a parent project with
+#                     add_subdirectory and with FetchContent, and with only
+#                     the static library (test/install/subproject.sh);
 #   docs              Doxygen runs on the public headers without a warning.
 # None of them is meaningful under sanitizers (the consumers are built
 # without them, and the symbol table gains nothing but noise), hence the
@@ -29,6 +32,17 @@ set_tests_properties(install_consumer PROPERTIES
   LABELS "packaging;nosan"
   TIMEOUT 300
   RESOURCE_LOCK pgcache_build_tree)
+
+add_test(NAME subproject_consumer
+  COMMAND bash "${PROJECT_SOURCE_DIR}/test/install/subproject.sh"
+          "${PROJECT_BINARY_DIR}"
+          "${PROJECT_SOURCE_DIR}"
+          "${CMAKE_COMMAND}"
+          "${CMAKE_C_COMPILER}"
+          "${PROJECT_VERSION}")
+set_tests_properties(subproject_consumer PROPERTIES
+  LABELS "packaging;nosan"
+  TIMEOUT 600)
 
 if(PGC_BUILD_DOCS)
   add_test(NAME docs

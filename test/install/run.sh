@@ -9,7 +9,7 @@
 # Installs the build tree BUILD_DIR into a temporary prefix, then builds the
 # program consumer.c against that prefix four ways and runs each:
 #   1. pkg-config, shared library;
-#   2. pkg-config --static, linking libpgcache.a;
+#   2. pkg-config with pgcache-static.pc, linking libpgcache.a;
 #   3. find_package(pgcache), pgcache::pgcache;
 #   4. find_package(pgcache), pgcache::pgcache_static.
 # Nothing outside BUILD_DIR is written; the prefix is removed afterwards.
@@ -43,14 +43,24 @@ step "install into $prefix"
 	{ cat "$work/install.log" >&2; die "cmake --install"; }
 for f in "$prefix/include/pgcache/pgcache.h" "$libpath/libpgcache.a" \
 	 "$libpath/libpgcache.so" "$libpath/pkgconfig/pgcache.pc" \
+	 "$libpath/pkgconfig/pgcache-static.pc" \
 	 "$libpath/cmake/pgcache/pgcacheConfig.cmake" \
 	 "$libpath/cmake/pgcache/pgcacheConfigVersion.cmake" \
 	 "$libpath/cmake/pgcache/pgcacheTargets.cmake"; do
 	[[ -e $f ]] || die "not installed: ${f#"$prefix"/}"
 done
+# Before 1.0 the SONAME carries major.minor (every 0.x may change the ABI),
+# from 1.0 on the major version alone.
+major=${version%%.*}
+minor=${version#*.}
+minor=${minor%%.*}
+if ((major == 0)); then
+	want_soname=libpgcache.so.$major.$minor
+else
+	want_soname=libpgcache.so.$major
+fi
 soname=$(readelf -d "$libpath/libpgcache.so" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
-[[ $soname == "libpgcache.so.${version%%.*}" ]] ||
-	die "SONAME is '$soname', expected libpgcache.so.${version%%.*}"
+[[ $soname == "$want_soname" ]] || die "SONAME is '$soname', expected $want_soname"
 [[ -e $libpath/$soname ]] || die "$soname not installed"
 
 # Fails unless the program runs, exits 0 and prints its success line.
@@ -83,16 +93,36 @@ readelf -d "$work/pc_shared" | grep -q "NEEDED.*$soname" ||
 	die "pc_shared does not need $soname"
 run_consumer "$work/pc_shared"
 
-# -l:libpgcache.a makes the linker take the archive although the .so sits
-# beside it; the rest of the --static line brings the private dependencies.
-static_libs=$(pkg-config --static --libs pgcache)
-static_libs=${static_libs//-lpgcache/-l:libpgcache.a}
-step "pkg-config, static: $static_libs"
-# shellcheck disable=SC2046,SC2086
+# pgcache-static.pc names the archive by path, so the linker takes it
+# although the .so sits beside it, and lists its dependencies in Libs.
+step "pkg-config, static: $(pkg-config --cflags --libs pgcache-static)"
+[[ $(pkg-config --modversion pgcache-static) == "$version" ]] ||
+	die "pgcache-static.pc has version $(pkg-config --modversion pgcache-static)"
+# shellcheck disable=SC2046 # pkg-config output is a list of words
 "$cc" "${cflags[@]}" -o "$work/pc_static" "$src/consumer.c" \
-	$(pkg-config --static --cflags pgcache) $static_libs
+	$(pkg-config --cflags --libs pgcache-static)
 check_static "$work/pc_static"
 run_consumer "$work/pc_static"
+
+# The package accepts only versions with the same ABI: before 1.0 the same
+# major.minor, so a program written for an older 0.x must not find this one
+# (SameMajorVersion would accept it).
+if ((major == 0 && minor > 0)); then
+	older=0.$((minor - 1))
+	step "find_package(pgcache $older) must not find $version"
+	mkdir -p "$work/older"
+	cat >"$work/older/CMakeLists.txt" <<-EOF
+		cmake_minimum_required(VERSION 3.25)
+		project(pgcache_older LANGUAGES NONE)
+		find_package(pgcache $older QUIET)
+		if(pgcache_FOUND)
+		  message(FATAL_ERROR "found pgcache \${pgcache_VERSION} for $older")
+		endif()
+	EOF
+	"$cmake" -S "$work/older" -B "$work/older/build" -DCMAKE_PREFIX_PATH="$prefix" \
+		>"$work/older.log" 2>&1 ||
+		{ cat "$work/older.log" >&2; die "find_package(pgcache $older) accepted $version"; }
+fi
 
 step "find_package(pgcache)"
 "$cmake" -S "$src" -B "$work/cmake-build" \
