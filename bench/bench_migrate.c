@@ -16,7 +16,7 @@
  * --batches takes batch sizes in pages, comma separated, each a divisor of
  * 8192 (default 1,64,512,8192); bench/run-all sweeps more of them.
  * BENCH_MIGRATE_ROUNDS and BENCH_MIGRATE_BATCHES in the environment set the
- * same as --rounds and --batches (options win): cmake/pgc-numa-vm.sh runs
+ * same as --rounds and --batches (options win): scripts/numa-vm.sh runs
  * programs without arguments but passes the environment (--env).
  *
  * Rounds alternate the methods, the order rotating each round; the value

@@ -11,10 +11,10 @@
 #   docs              Doxygen runs on the public headers without a warning.
 # None of them is meaningful under sanitizers (the consumers are built
 # without them, and the symbol table gains nothing but noise), hence the
-# label nosan, which the sanitizer runs of cmake/pgc-setup.sh exclude.
+# label nosan, which the sanitizer runs of scripts/setup.sh exclude.
 
 add_test(NAME exported_symbols
-  COMMAND bash "${PROJECT_SOURCE_DIR}/cmake/pgc-check-exports.sh"
+  COMMAND bash "${PROJECT_SOURCE_DIR}/scripts/check-exports.sh"
           "$<TARGET_FILE:pgcache>" "${PROJECT_SOURCE_DIR}/include/pgcache")
 set_tests_properties(exported_symbols PROPERTIES
   LABELS "packaging;nosan"

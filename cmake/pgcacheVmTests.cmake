@@ -1,5 +1,5 @@
 # Tests that need several NUMA nodes, run inside qemu virtual machines with
-# emulated nodes by cmake/pgc-numa-vm.sh (the machines that build and test
+# emulated nodes by scripts/numa-vm.sh (the machines that build and test
 # libpgcache have a single node). Included from test/CMakeLists.txt.
 #
 #   pgc_add_static_test(TARGET name SOURCES src... [INTERNAL])
@@ -18,7 +18,7 @@
 #
 # PGC_NUMA_VM_TESTS=OFF turns both functions into no-ops, for developers
 # without qemu. When it is ON the tests are always added: a missing qemu,
-# kernel or busybox makes them fail, never skip (cmake/pgc-setup.sh installs
+# kernel or busybox makes them fail, never skip (scripts/setup.sh installs
 # them). Sanitizer builds (PGC_SANITIZE non-empty) build no static binaries
 # and add no VM tests: the sanitizer runtimes do not link statically.
 
@@ -49,7 +49,7 @@ if(_pgc_vm_enabled)
       "(Debian packages check, libsubunit-dev, libnuma-dev, liburcu-dev); "
       "or configure with -DPGC_NUMA_VM_TESTS=OFF")
   endif()
-  message(STATUS "pgcache: NUMA VM tests on (cmake/pgc-numa-vm.sh)")
+  message(STATUS "pgcache: NUMA VM tests on (scripts/numa-vm.sh)")
 
   # test/pgc_test.c once, for every static test. It links nothing: the
   # archives come last on each executable's link line.
@@ -108,7 +108,7 @@ function(pgc_add_numa_vm_test)
     return()
   endif()
 
-  set(_cmd bash "${PROJECT_SOURCE_DIR}/cmake/pgc-numa-vm.sh"
+  set(_cmd bash "${PROJECT_SOURCE_DIR}/scripts/numa-vm.sh"
     --topology ${arg_TOPOLOGY} --timeout ${arg_TIMEOUT})
   foreach(_e IN LISTS arg_ENV)
     list(APPEND _cmd --env "${_e}")

@@ -1,7 +1,7 @@
 /*
  * The migration engine on real NUMA nodes. This suite needs a machine with
  * two nodes or more: CI runs it, linked statically, inside qemu VMs with 2
- * and 4 emulated nodes (cmake/pgc-numa-vm.sh). Placement is checked
+ * and 4 emulated nodes (scripts/numa-vm.sh). Placement is checked
  * independently of the library, with move_pages(2) on the data's address
  * and no target nodes, and data is checked against the store.
  */

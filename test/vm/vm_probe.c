@@ -1,5 +1,5 @@
 /*
- * Suite "vm_probe": proves that the virtual machine of cmake/pgc-numa-vm.sh
+ * Suite "vm_probe": proves that the virtual machine of scripts/numa-vm.sh
  * really has the NUMA nodes the multi-node tests rely on, independently of
  * libpgcache: libnuma sees PGC_VM_NODES nodes, each with memory, and a page
  * moved with move_pages(2) to any node is then reported on that node. It also
@@ -19,7 +19,7 @@
 static int expected_nodes(void)
 {
 	const char *s = getenv("PGC_VM_NODES");
-	ck_assert_msg(s && *s, "PGC_VM_NODES is not set: run this program with cmake/pgc-numa-vm.sh");
+	ck_assert_msg(s && *s, "PGC_VM_NODES is not set: run this program with scripts/numa-vm.sh");
 	char *end;
 	long n = strtol(s, &end, 10);
 	ck_assert_msg(*end == '\0' && n >= 1 && n <= 64, "bad PGC_VM_NODES '%s'", s);

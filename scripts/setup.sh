@@ -1,23 +1,30 @@
 #!/usr/bin/env bash
-# Sets up a Debian 12 machine for libpgcache and builds it.
+# Sets up a Debian 12 machine for libpgcache and builds it. Every build goes
+# under build/ in the source tree (ignored by git).
 #
-#   bash cmake/pgc-setup.sh demo [DEMO ARGS...]
-#       installs the missing Debian packages, builds the library and the demo
-#       in build/, and runs build/examples/pgcache-demo.
-#   bash cmake/pgc-setup.sh test
-#       installs the missing Debian packages, then runs the whole test suite:
-#         1. build/       normal build with -Werror, every ctest test,
-#                         including the multi-node NUMA tests (label
-#                         numa-vm), which cmake/pgc-numa-vm.sh runs in qemu
-#                         VMs with 2 and 4 emulated NUMA nodes;
-#         2. build/       again: valgrind's memcheck on the core suites and
-#                         a short pgc-fsx run (tests labelled valgrind);
-#         3. build-asan/  AddressSanitizer + UndefinedBehaviorSanitizer,
-#                         every test not labelled nosan;
-#         4. build-tsan/  ThreadSanitizer, the tests labelled concurrency;
-#         5. build-fuzz/  clang, ASan+UBSan: the libFuzzer harness of fuzz/
-#                         for 120 s from fuzz/corpus (every other stage
-#                         replays the corpus as the test fuzz_corpus).
+#   bash scripts/setup.sh demo [DEMO ARGS...]
+#       installs the missing Debian packages the library and the demo need
+#       (compiler, CMake, pkg-config, liburcu, libnuma: nothing else),
+#       builds the library and the examples in build/demo, and runs
+#       build/demo/examples/pgcache-demo. `cmake --install build/demo`
+#       installs the library afterwards.
+#   bash scripts/setup.sh test
+#       installs the missing Debian packages the tests need as well, then
+#       runs the whole test suite:
+#         1. build/ci/normal  normal build with -Werror, every ctest test,
+#                             including the multi-node NUMA tests (label
+#                             numa-vm), which scripts/numa-vm.sh runs in qemu
+#                             VMs with 2 and 4 emulated NUMA nodes;
+#         2. build/ci/normal  again: valgrind's memcheck on the core suites
+#                             and a short pgc-fsx run (tests labelled
+#                             valgrind);
+#         3. build/ci/asan    AddressSanitizer + UndefinedBehaviorSanitizer,
+#                             every test not labelled nosan;
+#         4. build/ci/tsan    ThreadSanitizer, the tests labelled concurrency;
+#         5. build/ci/fuzz    clang, ASan+UBSan: the libFuzzer harness of
+#                             fuzz/ for 120 s from fuzz/corpus (every other
+#                             stage replays the corpus as the test
+#                             fuzz_corpus).
 #       Every stage runs even if an earlier one failed; the exit status is
 #       nonzero if any stage failed.
 #
@@ -31,19 +38,24 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 root=$PWD
 
-packages=(
-	build-essential # gcc, make, binutils (nm, readelf for the packaging tests)
+# What building the library and running the demo need.
+demo_packages=(
+	build-essential # gcc, make, binutils
 	cmake
 	pkg-config
 	libnuma-dev
 	liburcu-dev
+)
+
+# What the tests need besides.
+test_packages=(
 	check
 	valgrind # the memcheck stage
 	clang-14 # the fuzz stage: libFuzzer's runtime comes with clang's
 	libclang-rt-14-dev
 	doxygen
 	graphviz
-	# The NUMA VM tests (cmake/pgc-numa-vm.sh): qemu in TCG emulation, a
+	# The NUMA VM tests (scripts/numa-vm.sh): qemu in TCG emulation, a
 	# kernel to boot (/boot/vmlinuz-*), a static busybox for the initramfs.
 	qemu-system-x86
 	linux-image-amd64
@@ -52,19 +64,20 @@ packages=(
 )
 
 usage() {
-	echo "usage: bash cmake/pgc-setup.sh demo [DEMO ARGS...] | test" >&2
+	echo "usage: bash scripts/setup.sh demo [DEMO ARGS...] | test" >&2
 	exit 2
 }
 
 log() { printf '\n=== pgc-setup: %s\n' "$*"; }
 
+# install_missing_packages PACKAGE...
 install_missing_packages() {
 	if ! command -v dpkg-query >/dev/null 2>&1; then
 		log "no dpkg: not a Debian system, skipping package installation"
 		return
 	fi
 	local missing=() p
-	for p in "${packages[@]}"; do
+	for p in "$@"; do
 		if ! dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null |
 			grep -q '^install ok installed$'; then
 			missing+=("$p")
@@ -124,55 +137,55 @@ run_ctest() {
 # Every option is given explicitly, so that settings cached in a build
 # directory by earlier hand-made configurations cannot drop part of a stage.
 stage_normal() {
-	configure_and_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPGC_WERROR=ON \
+	configure_and_build build/ci/normal -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPGC_WERROR=ON \
 		-DPGC_SANITIZE= -DPGC_BUILD_TESTS=ON -DPGC_BUILD_EXAMPLES=ON \
 		-DPGC_BUILD_BENCH=ON -DPGC_BUILD_DOCS=ON -DPGC_NUMA_VM_TESTS=ON &&
-		run_ctest build -LE valgrind
+		run_ctest build/ci/normal -LE valgrind
 }
 
 # valgrind's memcheck on the core suites of the normal build (the tests
 # labelled valgrind by test/CMakeLists.txt); run after stage_normal.
 stage_valgrind() {
-	run_ctest build -L valgrind
+	run_ctest build/ci/normal -L valgrind
 }
 
 # Sanitizer builds are Debug (internal assertions on) at -O1 (for speed).
 stage_asan() {
-	configure_and_build build-asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS=-O1 \
+	configure_and_build build/ci/asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS=-O1 \
 		-DPGC_SANITIZE="address;undefined" -DPGC_BUILD_TESTS=ON \
 		-DPGC_BUILD_EXAMPLES=ON -DPGC_BUILD_DOCS=OFF -DPGC_BUILD_BENCH=OFF &&
 		ASAN_OPTIONS=halt_on_error=1:print_stacktrace=1:detect_leaks=1 \
 		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-		run_ctest build-asan -LE nosan
+		run_ctest build/ci/asan -LE nosan
 }
 
 # Only the tests labelled concurrency (by test/CMakeLists.txt) run here;
 # test/CMakeLists.txt gives them TSAN_OPTIONS with test/tsan.supp.
 stage_tsan() {
-	configure_and_build build-tsan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS=-O1 \
+	configure_and_build build/ci/tsan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS=-O1 \
 		-DPGC_SANITIZE=thread -DPGC_BUILD_TESTS=ON \
 		-DPGC_BUILD_EXAMPLES=OFF -DPGC_BUILD_DOCS=OFF -DPGC_BUILD_BENCH=OFF &&
-		run_ctest build-tsan -L concurrency -LE nosan
+		run_ctest build/ci/tsan -L concurrency -LE nosan
 }
 
 # libFuzzer (fuzz/): 120 s of fuzz_ops from the committed corpus; a crash,
 # a sanitizer report, a leak or a 10 s timeout fails the stage, and the
-# input is saved in build-fuzz/fuzz-artifacts/ (fuzz/README.md says what to
+# input is saved in build/ci/fuzz/fuzz-artifacts/ (fuzz/README.md says what to
 # do with it).
 stage_fuzz() {
 	local work rc=0
-	configure_and_build build-fuzz -DCMAKE_C_COMPILER=clang-14 \
+	configure_and_build build/ci/fuzz -DCMAKE_C_COMPILER=clang-14 \
 		-DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS=-O1 \
 		-DPGC_SANITIZE="address;undefined" -DPGC_FUZZ=ON -DPGC_BUILD_TESTS=ON \
 		-DPGC_BUILD_EXAMPLES=OFF -DPGC_BUILD_DOCS=OFF -DPGC_BUILD_BENCH=OFF \
 		-DPGC_NUMA_VM_TESTS=OFF || return
-	work=$(mktemp -d) && mkdir -p "$root/build-fuzz/fuzz-artifacts" || return
+	work=$(mktemp -d) && mkdir -p "$root/build/ci/fuzz/fuzz-artifacts" || return
 	log "fuzz_ops for 120 s from fuzz/corpus"
 	ASAN_OPTIONS=halt_on_error=1:detect_leaks=1 \
 		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-		"$root/build-fuzz/fuzz/fuzz_ops" -max_total_time=120 -max_len=512 \
+		"$root/build/ci/fuzz/fuzz/fuzz_ops" -max_total_time=120 -max_len=512 \
 		-timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-		-artifact_prefix="$root/build-fuzz/fuzz-artifacts/" \
+		-artifact_prefix="$root/build/ci/fuzz/fuzz-artifacts/" \
 		"$work" "$root/fuzz/corpus" || rc=$?
 	rm -rf "$work"
 	return "$rc"
@@ -182,18 +195,19 @@ mode=${1:-}
 case $mode in
 demo)
 	shift
-	install_missing_packages
-	log "configure build"
-	cmake -S "$root" -B "$root/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-		-DPGC_SANITIZE= -DPGC_BUILD_EXAMPLES=ON
-	log "build the demo"
-	cmake --build "$root/build" --parallel "$jobs" --target pgcache-demo
-	log "run build/examples/pgcache-demo $*"
-	exec "$root/build/examples/pgcache-demo" "$@"
+	install_missing_packages "${demo_packages[@]}"
+	log "configure build/demo"
+	cmake -S "$root" -B "$root/build/demo" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		-DPGC_SANITIZE= -DPGC_BUILD_EXAMPLES=ON -DPGC_BUILD_TESTS=OFF \
+		-DPGC_BUILD_BENCH=OFF -DPGC_BUILD_DOCS=OFF
+	log "build the library and the examples"
+	cmake --build "$root/build/demo" --parallel "$jobs"
+	log "run build/demo/examples/pgcache-demo $*"
+	exec "$root/build/demo/examples/pgcache-demo" "$@"
 	;;
 test)
 	[[ $# -eq 1 ]] || usage
-	install_missing_packages
+	install_missing_packages "${demo_packages[@]}" "${test_packages[@]}"
 	failed_stages=()
 	for s in normal valgrind asan tsan fuzz; do
 		if stage_"$s"; then

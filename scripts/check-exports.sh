@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Checks the dynamic symbol table of libpgcache.so (ctest: exported_symbols).
 #
-# Usage: pgc-check-exports.sh LIBPGCACHE_SO PUBLIC_INCLUDE_DIR
+# Usage: check-exports.sh LIBPGCACHE_SO PUBLIC_INCLUDE_DIR
 #
 # Fails if the library defines a dynamic symbol that does not start with
 # pgc_ (the version nodes, PGCACHE_x.y, excepted), if such a symbol has no
@@ -9,8 +9,8 @@
 # PGC_API is not exported.
 set -euo pipefail
 
-lib=${1:?usage: pgc-check-exports.sh LIBPGCACHE_SO PUBLIC_INCLUDE_DIR}
-incdir=${2:?usage: pgc-check-exports.sh LIBPGCACHE_SO PUBLIC_INCLUDE_DIR}
+lib=${1:?usage: check-exports.sh LIBPGCACHE_SO PUBLIC_INCLUDE_DIR}
+incdir=${2:?usage: check-exports.sh LIBPGCACHE_SO PUBLIC_INCLUDE_DIR}
 
 nm_out=$(nm -D --defined-only "$lib")
 fail=0
