@@ -75,14 +75,22 @@ static void check_index(struct check *ck, struct pgc_mapping *m)
 	size_t ps = m->cache->frames.page_size;
 	uint64_t size = atomic_load_explicit(&m->size, memory_order_relaxed);
 	uint64_t listed = 0, limit = nr_frames(m->cache) + 1;
-	struct cds_lfht_iter it;
-	struct cds_lfht_node *node;
+	uint64_t at = 0;
+	uint32_t id;
 
 	rcu_read_lock();
-	/* Not cds_lfht_for_each_entry: its last step computes a member
-	 * address from NULL, which UBSan rightly rejects. */
-	cds_lfht_for_each(m->ht, &it, node) {
-		struct pgc_page *p = caa_container_of(node, struct pgc_page, hnode);
+	while ((id = pgc__pgx_next(&m->index, &at, UINT64_MAX)) != PGC_FRAME_NONE) {
+		uint64_t slot_index = at;
+		if (at != UINT64_MAX)
+			at++;
+		if (!valid_id(m->cache, id)) {
+			problem(ck, "mapping %p: index %llu holds %#x, which names no frame", (void *)m,
+				(unsigned long long)slot_index, id);
+			if (slot_index == UINT64_MAX)
+				break;
+			continue;
+		}
+		struct pgc_page *p = pgc__frames_page(&m->cache->frames, id);
 		if (++listed > limit) {
 			problem(ck, "mapping %p: index holds more pages than the cache has frames",
 				(void *)m);
@@ -95,6 +103,10 @@ static void check_index(struct check *ck, struct pgc_mapping *m)
 		}
 		uint32_t f = pgc__flags(p);
 		uint64_t index = atomic_load_explicit(&p->index, memory_order_relaxed);
+		if (index != slot_index)
+			problem(ck, "page %#x is at index %llu of mapping %p's index but says %llu",
+				pgc__page_id(p), (unsigned long long)slot_index, (void *)m,
+				(unsigned long long)index);
 		int refs = atomic_load_explicit(&p->refcount, memory_order_relaxed);
 		if (atomic_load_explicit(&p->mapping, memory_order_relaxed) != m)
 			problem(ck, "page %#x (index %llu) is in mapping %p's index but names mapping %p",
@@ -129,10 +141,15 @@ static void check_index(struct check *ck, struct pgc_mapping *m)
 		if ((f & PGC_BIT(PGC_PGI_HANDLE)) && !pgc__clpage_attached_to(p))
 			problem(ck, "page %#x (index %llu): its handle does not point back to it",
 				pgc__page_id(p), (unsigned long long)index);
+		if (slot_index == UINT64_MAX)
+			break;
 	}
 	rcu_read_unlock();
 
 	uint64_t nr = atomic_load_explicit(&m->nr_pages, memory_order_relaxed);
+	if (m->index.nr != listed)
+		problem(ck, "mapping %p: the index counts %llu ids, a walk finds %llu", (void *)m,
+			(unsigned long long)m->index.nr, (unsigned long long)listed);
 	if (listed != nr)
 		problem(ck, "mapping %p: index holds %llu pages, the count says %llu", (void *)m,
 			(unsigned long long)listed, (unsigned long long)nr);

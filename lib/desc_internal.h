@@ -21,7 +21,6 @@
 #include <stdalign.h>
 
 #include <urcu-bp.h>
-#include <urcu/rculfhash.h>
 
 #include <pgcache/page.h>
 
@@ -40,7 +39,7 @@
 enum {
 	PGC_PGI_WAITERS = 12,  /* someone sleeps on this word: wake on change */
 	PGC_PGI_ONDIRTY = 13,  /* on its mapping's dirty list */
-	PGC_PGI_STALE = 14,    /* left an index since its last grace period */
+	/* 14: free (was STALE, for the hash index that lived in descriptors) */
 	PGC_PGI_FREE = 15,     /* on a free or pending list */
 	PGC_PGI_ISOLATED = 16, /* taken off its LRU list by reclaim */
 	PGC_PGI_HANDLE = 17,   /* private_value is a page handle (clpage.c) */
@@ -61,7 +60,7 @@ struct pgc_page {
 	struct pgc_mapping *_Atomic mapping; /* NULL when in no mapping */
 	_Atomic uint64_t index;             /* page number in the mapping */
 	uintptr_t private_value;            /* the owner's value (PGC_PG_PRIVATE) */
-	struct cds_lfht_node hnode;         /* the mapping's index */
+	uint64_t spare[2];                  /* free since the index left the descriptor */
 	uint32_t lru_prev, lru_next;        /* LRU list, or free list (next) */
 	uint32_t dirty_prev, dirty_next;    /* the mapping's dirty list */
 };

@@ -2,14 +2,14 @@
  * Mappings: the index from page number to page of one cached object (the
  * kernel's address_space), its dirty set, truncate and invalidate.
  *
- * The index is a liburcu lock-free hash table (cds_lfht) whose nodes are
- * embedded in the page descriptors. A lookup runs inside an RCU read-side
- * critical section, takes a speculative reference (get unless zero) and
- * re-checks the page's mapping and index, as find_get_page does: a page
- * being evicted is frozen at count 0, so the lookup retries and then misses.
- * Removal marks the descriptor STALE; it is not put in another index before
- * a grace period has passed (frames.c delays reuse, insert waits), because a
- * reader may still be walking the chain through its hash node.
+ * The index is a radix tree of frame ids (pgindex.c) with RCU readers and
+ * its writers under the mapping's index lock. A lookup runs inside an RCU
+ * read-side critical section, takes a speculative reference (get unless
+ * zero) on the descriptor the id names and re-checks the page's mapping
+ * and index, as find_get_page does: a page being evicted is frozen at count
+ * 0, so the lookup retries and then misses; a descriptor reused meanwhile
+ * fails the re-check. Nothing of the index lives in a descriptor, so a
+ * page that left one index may enter another at once.
  *
  * Writers change a page's membership only with the page locked (insert of a
  * new page excepted), which serialises truncate, delete, reclaim and
@@ -25,47 +25,21 @@
 #include "mapping_internal.h"
 #include "tsan_internal.h"
 
-static inline unsigned long hash_index(uint64_t x)
-{
-	/* The murmur3 finaliser: every input bit reaches the reversed hash. */
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdull;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ull;
-	x ^= x >> 33;
-	return (unsigned long)x;
-}
-
-static int match_index(struct cds_lfht_node *node, const void *key)
-{
-	const struct pgc_page *p = caa_container_of(node, struct pgc_page, hnode);
-	pgc__hb_acquire(p); /* published by pgc__mapping_add() */
-	return atomic_load_explicit(&p->index, memory_order_relaxed) == *(const uint64_t *)key;
-}
-
-static struct pgc_page *page_of(struct cds_lfht_node *node)
-{
-	struct pgc_page *p = caa_container_of(node, struct pgc_page, hnode);
-	pgc__hb_acquire(p); /* published by pgc__mapping_add() */
-	return p;
-}
-
 struct pgc_page *pgc__mapping_lookup(struct pgc_mapping *m, uint64_t index)
 {
-	unsigned long h = hash_index(index);
-	struct cds_lfht_iter it;
+	const struct pgc_frames *fr = &m->cache->frames;
 	struct pgc_page *p;
 	unsigned tries = 0;
 
 	rcu_read_lock();
 	for (;;) {
-		cds_lfht_lookup(m->ht, h, match_index, &index, &it);
-		struct cds_lfht_node *node = cds_lfht_iter_get_node(&it);
-		if (!node) {
+		uint32_t id = pgc__pgx_load(&m->index, index);
+		if (id == PGC_FRAME_NONE) {
 			p = NULL;
 			break;
 		}
-		p = page_of(node);
+		p = pgc__frames_page(fr, id);
+		pgc__hb_acquire(p); /* published by pgc__mapping_add() */
 		if (pgc_likely(pgc__get_unless_zero(p))) {
 			if (pgc_likely(atomic_load_explicit(&p->mapping, memory_order_acquire) == m &&
 				       atomic_load_explicit(&p->index, memory_order_relaxed) == index))
@@ -90,22 +64,16 @@ int pgc__mapping_add(struct pgc_mapping *m, struct pgc_page *page, uint64_t inde
 		return -EBUSY; /* its end would miss the mapping's writeback count */
 	if (!atomic_compare_exchange_strong(&page->mapping, &none, m))
 		return -EINVAL;
-	if (pgc__test(page, PGC_PGI_STALE)) {
-		/* Readers of its last index must be gone before its node moves. */
-		synchronize_rcu();
-		pgc__clear(page, PGC_PGI_STALE);
-	}
 	atomic_store_explicit(&page->index, index, memory_order_relaxed);
 	pgc__get(page); /* the mapping's reference */
-	pgc__hb_release(page); /* the hash table publishes the page */
-	rcu_read_lock();
-	struct cds_lfht_node *got =
-		cds_lfht_add_unique(m->ht, hash_index(index), match_index, &index, &page->hnode);
-	rcu_read_unlock();
-	if (got != &page->hnode) {
+	pgc__hb_release(page); /* the index publishes the page */
+	pthread_mutex_lock(&m->index_lock);
+	int err = pgc__pgx_insert(&m->index, index, pgc__page_id(page));
+	pthread_mutex_unlock(&m->index_lock);
+	if (err) {
 		atomic_store_explicit(&page->mapping, NULL, memory_order_release);
 		pgc__put(page);
-		return -EEXIST;
+		return err; /* -EEXIST, or -ENOMEM for an index node */
 	}
 	atomic_fetch_add_explicit(&m->nr_pages, 1, memory_order_relaxed);
 	pgc__stat_inc(m->cache, PGC_ST_INSERTS);
@@ -181,12 +149,12 @@ static void remove_page(struct pgc_mapping *m, struct pgc_page *page)
 {
 	if (pgc__test(page, PGC_PGI_HANDLE))
 		atomic_load_explicit(&m->priv_ops, memory_order_acquire)->detach(m, page);
-	rcu_read_lock();
-	int err = cds_lfht_del(m->ht, &page->hnode);
-	rcu_read_unlock();
+	pthread_mutex_lock(&m->index_lock);
+	int err = pgc__pgx_erase(&m->index, atomic_load_explicit(&page->index, memory_order_relaxed),
+				 pgc__page_id(page));
+	pthread_mutex_unlock(&m->index_lock);
 	pgc_assert(err == 0);
 	(void)err;
-	pgc__set(page, PGC_PGI_STALE);
 	pthread_mutex_lock(&m->dirty_lock);
 	pgc__clear(page, PGC_PG_DIRTY);
 	if (pgc__test(page, PGC_PGI_ONDIRTY))
@@ -201,15 +169,10 @@ int pgc__mapping_replace(struct pgc_mapping *m, struct pgc_page *old, struct pgc
 	uint64_t index = atomic_load_explicit(&old->index, memory_order_relaxed);
 	atomic_store_explicit(&new->index, index, memory_order_relaxed);
 	atomic_store_explicit(&new->mapping, m, memory_order_relaxed);
-	pgc__hb_release(new); /* the hash table publishes the page */
-	struct cds_lfht_iter it;
-	rcu_read_lock();
-	cds_lfht_lookup(m->ht, hash_index(index), match_index, &index, &it);
-	int err = cds_lfht_iter_get_node(&it) == &old->hnode
-			  ? cds_lfht_replace(m->ht, &it, hash_index(index), match_index, &index,
-					     &new->hnode)
-			  : -ENOENT;
-	rcu_read_unlock();
+	pgc__hb_release(new); /* the index publishes the page */
+	pthread_mutex_lock(&m->index_lock);
+	int err = pgc__pgx_replace(&m->index, index, pgc__page_id(old), pgc__page_id(new));
+	pthread_mutex_unlock(&m->index_lock);
 	if (err) {
 		atomic_store_explicit(&new->mapping, NULL, memory_order_relaxed);
 		return err;
@@ -224,7 +187,6 @@ int pgc__mapping_replace(struct pgc_mapping *m, struct pgc_page *old, struct pgc
 	pgc__clear(old, PGC_PG_DIRTY);
 	atomic_store_explicit(&old->mapping, NULL, memory_order_release);
 	pthread_mutex_unlock(&m->dirty_lock);
-	pgc__set(old, PGC_PGI_STALE);
 	return 0;
 }
 
@@ -302,14 +264,8 @@ PGC_API int pgc_mapping_create(pgc_cache *cache, const struct pgc_mapping_ops *o
 	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
 	pthread_rwlock_init(&m->dio_lock, &attr);
 	pthread_rwlockattr_destroy(&attr);
-	if (!pgc__fault_alloc())
-		m->ht = cds_lfht_new(64, 64, 0, CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING, NULL);
-	if (!m->ht) {
-		pthread_mutex_destroy(&m->dirty_lock);
-		pthread_rwlock_destroy(&m->dio_lock);
-		free(m);
-		return -ENOMEM;
-	}
+	pgc__pgx_init(&m->index); /* empty: nothing to allocate */
+	pthread_mutex_init(&m->index_lock, NULL);
 	atomic_fetch_add(&cache->nr_mappings, 1);
 	*mappingp = m;
 	return 0;
@@ -327,8 +283,8 @@ PGC_API int pgc_mapping_destroy(pgc_mapping *m)
 	truncate_pages(m, 0);
 	if (atomic_load(&m->nr_dirty) > 0 || atomic_load(&m->nr_pages) > 0)
 		return -EBUSY;
-	if (cds_lfht_destroy(m->ht, NULL))
-		return -EBUSY;
+	pgc__pgx_destroy(&m->index); /* empty by now; frees the root if any */
+	pthread_mutex_destroy(&m->index_lock);
 	atomic_fetch_sub(&m->cache->nr_mappings, 1);
 	pthread_mutex_destroy(&m->dirty_lock);
 	pthread_rwlock_destroy(&m->dio_lock);
@@ -466,35 +422,39 @@ static void collect_range_if(struct pgc_mapping *m, uint64_t start, uint64_t end
 		c->v = c->stack;
 		c->cap = COLLECT_STACK;
 	}
-	struct cds_lfht_iter it;
-	struct cds_lfht_node *node;
+	const struct pgc_frames *fr = &m->cache->frames;
+	uint64_t idx = start;
+	uint32_t id;
 	rcu_read_lock();
-	cds_lfht_for_each(m->ht, &it, node) {
-		struct pgc_page *p = page_of(node);
-		uint64_t idx = atomic_load_explicit(&p->index, memory_order_relaxed);
-		if (idx < start || idx > end || (pgc__flags(p) & need) != need)
-			continue;
-		if (c->n == c->cap) {
-			struct pgc_page **nv = c->v == c->stack
-						       ? NULL
-						       : pgc__realloc(c->v, 2 * c->cap * sizeof(*nv));
-			if (!nv) {
-				c->partial = true;
-				break;
+	while ((id = pgc__pgx_next(&m->index, &idx, end)) != PGC_FRAME_NONE) {
+		struct pgc_page *p = pgc__frames_page(fr, id);
+		pgc__hb_acquire(p); /* published by pgc__mapping_add() */
+		if ((pgc__flags(p) & need) == need) {
+			if (c->n == c->cap) {
+				struct pgc_page **nv =
+					c->v == c->stack ? NULL
+							 : pgc__realloc(c->v, 2 * c->cap * sizeof(*nv));
+				if (!nv) {
+					c->partial = true;
+					break;
+				}
+				c->v = nv;
+				c->cap *= 2;
 			}
-			c->v = nv;
-			c->cap *= 2;
+			if (pgc__get_unless_zero(p)) {
+				if (atomic_load_explicit(&p->mapping, memory_order_acquire) == m &&
+				    atomic_load_explicit(&p->index, memory_order_relaxed) == idx)
+					c->v[c->n++] = p;
+				else
+					pgc__put(p);
+			}
 		}
-		if (!pgc__get_unless_zero(p))
-			continue;
-		if (atomic_load_explicit(&p->mapping, memory_order_acquire) != m) {
-			pgc__put(p);
-			continue;
-		}
-		c->v[c->n++] = p;
+		if (idx == end)
+			break;
+		idx++;
 	}
 	rcu_read_unlock();
-	qsort(c->v, c->n, sizeof(*c->v), cmp_index);
+	/* The walk is in index order: no sort. */
 }
 
 static void collect_range(struct pgc_mapping *m, uint64_t start, uint64_t end, struct collect *c)

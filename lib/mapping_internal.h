@@ -1,6 +1,6 @@
 /*
- * Mappings inside the library: the RCU hash index of one object's pages
- * (liburcu's cds_lfht), its dirty list, and the helpers that the layers
+ * Mappings inside the library: the radix-tree index of one object's pages
+ * (pgindex_internal.h), its dirty list, and the helpers that the layers
  * above (writeback, reclaim, filemap) use to look up, remove and account
  * pages.
  */
@@ -11,6 +11,7 @@
 
 #include "cache_internal.h"
 #include "page_internal.h"
+#include "pgindex_internal.h"
 
 /*
  * What the handle layer (clpage.c, above) does when a page that carries a
@@ -30,7 +31,8 @@ struct pgc__private_ops {
 
 struct pgc_mapping {
 	struct pgc_cache *cache;
-	struct cds_lfht *ht;
+	struct pgc_pgx index;        /* page number -> frame id; RCU readers */
+	pthread_mutex_t index_lock;  /* the index's writers */
 	struct pgc_mapping_ops ops;
 	void *owner;
 	_Atomic uint64_t size;

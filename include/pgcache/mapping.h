@@ -4,7 +4,7 @@
  * (the kernel's address_space), and the operations its owner supplies.
  *
  * Lookups take no lock that writers hold: a reader finds the page in a
- * lock-free RCU hash table (liburcu), takes a speculative reference and
+ * radix tree read under RCU (liburcu), takes a speculative reference and
  * re-checks the page's identity. Inserts, deletes and truncate are safe from
  * any thread at the same time.
  */
@@ -319,7 +319,7 @@ PGC_API int pgc_mapping_find_lock(pgc_mapping *mapping, uint64_t index, pgc_page
  * @return 0; -EINVAL for a NULL argument or unknown flags; -EAGAIN with
  *         #PGC_FIND_NOWAIT if the page is locked by another holder or a frame
  *         would only be free after a grace period (see pgc_page_alloc());
- *         -ENOMEM if no frame could be had.
+ *         -ENOMEM if no frame could be had, or no node of the index.
  * @par Thread safety
  * Safe from any thread. Without #PGC_FIND_NOWAIT it may sleep and reclaim:
  * the caller must hold no page lock.
@@ -338,7 +338,8 @@ PGC_API int pgc_mapping_find_or_create(pgc_mapping *mapping, uint64_t index,
  * @param index   the page number.
  * @return 0; -EEXIST if a page is already at @p index; -EBUSY if the page
  *         is under writeback; -EINVAL for a NULL argument, a page of another
- *         cache, or a page that already is in a mapping.
+ *         cache, or a page that already is in a mapping; -ENOMEM if a node of
+ *         the index could not be allocated (nothing changed).
  * @par Thread safety
  * Safe from any thread.
  */
