@@ -60,7 +60,8 @@ struct pgc_page {
 	struct pgc_mapping *_Atomic mapping; /* NULL when in no mapping */
 	_Atomic uint64_t index;             /* page number in the mapping */
 	uintptr_t private_value;            /* the owner's value (PGC_PG_PRIVATE) */
-	uint64_t spare[2];                  /* free since the index left the descriptor */
+	_Atomic uint32_t seq;               /* odd while the data changes (page_internal.h) */
+	uint32_t spare[3];                  /* free since the index left the descriptor */
 	uint32_t lru_prev, lru_next;        /* LRU list, or free list (next) */
 	uint32_t dirty_prev, dirty_next;    /* the mapping's dirty list */
 };

@@ -132,8 +132,10 @@ static void update_cached(struct pgc_mapping *m, const struct iov_cursor *c, uin
 			uint64_t pstart = idx << shift;
 			uint64_t from = pos > pstart ? pos : pstart;
 			uint64_t to = pos + len < pstart + ps ? pos + len : pstart + ps;
+			pgc__page_seq_begin(p);
 			cursor_copy_out(c, (size_t)(from - pos),
 					(char *)pgc__page_data(p) + (from - pstart), (size_t)(to - from));
+			pgc__page_seq_end(p);
 		}
 		pgc__unlock(p);
 		pgc__put(p);

@@ -65,6 +65,7 @@ int pgc__mapping_add(struct pgc_mapping *m, struct pgc_page *page, uint64_t inde
 	if (!atomic_compare_exchange_strong(&page->mapping, &none, m))
 		return -EINVAL;
 	atomic_store_explicit(&page->index, index, memory_order_relaxed);
+	pgc__page_seq_bump(page);
 	pgc__get(page); /* the mapping's reference */
 	pgc__hb_release(page); /* the index publishes the page */
 	pthread_mutex_lock(&m->index_lock);
@@ -155,6 +156,7 @@ static void remove_page(struct pgc_mapping *m, struct pgc_page *page)
 	pthread_mutex_unlock(&m->index_lock);
 	pgc_assert(err == 0);
 	(void)err;
+	pgc__page_seq_bump(page);
 	pthread_mutex_lock(&m->dirty_lock);
 	pgc__clear(page, PGC_PG_DIRTY);
 	if (pgc__test(page, PGC_PGI_ONDIRTY))
@@ -185,6 +187,7 @@ int pgc__mapping_replace(struct pgc_mapping *m, struct pgc_page *old, struct pgc
 		dirty_list_add(m, new);
 	}
 	pgc__clear(old, PGC_PG_DIRTY);
+	pgc__page_seq_bump(old);
 	atomic_store_explicit(&old->mapping, NULL, memory_order_release);
 	pthread_mutex_unlock(&m->dirty_lock);
 	return 0;
@@ -527,7 +530,9 @@ static void truncate_partial(struct pgc_mapping *m, uint64_t index, size_t offse
 	if (pgc_mapping_find_lock(m, index, &p))
 		return;
 	pgc__wait_bit(p, PGC_PG_WRITEBACK);
+	pgc__page_seq_begin(p);
 	memset((char *)pgc__page_data(p) + offset, 0, psize - offset);
+	pgc__page_seq_end(p);
 	if (m->ops.invalidatepage)
 		m->ops.invalidatepage(m, p, offset, psize - offset);
 	pgc__unlock(p);

@@ -97,6 +97,39 @@ static inline void pgc__unlock(struct pgc_page *p)
 /* Sleeps until bit is clear. */
 void pgc__wait_bit(struct pgc_page *p, unsigned bit);
 
+/*
+ * The data sequence of a page, for the optimistic reads of the hit path
+ * (rw.c): the library's writers of an up-to-date page's data, which hold
+ * the page lock, make it odd before they write and even after, and an index
+ * insert or removal moves it on, so a reader that saw the same even value
+ * before and after its copy, with the page at the same place, copied no
+ * write in progress. Writers outside the library (through pgc_page_data()
+ * under the page lock) do not take part: a racing read may then see part
+ * of their write, as io.h says.
+ */
+static inline void pgc__page_seq_begin(struct pgc_page *p)
+{
+	uint32_t s = atomic_load_explicit(&p->seq, memory_order_relaxed);
+	if (s & 1)
+		return; /* already open (write_begin without write_end) */
+	atomic_store_explicit(&p->seq, s + 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release); /* the odd value before the data */
+}
+
+static inline void pgc__page_seq_end(struct pgc_page *p)
+{
+	uint32_t s = atomic_load_explicit(&p->seq, memory_order_relaxed);
+	if (s & 1)
+		atomic_store_explicit(&p->seq, s + 1, memory_order_release);
+}
+
+/* The page enters or leaves an index: readers that saw the old value retry. */
+static inline void pgc__page_seq_bump(struct pgc_page *p)
+{
+	uint32_t s = atomic_load_explicit(&p->seq, memory_order_relaxed);
+	atomic_store_explicit(&p->seq, (s | 1) + 1, memory_order_release);
+}
+
 static inline void pgc__mark_accessed(struct pgc_page *p)
 {
 	/* Read first: the hit path must not write a shared line needlessly. */

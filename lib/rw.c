@@ -2,8 +2,11 @@
  * Buffered reads and writes: the paths of a page cache between a caller's
  * buffer and the pages of a mapping, above the handle layer.
  *
- * A read hit takes no lock: a speculative lookup, a copy, a put. A miss
- * reads through the mapping's operations, with a readahead window that
+ * A read hit takes no lock and no reference: under RCU it reads the page's
+ * data sequence, copies and checks the sequence again (read_optimistic).
+ * When a writer got in the way it falls back to a referenced lookup and a
+ * copy that is consistent against the library's writers (copy_stable). A
+ * miss reads through the mapping's operations, with a readahead window that
  * grows while the reader goes forward page after page.
  *
  * A write goes through write_begin (own the page's handle, make the bytes
@@ -121,6 +124,70 @@ static void readahead_on_miss(struct pgc_mapping *m, uint64_t index, uint64_t la
 	readahead(m, index, win);
 }
 
+/*
+ * The hit path without a reference: under RCU (so the frame cannot be
+ * reused for another page meanwhile), the page's data sequence, identity
+ * and UPTODATE are read, the bytes copied, then the sequence and identity
+ * read again. Nothing is written but the REFERENCED bit when it is clear.
+ * Returns false (nothing to trust in dst) if the page is absent, not up to
+ * date, or a writer, truncate, reclaim or migration got in the way; the
+ * caller then takes the referenced path.
+ */
+static bool read_optimistic(struct pgc_mapping *m, uint64_t index, void *dst, size_t in,
+			    size_t n)
+{
+	bool ok = false;
+	rcu_read_lock();
+	uint32_t id = pgc__pgx_load(&m->index, index);
+	if (pgc_likely(id != PGC_FRAME_NONE)) {
+		struct pgc_page *p = pgc__frames_page(&m->cache->frames, id);
+		pgc__hb_acquire(p); /* published by pgc__mapping_add() */
+		uint32_t s = atomic_load_explicit(&p->seq, memory_order_acquire);
+		if (!(s & 1) && (pgc__flags(p) & PGC_BIT(PGC_PG_UPTODATE)) &&
+		    atomic_load_explicit(&p->mapping, memory_order_acquire) == m &&
+		    atomic_load_explicit(&p->index, memory_order_relaxed) == index) {
+			/* See tsan_internal.h: the copy may race a writer; the
+			 * sequence says afterwards whether it did. */
+			pgc__racy_read_begin();
+			memcpy(dst, (const char *)pgc__page_data(p) + in, n);
+			pgc__racy_read_end();
+			atomic_thread_fence(memory_order_acquire);
+			ok = atomic_load_explicit(&p->seq, memory_order_relaxed) == s &&
+			     atomic_load_explicit(&p->mapping, memory_order_relaxed) == m &&
+			     atomic_load_explicit(&p->index, memory_order_relaxed) == index;
+			if (ok)
+				pgc__mark_accessed(p);
+		}
+	}
+	rcu_read_unlock();
+	return ok;
+}
+
+/*
+ * Copies from a page the caller holds a reference on, consistent against
+ * the library's writers: a copy between two equal even sequence values, a
+ * few times, then under the page lock (which those writers hold).
+ */
+static void copy_stable(struct pgc_page *p, void *dst, size_t in, size_t n)
+{
+	for (int tries = 0; tries < 4; tries++) {
+		uint32_t s = atomic_load_explicit(&p->seq, memory_order_acquire);
+		if (s & 1) {
+			caa_cpu_relax();
+			continue;
+		}
+		pgc__racy_read_begin();
+		memcpy(dst, (const char *)pgc__page_data(p) + in, n);
+		pgc__racy_read_end();
+		atomic_thread_fence(memory_order_acquire);
+		if (atomic_load_explicit(&p->seq, memory_order_relaxed) == s)
+			return;
+	}
+	pgc__lock(p);
+	memcpy(dst, (const char *)pgc__page_data(p) + in, n);
+	pgc__unlock(p);
+}
+
 PGC_API ssize_t pgc_read(pgc_mapping *m, void *buf, size_t len, uint64_t off)
 {
 	if (!m || (!buf && len))
@@ -140,6 +207,18 @@ PGC_API ssize_t pgc_read(pgc_mapping *m, void *buf, size_t len, uint64_t off)
 		size_t in = (size_t)(pos & (ps - 1)), n = ps - in;
 		if (n > len - done)
 			n = len - done;
+		if (pgc_likely(read_optimistic(m, index, (char *)buf + done, in, n))) {
+			pgc__stat_inc(m->cache, PGC_ST_HITS);
+			if (pgc_unlikely(index + 1 == atomic_load_explicit(&m->ra_next,
+									  memory_order_relaxed) &&
+					 atomic_load_explicit(&m->ra_window, memory_order_relaxed))) {
+				pgc__mapping_fill_begin(m);
+				readahead_on_miss(m, index + 1, last);
+				pgc__mapping_fill_end(m);
+			}
+			done += n;
+			continue;
+		}
 		struct pgc_page *p = pgc__mapping_lookup(m, index);
 		if (pgc_likely(p && pgc__test(p, PGC_PG_UPTODATE))) {
 			pgc__mark_accessed(p);
@@ -162,11 +241,7 @@ PGC_API ssize_t pgc_read(pgc_mapping *m, void *buf, size_t len, uint64_t off)
 			if (err)
 				return done ? (ssize_t)done : err;
 		}
-		/* Without the page lock: a write of these bytes in progress
-		 * may be seen in part (see tsan_internal.h). */
-		pgc__racy_read_begin();
-		memcpy((char *)buf + done, (char *)pgc__page_data(p) + in, n);
-		pgc__racy_read_end();
+		copy_stable(p, (char *)buf + done, in, n);
 		pgc__put(p);
 		done += n;
 	}
@@ -221,6 +296,8 @@ PGC_API int pgc_write_begin(pgc_io *io, uint64_t pos, size_t len, pgc_clpage **c
 		pgc__clear(p, PGC_PG_ERROR);
 		pgc__set(p, PGC_PG_UPTODATE);
 	}
+	/* The caller writes the data now: optimistic readers must retry. */
+	pgc__page_seq_begin(p);
 	*clpp = clp;
 	return 0;
 }
@@ -273,6 +350,7 @@ PGC_API int pgc_write_end(pgc_io *io, pgc_clpage *clp, uint64_t pos, size_t copi
 	if (copied > ps - in)
 		return -EINVAL;
 	if (copied == 0) {
+		pgc__page_seq_end(pgc_clpage_vmpage(clp));
 		pgc_clpage_disown(io, clp);
 		pgc_clpage_put(clp);
 		return 0;
@@ -281,6 +359,7 @@ PGC_API int pgc_write_end(pgc_io *io, pgc_clpage *clp, uint64_t pos, size_t copi
 	pgc__set(p, PGC_PG_UPTODATE);
 	pgc__set(p, PGC_PG_DIRTY); /* accounted at commit; reclaim sees the flag now */
 	pgc_clpage_touch(io, clp, in + copied);
+	pgc__page_seq_end(p); /* the data is written */
 	pgc__mark_accessed(p);
 	uint64_t index = pgc_clpage_index(clp);
 	if (io->queue.qin.nr == 0 || index < io->commit_lo)
@@ -327,7 +406,9 @@ static bool tiny_write(struct pgc_mapping *m, const void *buf, size_t len, uint6
 		if ((pgc__flags(p) & (need | PGC_BIT(PGC_PG_WRITEBACK))) == need &&
 		    atomic_load_explicit(&p->mapping, memory_order_relaxed) == m) {
 			size_t in = (size_t)(off & (page_size_of(m) - 1));
+			pgc__page_seq_begin(p);
 			memcpy((char *)pgc__page_data(p) + in, buf, len);
+			pgc__page_seq_end(p);
 			pgc__mapping_grow_size(m, off + len);
 			pgc__mark_accessed(p);
 			pgc__stat_inc(m->cache, PGC_ST_HITS);

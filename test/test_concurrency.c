@@ -703,6 +703,263 @@ START_TEST(first_allocations_race)
 }
 END_TEST
 
+/* ---- Optimistic reads against writers, truncate, reclaim, migration ---- */
+
+#define OR_PAGES 48u
+#define OR_CACHE 64u
+
+struct orshared {
+	pgc_cache *cache;
+	pgc_mapping *m;
+	size_t ps;
+	unsigned char *store; /* the backing store: OR_PAGES pages */
+	pthread_mutex_t store_lock;
+	_Atomic uint64_t started[OR_PAGES];   /* version of the latest write begun */
+	_Atomic uint64_t completed[OR_PAGES]; /* version of the latest write done */
+	_Atomic uint64_t truncs[OR_PAGES];    /* truncates that dropped the page */
+	atomic_bool stop;
+	atomic_ulong reads, zero_reads, chaos;
+	struct pgc_tfail fail;
+	uint64_t seed;
+};
+
+/* Every 8-byte word of a page: (version + 1) << 16 | index (index < 2^16),
+ * never 0, so that zeros only come from a truncate. */
+static void or_fill(unsigned char *d, size_t ps, uint64_t idx, uint64_t v)
+{
+	uint64_t w = (v + 1) << 16 | idx;
+	for (size_t i = 0; i < ps; i += 8)
+		memcpy(d + i, &w, 8);
+}
+
+static int or_readpage(pgc_mapping *m, pgc_page *p)
+{
+	struct orshared *sh = pgc_mapping_owner(m);
+	uint64_t idx = pgc_page_index(p);
+	pthread_mutex_lock(&sh->store_lock);
+	if (idx < OR_PAGES)
+		memcpy(pgc_page_data(p), sh->store + idx * sh->ps, sh->ps);
+	else
+		memset(pgc_page_data(p), 0, sh->ps);
+	pthread_mutex_unlock(&sh->store_lock);
+	return 0;
+}
+
+static int or_writepage(pgc_mapping *m, pgc_page *p, struct pgc_writeback_control *wbc)
+{
+	(void)wbc;
+	struct orshared *sh = pgc_mapping_owner(m);
+	uint64_t idx = pgc_page_index(p);
+	pthread_mutex_lock(&sh->store_lock);
+	if (idx < OR_PAGES)
+		memcpy(sh->store + idx * sh->ps, pgc_page_data(p), sh->ps);
+	pthread_mutex_unlock(&sh->store_lock);
+	return 0;
+}
+
+/* The store follows a truncate: the bytes past the size become zeros. */
+static int or_resize(pgc_mapping *m, uint64_t size)
+{
+	struct orshared *sh = pgc_mapping_owner(m);
+	pthread_mutex_lock(&sh->store_lock);
+	uint64_t cap = (uint64_t)OR_PAGES * sh->ps;
+	if (size < cap)
+		memset(sh->store + size, 0, cap - size);
+	pthread_mutex_unlock(&sh->store_lock);
+	return 0;
+}
+
+static const struct pgc_mapping_ops or_ops = {
+	.size = sizeof(struct pgc_mapping_ops),
+	.readpage = or_readpage,
+	.writepage = or_writepage,
+	.migratepage = pgc_migrate_page,
+	.resize = or_resize,
+};
+
+static pgc_page *or_new_page(pgc_page *old, void *arg)
+{
+	pgc_page *p;
+	return pgc_page_alloc(arg, pgc_page_node(old), 0, &p) ? NULL : p;
+}
+
+static void *or_writer(void *arg)
+{
+	struct orshared *sh = arg;
+	struct pgc_rng r = {sh->seed * 3 + 1};
+	unsigned char *buf = malloc(2 * sh->ps);
+	while (!atomic_load(&sh->stop) && !atomic_load(&sh->fail.failed)) {
+		uint64_t idx = pgc_rng_below(&r, OR_PAGES - 1);
+		unsigned nr = 1 + (unsigned)pgc_rng_below(&r, 2);
+		uint64_t v[2];
+		for (unsigned k = 0; k < nr; k++) {
+			v[k] = atomic_load(&sh->started[idx + k]) + 1;
+			or_fill(buf + k * sh->ps, sh->ps, idx + k, v[k]);
+			atomic_store(&sh->started[idx + k], v[k]);
+		}
+		ssize_t n = pgc_write(sh->m, buf, nr * sh->ps, idx * sh->ps, 0);
+		if (!TCHECK(&sh->fail, n == (ssize_t)(nr * sh->ps) || n == -ENOMEM,
+			    "pgc_write = %zd", n))
+			break;
+		for (unsigned k = 0; k < nr && n > 0; k++)
+			atomic_store(&sh->completed[idx + k], v[k]);
+	}
+	free(buf);
+	return NULL;
+}
+
+/*
+ * Reclaim, migration by copy, invalidate, and a truncate of the last pages
+ * followed by a growth back (those pages then read as zeros until written).
+ */
+static void *or_chaos(void *arg)
+{
+	struct orshared *sh = arg;
+	struct pgc_rng r = {sh->seed * 5 + 2};
+	while (!atomic_load(&sh->stop) && !atomic_load(&sh->fail.failed)) {
+		switch (pgc_rng_below(&r, 4)) {
+		case 0:
+			pgc_cache_reclaim(sh->cache, OR_CACHE / 4);
+			break;
+		case 1: {
+			pgc_page *pages[8];
+			unsigned n = 0;
+			for (unsigned k = 0; k < 8; k++)
+				if (pgc_mapping_find(sh->m, pgc_rng_below(&r, OR_PAGES), &pages[n]) == 0)
+					n++;
+			int status[8];
+			/* Copies every page to a new frame, even on one node. */
+			long left = pgc_migrate_pages(pages, n, or_new_page, sh->cache,
+						      PGC_MIGRATE_SYNC, PGC_MR_MEMPOLICY, status, NULL);
+			(void)left; /* busy pages (-EBUSY, -EAGAIN) stay: that is allowed */
+			for (unsigned k = 0; k < n; k++)
+				pgc_page_put(pages[k]);
+			break;
+		}
+		case 2:
+			pgc_mapping_invalidate(sh->m, 0, OR_PAGES);
+			break;
+		default: {
+			uint64_t keep = OR_PAGES - 1 - pgc_rng_below(&r, 4);
+			/* Counted before and after: a read that overlaps sees a change. */
+			for (uint64_t i = keep; i < OR_PAGES; i++)
+				atomic_fetch_add(&sh->truncs[i], 1);
+			int err = pgc_mapping_truncate(sh->m, keep * sh->ps);
+			TCHECK(&sh->fail, err == 0, "truncate: %d", err);
+			pgc_mapping_set_size(sh->m, (uint64_t)OR_PAGES * sh->ps);
+			for (uint64_t i = keep; i < OR_PAGES; i++)
+				atomic_fetch_add(&sh->truncs[i], 1);
+			break;
+		}
+		}
+		atomic_fetch_add(&sh->chaos, 1);
+	}
+	return NULL;
+}
+
+/*
+ * Every page a reader gets is whole: one word everywhere, naming its own
+ * index (never bytes of a freed or reused frame), a version between the
+ * last write completed before the read and the last begun after it, or
+ * zeros where a truncate dropped the page.
+ */
+static void or_check(struct orshared *sh, const unsigned char *d, uint64_t idx, uint64_t lo,
+		     uint64_t hi, uint64_t t0, uint64_t t1)
+{
+	uint64_t w;
+	memcpy(&w, d, 8);
+	for (size_t i = 8; i < sh->ps; i += 8)
+		if (!TCHECK(&sh->fail, memcmp(d + i, &w, 8) == 0,
+			    "page %" PRIu64 " is torn at byte %zu", idx, i))
+			return;
+	if (w == 0) {
+		TCHECK(&sh->fail, t1 > 0, "page %" PRIu64 " reads as zeros, never truncated", idx);
+		atomic_fetch_add(&sh->zero_reads, 1);
+		return;
+	}
+	uint64_t v = (w >> 16) - 1;
+	TCHECK(&sh->fail, (w & 0xffff) == idx, "page %" PRIu64 " holds the data of page %" PRIu64, idx,
+	       w & 0xffff);
+	/* Not older than the last write done before the read began, unless a
+	 * truncate dropped the page since that write (a write of an older
+	 * version may then be the one that brought it back). */
+	TCHECK(&sh->fail, v <= hi && (v >= lo || t1 != t0 || t0 > 0),
+	       "page %" PRIu64 ": version %" PRIu64 " outside [%" PRIu64 ", %" PRIu64 "]", idx, v,
+	       lo, hi);
+}
+
+static void *or_reader(void *arg)
+{
+	struct orshared *sh = arg;
+	struct pgc_rng r = {sh->seed * 7 + 3};
+	unsigned char *buf = malloc(2 * sh->ps);
+	while (!atomic_load(&sh->stop) && !atomic_load(&sh->fail.failed)) {
+		uint64_t idx = pgc_rng_below(&r, OR_PAGES - 1);
+		uint64_t lo[2], t0[2];
+		for (unsigned k = 0; k < 2; k++) {
+			lo[k] = atomic_load(&sh->completed[idx + k]);
+			t0[k] = atomic_load(&sh->truncs[idx + k]);
+		}
+		ssize_t n = pgc_read(sh->m, buf, 2 * sh->ps, idx * sh->ps);
+		if (n == -ENOMEM)
+			continue;
+		/* Short only while a truncate had the size below these pages. */
+		unsigned got = n > 0 ? (unsigned)((size_t)n / sh->ps) : 0;
+		if (!TCHECK(&sh->fail, n >= 0 && (size_t)n % sh->ps == 0 &&
+				       (got == 2 || atomic_load(&sh->truncs[idx + got]) != t0[got] ||
+					(t0[got] & 1)),
+			    "pgc_read of pages %" PRIu64 "-%" PRIu64 " = %zd", idx, idx + 1, n))
+			break;
+		for (unsigned k = 0; k < got; k++)
+			or_check(sh, buf + k * sh->ps, idx + k, lo[k], atomic_load(&sh->started[idx + k]),
+				 t0[k], atomic_load(&sh->truncs[idx + k]));
+		atomic_fetch_add(&sh->reads, 1);
+	}
+	free(buf);
+	return NULL;
+}
+
+START_TEST(optimistic_reads_consistent)
+{
+	static struct orshared sh;
+	memset(&sh, 0, sizeof(sh));
+	sh.seed = pgc_test_seed_for("concurrency.optimistic_reads_consistent");
+	sh.cache = pgc_test_cache(OR_CACHE, 0);
+	sh.ps = pgc_cache_page_size(sh.cache);
+	sh.store = malloc((size_t)OR_PAGES * sh.ps);
+	ck_assert_ptr_nonnull(sh.store);
+	for (uint64_t i = 0; i < OR_PAGES; i++)
+		or_fill(sh.store + i * sh.ps, sh.ps, i, 0);
+	pthread_mutex_init(&sh.store_lock, NULL);
+	ck_assert_int_eq(pgc_mapping_create(sh.cache, &or_ops, &sh, (uint64_t)OR_PAGES * sh.ps, &sh.m),
+			 0);
+	ck_assert_int_eq(pgc_mapping_set_readahead(sh.m, 0), 0);
+	pthread_t th[4];
+	void *(*fn[4])(void *) = {or_reader, or_reader, or_writer, or_chaos};
+	for (int i = 0; i < 4; i++)
+		ck_assert_int_eq(pthread_create(&th[i], NULL, fn[i], &sh), 0);
+	unsigned long want = pgc_test_scaled(200000, 5000);
+	double t0 = pgc_test_now();
+	while (atomic_load(&sh.reads) < want && !atomic_load(&sh.fail.failed) &&
+	       pgc_test_now() - t0 < DEADLINE_S)
+		pgc_test_sleep_ms(20);
+	atomic_store(&sh.stop, true);
+	for (int i = 0; i < 4; i++)
+		pthread_join(th[i], NULL);
+	PGC_ASSERT_NO_THREAD_FAILURE(&sh.fail);
+	printf("concurrency: optimistic reads: seed %" PRIu64 ", %lu reads checked (%lu pages of "
+	       "zeros after truncates), %lu reclaims, migrations, invalidates and truncates\n",
+	       sh.seed, atomic_load(&sh.reads), atomic_load(&sh.zero_reads), atomic_load(&sh.chaos));
+	ck_assert_uint_gt(atomic_load(&sh.reads), 1000);
+	ck_assert_int_eq(pgc_sync_range(sh.m, 0, UINT64_MAX, NULL), 0);
+	ck_assert_int_eq(pgc_cache_check(sh.cache, NULL, 0), 0);
+	ck_assert_int_eq(pgc_mapping_destroy(sh.m), 0);
+	ck_assert_int_eq(pgc_cache_destroy(sh.cache), 0);
+	pthread_mutex_destroy(&sh.store_lock);
+	free(sh.store);
+}
+END_TEST
+
 static Suite *concurrency_suite(void)
 {
 	Suite *s = suite_create("concurrency");
@@ -711,6 +968,7 @@ static Suite *concurrency_suite(void)
 	PGC_ADD(s, lookups_racing_truncate, 60);
 	PGC_ADD(s, page_lock_mutual_exclusion, 60);
 	PGC_ADD(s, first_allocations_race, 60);
+	PGC_ADD(s, optimistic_reads_consistent, 60);
 	return s;
 }
 

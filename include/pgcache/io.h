@@ -44,9 +44,15 @@ extern "C" {
  *         error (-EIO...).
  * @par Thread safety
  * Safe from any thread; may sleep (page locks, reclaim, store reads). The
- * caller holds no page lock. A cached page is copied without its lock, so
- * a read of bytes that another thread is writing may see part of that
- * write, as with read(2) and write(2) on a file.
+ * caller holds no page lock. A cached page is copied without its lock and
+ * without taking a reference, then checked: the bytes of each page come
+ * from one instant between the library's writes of that page (pgc_write(),
+ * pgc_write_begin() to pgc_write_end(), direct writes, truncate), never
+ * from a page that was freed or reused meanwhile. A read that spans pages
+ * may see a write of several pages done in some pages and not yet in
+ * others, as with read(2) and write(2) on a file; and a caller that writes
+ * a page's data itself (pgc_page_data() under the page lock) may be seen
+ * in part.
  */
 PGC_API ssize_t pgc_read(pgc_mapping *mapping, void *buf, size_t len, uint64_t offset);
 
