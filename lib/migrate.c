@@ -481,6 +481,7 @@ struct node_alloc {
 	struct pgc_cache *cache;
 	int node;
 	unsigned flags;
+	int err; /* of the allocation that failed */
 };
 
 static pgc_page *alloc_on_node(pgc_page *page, void *arg)
@@ -488,9 +489,8 @@ static pgc_page *alloc_on_node(pgc_page *page, void *arg)
 	(void)page;
 	struct node_alloc *a = arg;
 	struct pgc_page *p;
-	if (pgc_page_alloc(a->cache, a->node, PGC_ALLOC_STRICT | a->flags, &p))
-		return NULL;
-	return p;
+	a->err = pgc_page_alloc(a->cache, a->node, PGC_ALLOC_STRICT | a->flags, &p);
+	return a->err ? NULL : p;
 }
 
 /* -ENODEV, -EACCES or 0 for a target node of the cache. */
@@ -602,7 +602,7 @@ out:
 static unsigned move_copy(struct pgc_cache *c, struct pgc_page **pages, unsigned n, int node,
 			  unsigned flags, int reason, int *status, struct pgc_migrate_stats *st)
 {
-	struct node_alloc a = {c, node, (flags & PGC_MOVE_ASYNC) ? PGC_ALLOC_NOWAIT : 0};
+	struct node_alloc a = {c, node, (flags & PGC_MOVE_ASYNC) ? PGC_ALLOC_NOWAIT : 0, 0};
 	bool *extra = pgc__calloc(n, sizeof(bool));
 	if (!extra) {
 		for (unsigned i = 0; i < n; i++)
@@ -618,6 +618,11 @@ static unsigned move_copy(struct pgc_cache *c, struct pgc_page **pages, unsigned
 		} else {
 			if (status[i] == -EBUSY && extra[i] && !(flags & PGC_MOVE_ALL))
 				status[i] = -EACCES;
+			/* An allocation that may not sleep found the node's free
+			 * frames waiting for a grace period: the node is not
+			 * full, the pages are busy for now. */
+			if (status[i] == -ENOMEM && a.err == -EAGAIN)
+				status[i] = -EBUSY;
 			failed++;
 		}
 	}

@@ -551,6 +551,125 @@ START_TEST(migration_races_lookups_and_writes)
 }
 END_TEST
 
+/* ---- -ENOMEM only for a full node ------------------------------------------------ */
+
+#define CHURN_PAGES 24
+
+struct churn {
+	struct fx *f;
+	atomic_int stop;
+	atomic_ulong ops;
+	struct pgc_tfail fail;
+	uint64_t seed;
+};
+
+/* Reads, writes and truncates pages 0..CHURN_PAGES-1: few pages, much churn. */
+static void *churn_worker(void *arg)
+{
+	struct churn *w = arg;
+	struct pgc_rng rng = {w->seed};
+	unsigned char *buf = malloc(w->f->ps);
+	while (!atomic_load(&w->stop) && !atomic_load(&w->fail.failed)) {
+		uint64_t idx = pgc_rng_below(&rng, CHURN_PAGES);
+		uint64_t op = pgc_rng_below(&rng, 8);
+		if (op < 4) {
+			pgc_page *p;
+			int err = pgc_mapping_read_page(w->f->m, idx, &p);
+			if (!TCHECK(&w->fail, err == 0, "read_page %" PRIu64 ": %d", idx, err))
+				break;
+			pgc_page_put(p);
+		} else if (op < 7) {
+			memset(buf, (int)idx, w->f->ps);
+			ssize_t n = pgc_write(w->f->m, buf, w->f->ps, idx * w->f->ps, 0);
+			if (!TCHECK(&w->fail, n == (ssize_t)w->f->ps, "write %" PRIu64 ": %zd", idx, n))
+				break;
+		} else {
+			/* Frees the pages past idx, then gives the size back. */
+			TCHECK(&w->fail, pgc_mapping_truncate(w->f->m, idx * w->f->ps) == 0, "truncate");
+			TCHECK(&w->fail, pgc_mapping_truncate(w->f->m, ST_PAGES * w->f->ps) == 0,
+			       "truncate up");
+		}
+		atomic_fetch_add(&w->ops, 1);
+	}
+	free(buf);
+	return NULL;
+}
+
+/*
+ * A cache of 128 pages of which the workers use at most 24 (and the mover 4
+ * more): no node can be at its limit (the capacity), so no move may fail
+ * with -ENOMEM, whatever the mode and however the frames were placed.
+ */
+START_TEST(moves_in_a_mostly_empty_cache_never_enomem)
+{
+	struct fx f;
+	fx_init(&f, 128, true);
+	struct churn w[2];
+	pthread_t th[2];
+	uint64_t seed = pgc_test_seed_for("numa_churn");
+	printf("numa: churn seed %" PRIu64 "\n", seed);
+	for (int i = 0; i < 2; i++) {
+		w[i] = (struct churn){.f = &f, .seed = seed + (uint64_t)i};
+		ck_assert_int_eq(pthread_create(&th[i], NULL, churn_worker, &w[i]), 0);
+	}
+	struct pgc_rng rng = {seed ^ 0x77};
+	static const unsigned modes[3] = {0, PGC_MOVE_ASYNC, PGC_MOVE_INPLACE};
+	uint64_t moved[3] = {0}, enomem[3] = {0}, other = 0;
+	unsigned rounds = (unsigned)pgc_test_scaled(4000, 400);
+	for (unsigned round = 0; round < rounds; round++) {
+		if (atomic_load(&w[0].fail.failed) || atomic_load(&w[1].fail.failed))
+			break;
+		pgc_page *pages[4];
+		int nodes[4], status[4];
+		unsigned n = 0;
+		for (unsigned k = 0; k < 8 && n < 4; k++)
+			if (pgc_mapping_find(f.m, pgc_rng_below(&rng, CHURN_PAGES), &pages[n]) == 0)
+				n++;
+		int node = (int)pgc_rng_below(&rng, (uint64_t)nr_nodes());
+		unsigned mode = (unsigned)pgc_rng_below(&rng, 3);
+		for (unsigned i = 0; i < n; i++)
+			nodes[i] = node;
+		long left = pgc_move_pages(f.cache, n, pages, nodes, status, modes[mode]);
+		ck_assert_int_ge(left, 0);
+		for (unsigned i = 0; i < n; i++) {
+			ck_assert_msg(status[i] == node || status[i] == -EBUSY || status[i] == -EACCES ||
+					      status[i] == -ENOENT || status[i] == -ENOMEM,
+				      "status %d", status[i]);
+			if (status[i] == -ENOMEM && enomem[0] + enomem[1] + enomem[2] == 0) {
+				struct pgc_node_stats ns = {.size = sizeof(ns)};
+				ck_assert_int_eq(pgc_cache_node_stats(f.cache, node, &ns), 0);
+				printf("numa: first -ENOMEM (mode %#x) to node %d: %" PRIu64
+				       " resident, %" PRIu64 " free, limit %" PRIu64 "\n",
+				       modes[mode], node, ns.resident, ns.free, ns.limit);
+			}
+			moved[mode] += status[i] == node;
+			enomem[mode] += status[i] == -ENOMEM;
+			other += status[i] != node && status[i] != -ENOMEM;
+			pgc_page_put(pages[i]);
+		}
+	}
+	for (int i = 0; i < 2; i++)
+		atomic_store(&w[i].stop, 1);
+	for (int i = 0; i < 2; i++) {
+		pthread_join(th[i], NULL);
+		PGC_ASSERT_NO_THREAD_FAILURE(&w[i].fail);
+	}
+	printf("numa: churn %u rounds: moved %" PRIu64 "/%" PRIu64 "/%" PRIu64
+	       " (copy/async copy/in place), -ENOMEM %" PRIu64 "/%" PRIu64 "/%" PRIu64
+	       ", %" PRIu64 " busy or gone, %lu worker operations\n",
+	       rounds, moved[0], moved[1], moved[2], enomem[0], enomem[1], enomem[2], other,
+	       atomic_load(&w[0].ops) + atomic_load(&w[1].ops));
+	ck_assert_uint_gt(moved[0], 0);
+	ck_assert_uint_gt(moved[2], 0);
+	ck_assert_uint_eq(enomem[0], 0);
+	ck_assert_uint_eq(enomem[1], 0);
+	ck_assert_uint_eq(enomem[2], 0);
+	char why[256];
+	ck_assert_msg(pgc_cache_check(f.cache, why, sizeof(why)) == 0, "%s", why);
+	fx_fini(&f);
+}
+END_TEST
+
 /* ---- draining a node, demotion to a far tier ----------------------------------- */
 
 static void drain(bool inplace)
@@ -654,6 +773,7 @@ static Suite *numa_suite(void)
 	PGC_ADD(s, dirty_write_error_eio, 600);
 	PGC_ADD(s, dirty_and_locked_in_each_mode, 600);
 	PGC_ADD(s, migration_races_lookups_and_writes, 900);
+	PGC_ADD(s, moves_in_a_mostly_empty_cache_never_enomem, 600);
 	PGC_ADD(s, drain_node_by_copy, 600);
 	PGC_ADD(s, drain_node_in_place, 600);
 	PGC_ADD(s, demote_to_far_tier, 600);
