@@ -17,11 +17,12 @@
  *
  * A frame belongs to the pool of the node its memory is on. The kernel can
  * move a frame's memory (move_pages(2)); then the frame changes pools. That
- * is how an in-place migration changes a page's node, and how a strict
- * allocation on a node that may not grow (the capacity is taken by other
- * nodes' frames) gets a frame: a free frame of another node is moved to it.
- * Without that, frames would stay where they were first placed, and a node
- * could have none free in a mostly empty cache.
+ * is how an in-place migration changes a page's node, how a node at its
+ * limit makes room for one (it gives a free frame to the page's old node),
+ * and how a strict allocation on a node that may not grow (the capacity is
+ * taken by other nodes' frames) gets a frame: a free frame of another node
+ * is moved to it. Without that, frames would stay where they were first
+ * placed, and a node could have none free in a mostly empty cache.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -506,8 +507,8 @@ static int move_frame_memory(struct pgc_cache *cache, struct pgc_page *p, int no
  * Gives a free frame of pool from_idx to pool to_idx: the kernel moves its
  * memory to to_idx's node, and its node bits and both pools' frame counts
  * follow. Returns 0 and the frame in *pagep, off every list, still free and
- * counted in to_idx's nr_taken until the caller settles it (settle_inuse);
- * -ENOMEM if to_idx is at its limit, from_idx has no free
+ * counted in to_idx's nr_taken until the caller settles it (settle_free or
+ * settle_inuse); -ENOMEM if to_idx is at its limit, from_idx has no free
  * frame, the kernel did not move the memory or the cache has huge pages (the
  * kernel would move all of a 2 MiB page); -EAGAIN if from_idx's frames wait
  * for a grace period and may_sleep is false.
@@ -558,6 +559,16 @@ static int frame_transfer(struct pgc_cache *cache, unsigned from_idx, unsigned t
 	return 0;
 }
 
+/* Puts a frame given by frame_transfer() on its new pool's free list. */
+static void settle_free(struct pgc_cache *cache, unsigned pool_idx, struct pgc_page *p)
+{
+	struct pgc_frame_pool *pool = &cache->nodes[pool_idx].pool;
+	pthread_mutex_lock(&pool->lock);
+	pool->nr_taken--;
+	pool_splice_free(pool, p, pgc__page_id(p), 1);
+	pthread_mutex_unlock(&pool->lock);
+}
+
 /* Hands out a frame given by frame_transfer() (as pgc__frames_get does). */
 static void settle_inuse(struct pgc_cache *cache, unsigned pool_idx, struct pgc_page *p)
 {
@@ -592,26 +603,59 @@ int pgc__frames_get_moved(struct pgc_cache *cache, unsigned pool_idx, bool may_s
 	return ret;
 }
 
-int pgc__frames_rehome(struct pgc_cache *cache, struct pgc_page *p, unsigned to_idx)
+/* Moves an in-use frame's record to pool to_idx; the caller checked its limit. */
+static void rehome_locked(struct pgc_cache *cache, struct pgc_page *p, unsigned from_idx,
+			  unsigned to_idx)
+{
+	struct pgc_frame_pool *from = &cache->nodes[from_idx].pool, *to = &cache->nodes[to_idx].pool;
+	from->nr_frames--;
+	to->nr_frames++;
+	atomic_fetch_sub_explicit(&from->nr_inuse, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&to->nr_inuse, 1, memory_order_relaxed);
+	set_node(p, cache->nodes[to_idx].id);
+}
+
+/* Most times a full node makes room for a page that others then take. */
+#define REHOME_TRIES 4
+
+int pgc__frames_rehome(struct pgc_cache *cache, struct pgc_page *p, unsigned to_idx, bool may_sleep)
 {
 	unsigned from_idx = (unsigned)cache->node_index[pgc__page_node_of(p)];
 	if (from_idx == to_idx)
 		return 0;
-	struct pgc_frame_pool *from = &cache->nodes[from_idx].pool, *to = &cache->nodes[to_idx].pool;
-	struct pgc_frame_pool *first = from_idx < to_idx ? from : to, *second = first == from ? to : from;
-	pthread_mutex_lock(&first->lock);
-	pthread_mutex_lock(&second->lock);
-	int err = 0;
-	if (to->nr_frames >= to->limit) {
-		err = -ENOMEM;
-	} else {
-		from->nr_frames--;
-		to->nr_frames++;
-		atomic_fetch_sub_explicit(&from->nr_inuse, 1, memory_order_relaxed);
-		atomic_fetch_add_explicit(&to->nr_inuse, 1, memory_order_relaxed);
-		set_node(p, cache->nodes[to_idx].id);
+	struct pgc_frame_pool *to = &cache->nodes[to_idx].pool;
+	for (unsigned t = 0; t < REHOME_TRIES; t++) {
+		lock_two(cache, from_idx, to_idx);
+		bool room = to->nr_frames < to->limit;
+		if (room)
+			rehome_locked(cache, p, from_idx, to_idx);
+		unlock_two(cache, from_idx, to_idx);
+		if (room)
+			return 0;
+		/*
+		 * The limit counts frames, free ones too. A node at its limit
+		 * with free frames has room for pages all the same: one of its
+		 * free frames goes to the page's old node (the kernel moves its
+		 * memory there), and the page's frame takes its place.
+		 */
+		struct pgc_page *g;
+		int err = frame_transfer(cache, to_idx, from_idx, may_sleep, &g);
+		if (err)
+			return err;
+		settle_free(cache, from_idx, g);
 	}
-	pthread_mutex_unlock(&second->lock);
-	pthread_mutex_unlock(&first->lock);
-	return err;
+	return -ENOMEM;
+}
+
+void pgc__frames_rehome_undo(struct pgc_cache *cache, struct pgc_page *p, unsigned to_idx)
+{
+	if (pgc__frames_rehome(cache, p, to_idx, true) == 0)
+		return;
+	/* The memory is there whatever the limit says: the record tells the truth. */
+	unsigned from_idx = (unsigned)cache->node_index[pgc__page_node_of(p)];
+	lock_two(cache, from_idx, to_idx);
+	rehome_locked(cache, p, from_idx, to_idx);
+	unlock_two(cache, from_idx, to_idx);
+	pgc__log(cache, PGC_LOG_WARN, "node %d is over its limit: a page's memory stayed there",
+		 cache->nodes[to_idx].id);
 }

@@ -91,12 +91,26 @@ int pgc__frames_get_moved(struct pgc_cache *cache, unsigned pool_idx, bool may_s
 			  struct pgc_page **pagep);
 
 /*
- * Records that an in-use frame's memory now lies on the node of pool to_idx
- * (moved in place by the kernel): its node bits and the pools' counts
- * follow, so it goes back to that node's free list when freed. The page is
- * off its LRU list. 0, or -ENOMEM if the target node is at its limit.
+ * Records that an in-use frame's memory is about to lie on the node of pool
+ * to_idx (the caller then has the kernel move it in place): its node bits and
+ * the pools' counts follow, so it goes back to that node's free list when
+ * freed. The page is off its LRU list. If the target node is at its limit
+ * but has free frames, one of them is given to the page's old node first
+ * (the kernel moves its memory there), so that both nodes keep their counts.
+ * 0; -ENOMEM if the target node is at its limit with no free frame that
+ * could move; -EAGAIN if it is at its limit, may_sleep is false and its free
+ * frames wait for a grace period.
  */
-int pgc__frames_rehome(struct pgc_cache *cache, struct pgc_page *page, unsigned to_idx);
+int pgc__frames_rehome(struct pgc_cache *cache, struct pgc_page *page, unsigned to_idx,
+		       bool may_sleep);
+
+/*
+ * Records a frame back on pool to_idx after the kernel did not move its
+ * memory away (the undo of pgc__frames_rehome). May sleep. If the node has
+ * no room and none can be made, the frame is recorded there all the same
+ * (the record follows the memory) and the node is over its limit.
+ */
+void pgc__frames_rehome_undo(struct pgc_cache *cache, struct pgc_page *page, unsigned to_idx);
 
 /* Whether p is a descriptor of this cache (for checking callers' pointers). */
 bool pgc__frames_owns(const struct pgc_frames *fr, const void *p);

@@ -530,8 +530,9 @@ PGC_API int pgc_page_kernel_node(const pgc_page *page)
  * the node or an error.
  */
 static unsigned move_inplace(struct pgc_cache *c, struct pgc_page **pages, unsigned n, int node,
-			     int *status)
+			     unsigned flags, int *status)
 {
+	bool may_sleep = !(flags & PGC_MOVE_ASYNC);
 	size_t os = (size_t)sysconf(_SC_PAGESIZE), ps = page_size_of(c);
 	size_t per = ps / os;
 	unsigned to_idx = (unsigned)pgc__node_index(c, node), failed = 0;
@@ -557,10 +558,12 @@ static unsigned move_inplace(struct pgc_cache *c, struct pgc_page **pages, unsig
 			status[i] = atomic_load_explicit(&p->mapping, memory_order_acquire) ? -EBUSY : -ENOENT;
 			continue;
 		}
-		int err = pgc__frames_rehome(c, p, to_idx);
+		int err = pgc__frames_rehome(c, p, to_idx, may_sleep);
 		if (err) {
 			pgc__lru_putback(c, &p, 1);
-			status[i] = err;
+			/* -EAGAIN: the node's free frames wait for a grace
+			 * period (async): busy for now, not full. */
+			status[i] = err == -EAGAIN ? -EBUSY : err;
 			continue;
 		}
 		taken[i] = true;
@@ -584,7 +587,7 @@ static unsigned move_inplace(struct pgc_cache *c, struct pgc_page **pages, unsig
 				res = err < 0 ? err : st[k] < 0 ? st[k] : -EBUSY;
 		if (res != node) {
 			/* Some of its memory did not move: the record stays where it was. */
-			pgc__frames_rehome(c, pages[i], (unsigned)pgc__node_index(c, status[i]));
+			pgc__frames_rehome_undo(c, pages[i], (unsigned)pgc__node_index(c, status[i]));
 			failed++;
 		}
 		status[i] = res;
@@ -649,7 +652,7 @@ static unsigned move_group(struct pgc_cache *c, struct pgc_page **pages, unsigne
 {
 	if (flags & PGC_MOVE_INPLACE) {
 		pgc__lru_isolating_begin(c);
-		unsigned failed = move_inplace(c, pages, n, node, status);
+		unsigned failed = move_inplace(c, pages, n, node, flags, status);
 		pgc__lru_isolating_end(c);
 		struct pgc_migrate_stats s = {.size = sizeof(s), .passes = 1,
 					      .succeeded = n - failed, .failed = failed,

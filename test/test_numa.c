@@ -306,6 +306,89 @@ START_TEST(no_room_on_target_enomem)
 }
 END_TEST
 
+/*
+ * Node 1 may hold 6 pages; it is full, then 4 of its pages go. A move of 6
+ * pages there, by copy or in place, moves exactly the 4 it has room for:
+ * the limit counts pages, and the node's free frames are room.
+ */
+static void room_after_delete(unsigned flags)
+{
+	int nodes[2] = {0, 1};
+	uint64_t limits[2] = {0, 6};
+	struct fx f;
+	fx_init_nodes(&f, 256, true, nodes, 2, limits);
+	pgc_page *on1[6], *pages[6];
+	int to[6], status[6];
+	for (unsigned i = 0; i < 6; i++) {
+		on1[i] = cached(&f, i);
+		to[i] = 1;
+	}
+	ck_assert_int_eq(pgc_move_pages(f.cache, 6, on1, to, status, 0), 0);
+	struct pgc_node_stats ns = {.size = sizeof(ns)};
+	ck_assert_int_eq(pgc_cache_node_stats(f.cache, 1, &ns), 0);
+	ck_assert_uint_eq(ns.resident, 6);
+	for (unsigned i = 0; i < 4; i++) {
+		ck_assert_int_eq(pgc_page_lock(on1[i]), 0);
+		ck_assert_int_eq(pgc_mapping_delete(on1[i]), 0);
+		ck_assert_int_eq(pgc_page_unlock(on1[i]), 0);
+		pgc_page_put(on1[i]);
+	}
+	ck_assert_int_eq(pgc_cache_node_stats(f.cache, 1, &ns), 0);
+	ck_assert_uint_eq(ns.resident, 2);
+	for (unsigned i = 0; i < 6; i++)
+		pages[i] = cached(&f, 10 + i);
+	for (int round = 0; round < 2; round++) {
+		long left = pgc_move_pages(f.cache, 6, pages, to, status, flags);
+		unsigned moved = 0, full = 0;
+		for (unsigned i = 0; i < 6; i++) {
+			moved += status[i] == 1;
+			full += status[i] == -ENOMEM;
+			check_at(&f, 10 + i, pages[i], NULL, status[i] == 1 ? 1 : 0);
+		}
+		/* The second time, the 4 are there and the node is full. */
+		ck_assert_int_eq(left, 2);
+		ck_assert_uint_eq(moved, 4);
+		ck_assert_uint_eq(full, 2);
+		ck_assert_int_eq(pgc_cache_node_stats(f.cache, 1, &ns), 0);
+		ck_assert_uint_eq(ns.resident, 6);
+	}
+	char why[256];
+	ck_assert_msg(pgc_cache_check(f.cache, why, sizeof(why)) == 0, "%s", why);
+	for (unsigned i = 0; i < 6; i++)
+		pgc_page_put(pages[i]);
+	pgc_page_put(on1[4]);
+	pgc_page_put(on1[5]);
+	/* Every frame is where its node says, free ones too: strict
+	 * allocations on each node get memory on that node. */
+	ck_assert_int_eq(pgc_mapping_truncate(f.m, 0), 0);
+	enum { NA = 32 };
+	pgc_page *a[NA];
+	for (int n = 0; n < 2; n++) {
+		unsigned got = 0;
+		for (; got < (n ? 6u : NA); got++) {
+			ck_assert_int_eq(pgc_page_alloc(f.cache, n, PGC_ALLOC_STRICT, &a[got]), 0);
+			ck_assert_int_eq(pgc_page_node(a[got]), n);
+			ck_assert_int_eq(kernel_node(pgc_page_data(a[got])), n);
+		}
+		for (unsigned i = 0; i < got; i++)
+			pgc_page_put(a[i]);
+	}
+	ck_assert_msg(pgc_cache_check(f.cache, why, sizeof(why)) == 0, "%s", why);
+	fx_fini(&f);
+}
+
+START_TEST(room_after_delete_by_copy)
+{
+	room_after_delete(0);
+}
+END_TEST
+
+START_TEST(room_after_delete_in_place)
+{
+	room_after_delete(PGC_MOVE_INPLACE);
+}
+END_TEST
+
 START_TEST(dirty_write_error_eio)
 {
 	struct fx f;
@@ -770,6 +853,8 @@ static Suite *numa_suite(void)
 	PGC_ADD(s, statuses_of_move_pages, 600);
 	PGC_ADD(s, node_outside_cache_eacces, 600);
 	PGC_ADD(s, no_room_on_target_enomem, 600);
+	PGC_ADD(s, room_after_delete_by_copy, 600);
+	PGC_ADD(s, room_after_delete_in_place, 600);
 	PGC_ADD(s, dirty_write_error_eio, 600);
 	PGC_ADD(s, dirty_and_locked_in_each_mode, 600);
 	PGC_ADD(s, migration_races_lookups_and_writes, 900);
