@@ -14,6 +14,10 @@
  *
  * Moving in place asks the kernel to move the memory under a frame; only
  * the frame's recorded node (and its LRU list and pool counts) change here.
+ * Its pages obey the reference rule of the copy mode (only pages that the
+ * mapping and the caller alone hold move, unless PGC_MOVE_ALL) but are
+ * never frozen or locked: the data address stays, so with PGC_MOVE_ALL
+ * pinned pages move too.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -36,6 +40,9 @@ _Static_assert(PGC_MIG_REASONS == PGC_MR_NR_REASONS, "one counter set per reason
 #define COPY_THREAD_MIN_BYTES ((size_t)4 << 20)
 #define COPY_MAX_THREADS 4
 #define NODES_WALK_BATCH 8192u
+/* References of a page that may move: the mapping's, the caller's and the
+ * engine's (its isolation). */
+#define MIG_EXPECTED_REFS 3
 
 /* The migration running on this thread, for pgc_migrate_page(). */
 struct mig_ctx {
@@ -400,8 +407,8 @@ static long migrate_run(struct pgc_cache *c, struct pgc_page **pages, unsigned n
 			pgc_new_page_fn new_page, void *private, int mode, int reason, int *status,
 			bool *extra_refs, struct pgc_migrate_stats *st_out)
 {
-	struct mig_ctx ctx = {.cache = c, .mode = mode, .expected = 3, .new_page = new_page,
-			      .private = private};
+	struct mig_ctx ctx = {.cache = c, .mode = mode, .expected = MIG_EXPECTED_REFS,
+			      .new_page = new_page, .private = private};
 	struct mig_item *items = pgc__calloc(nr, sizeof(*items));
 	struct mig_item **work = pgc__malloc(nr * sizeof(*work));
 	if (!items || !work) {
@@ -525,8 +532,26 @@ PGC_API int pgc_page_kernel_node(const pgc_page *page)
 }
 
 /*
+ * Whether an isolated page is held by more than the mapping, the caller and
+ * the engine: the rule of the copy mode (and of move_pages(2) without
+ * MPOL_MF_MOVE_ALL, which moves only pages that the calling process alone
+ * maps). A reference that a lookup holds for a moment is waited out for as
+ * many tries as the copy mode makes passes.
+ */
+static bool held_by_others(struct pgc_page *p)
+{
+	for (unsigned t = 0; t < PGC_MIGRATE_PASSES; t++) {
+		if (atomic_load_explicit(&p->refcount, memory_order_acquire) <= MIG_EXPECTED_REFS)
+			return false;
+		sched_yield();
+	}
+	return true;
+}
+
+/*
  * Moves pages in place to node: the kernel moves the memory, the frames'
- * recorded node follows. The pages are held by the caller. status[i] gets
+ * recorded node follows. Without PGC_MOVE_ALL, pages that others hold stay
+ * (-EACCES), as by copy. The pages are held by the caller. status[i] gets
  * the node or an error.
  */
 static unsigned move_inplace(struct pgc_cache *c, struct pgc_page **pages, unsigned n, int node,
@@ -556,6 +581,11 @@ static unsigned move_inplace(struct pgc_cache *c, struct pgc_page **pages, unsig
 			sched_yield();
 		if (!isolated) {
 			status[i] = atomic_load_explicit(&p->mapping, memory_order_acquire) ? -EBUSY : -ENOENT;
+			continue;
+		}
+		if (!(flags & PGC_MOVE_ALL) && held_by_others(p)) {
+			pgc__lru_putback(c, &p, 1);
+			status[i] = -EACCES;
 			continue;
 		}
 		int err = pgc__frames_rehome(c, p, to_idx, may_sleep);
@@ -769,7 +799,7 @@ static unsigned collect_node(struct pgc_cache *c, struct pgc_mapping *m, int nod
 PGC_API long pgc_migrate_nodes(pgc_cache *c, pgc_mapping *m, const int *from, const int *to,
 			       unsigned nr, unsigned flags, int reason, struct pgc_migrate_stats *stats)
 {
-	if (!c || !from || !to || (flags & ~(PGC_MOVE_INPLACE | PGC_MOVE_ASYNC)) ||
+	if (!c || !from || !to || (flags & ~(PGC_MOVE_ALL | PGC_MOVE_INPLACE | PGC_MOVE_ASYNC)) ||
 	    reason < 0 || reason >= PGC_MR_NR_REASONS || (m && m->cache != c))
 		return -EINVAL;
 	if ((flags & PGC_MOVE_INPLACE) && c->huge_pages)

@@ -267,6 +267,67 @@ START_TEST(statuses_of_move_pages)
 }
 END_TEST
 
+/*
+ * Pins, as move_pages(2) treats pages mapped by other processes: without
+ * PGC_MOVE_ALL only pages held by nobody but the mapping and the caller
+ * move, by copy and in place alike (-EACCES for the others); with it,
+ * pinned pages move in place and are -EBUSY by copy (the holders would keep
+ * the old page).
+ */
+static void pins(bool inplace)
+{
+	struct fx f;
+	fx_init(&f, 256, true);
+	unsigned mode = inplace ? PGC_MOVE_INPLACE : 0;
+	pgc_page *pinned = cached(&f, 0), *idle = cached(&f, 1);
+	void *pinned_addr = pgc_page_data(pinned);
+	pgc_page_get(pinned); /* another holder's reference */
+	pgc_page *pages[2] = {pinned, idle};
+	int nodes[2] = {1, 1}, status[2];
+	for (unsigned async = 0; async <= PGC_MOVE_ASYNC; async += PGC_MOVE_ASYNC) {
+		ck_assert_int_eq(pgc_move_pages(f.cache, 1, pages, nodes, status, mode | async), 1);
+		ck_assert_int_eq(status[0], -EACCES);
+		ck_assert_ptr_eq(pages[0], pinned);
+		check_at(&f, 0, pinned, NULL, 0);
+		ck_assert_int_eq(kernel_node(pinned_addr), 0);
+	}
+	/* An idle page moves in the same call as a pinned one. */
+	ck_assert_int_eq(pgc_move_pages(f.cache, 2, pages, nodes, status, mode), 1);
+	ck_assert_int_eq(status[0], -EACCES);
+	ck_assert_int_eq(status[1], 1);
+	check_at(&f, 1, pages[1], NULL, 1);
+	check_at(&f, 0, pinned, NULL, 0);
+	/* Move-all. */
+	ck_assert_int_eq(pgc_move_pages(f.cache, 1, pages, nodes, status, mode | PGC_MOVE_ALL),
+			 inplace ? 0 : 1);
+	ck_assert_int_eq(status[0], inplace ? 1 : -EBUSY);
+	ck_assert_ptr_eq(pages[0], pinned);
+	check_at(&f, 0, pinned, NULL, inplace ? 1 : 0);
+	/* Unpinned, it moves without the flag. */
+	pgc_page_put(pinned);
+	nodes[0] = inplace ? 0 : 1;
+	ck_assert_int_eq(pgc_move_pages(f.cache, 1, pages, nodes, status, mode), 0);
+	ck_assert_int_eq(status[0], nodes[0]);
+	check_at(&f, 0, pages[0], NULL, nodes[0]);
+	char why[256];
+	ck_assert_msg(pgc_cache_check(f.cache, why, sizeof(why)) == 0, "%s", why);
+	pgc_page_put(pages[0]);
+	pgc_page_put(pages[1]);
+	fx_fini(&f);
+}
+
+START_TEST(pinned_pages_by_copy)
+{
+	pins(false);
+}
+END_TEST
+
+START_TEST(pinned_pages_in_place)
+{
+	pins(true);
+}
+END_TEST
+
 START_TEST(node_outside_cache_eacces)
 {
 	int only0 = 0;
@@ -848,6 +909,8 @@ static Suite *numa_suite(void)
 	PGC_ADD(s, copy_moves_round_the_nodes, 600);
 	PGC_ADD(s, inplace_moves_round_the_nodes, 600);
 	PGC_ADD(s, statuses_of_move_pages, 600);
+	PGC_ADD(s, pinned_pages_by_copy, 600);
+	PGC_ADD(s, pinned_pages_in_place, 600);
 	PGC_ADD(s, node_outside_cache_eacces, 600);
 	PGC_ADD(s, no_room_on_target_enomem, 600);
 	PGC_ADD(s, room_after_delete_by_copy, 600);

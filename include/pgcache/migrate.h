@@ -20,13 +20,16 @@
  *   and moves page handles (clpage.h) and private values with the page.
  * - **In place** (#PGC_MOVE_INPLACE): the kernel moves the physical memory
  *   under the frame (move_pages(2) on the frame's address). The descriptor
- *   and the data address stay, so a page that others hold moves too; the
- *   frame's recorded node follows. Needs frames in base pages (the cache's
+ *   and the data address stay, so a page that others hold can move too
+ *   (with #PGC_MOVE_ALL; without it, only pages that nobody but the mapping
+ *   and the caller holds move, as by copy); the frame's recorded node
+ *   follows. Needs frames in base pages (the cache's
  *   huge_pages option off, the default), since the kernel would move a
  *   whole 2 MiB huge page.
  *
  * Use copy mode to move pages that are idle in the cache (the common case),
- * and in-place mode for pages that stay pinned by their users for long.
+ * and in-place mode with #PGC_MOVE_ALL for pages that stay pinned by their
+ * users for long.
  *
  * With the kernel's automatic NUMA balancing on, the kernel may move a
  * frame's memory by itself; the recorded node (pgc_page_node()) then no
@@ -186,10 +189,14 @@ PGC_API int pgc_fail_migrate_page(pgc_mapping *mapping, pgc_page *newpage, pgc_p
 				  int mode);
 
 /**
- * Flag of pgc_move_pages(), after MPOL_MF_MOVE_ALL: pages that other holders
- * pin are tried too. In place (#PGC_MOVE_INPLACE) they move, as the frame
- * stays; by copy they cannot (the holders would keep the old page) and are
- * reported -EBUSY instead of -EACCES.
+ * Flag of pgc_move_pages() and pgc_migrate_nodes(), after MPOL_MF_MOVE_ALL:
+ * pages that other holders pin are tried too. Without it, as move_pages(2)
+ * without MPOL_MF_MOVE_ALL moves only pages that the calling process alone
+ * maps, a page held by anyone but its mapping and the caller stays where it
+ * is, -EACCES, by copy and in place alike. With it, in place
+ * (#PGC_MOVE_INPLACE) such pages move, as the frame stays; by copy they
+ * cannot (the holders would keep the old page) and are reported -EBUSY
+ * instead of -EACCES.
  */
 #define PGC_MOVE_ALL 0x1u
 /** Flag of pgc_move_pages(): move in place (the kernel moves the memory under the frame). */
@@ -246,7 +253,8 @@ PGC_API long pgc_move_pages(pgc_cache *cache, unsigned long count, pgc_page **pa
  * @param from    @p nr source nodes.
  * @param to      @p nr target nodes.
  * @param nr      number of node pairs (0: nothing to do, returns 0).
- * @param flags   0, #PGC_MOVE_INPLACE or #PGC_MOVE_ASYNC.
+ * @param flags   0 or #PGC_MOVE_ALL, #PGC_MOVE_INPLACE, #PGC_MOVE_ASYNC (as
+ *                for pgc_move_pages()).
  * @param reason  a #pgc_migrate_reason.
  * @param stats   optional: the counts of the call.
  * @return the number of pages that could not be moved, or -EINVAL,
