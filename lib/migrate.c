@@ -771,9 +771,24 @@ PGC_API long pgc_move_pages(pgc_cache *c, unsigned long count, pgc_page **pages,
 
 /* ---- whole sets -------------------------------------------------------- */
 
-/* Collects up to max pages of the cache on node (of mapping m if not NULL), referenced. */
+/* Frame ids as bits: the frames this call moved pages to. */
+static bool id_marked(const uint64_t *set, uint32_t id)
+{
+	return set[id / 64] & (1ull << (id % 64));
+}
+
+static void id_mark(uint64_t *set, uint32_t id)
+{
+	set[id / 64] |= 1ull << (id % 64);
+}
+
+/*
+ * Collects up to max pages of the cache on node (of mapping m if not NULL),
+ * referenced, leaving out the frames in moved (pages this call put there).
+ */
 static unsigned collect_node(struct pgc_cache *c, struct pgc_mapping *m, int node,
-			     uint32_t *cursor, struct pgc_page **out, unsigned max)
+			     const uint64_t *moved, uint32_t *cursor, struct pgc_page **out,
+			     unsigned max)
 {
 	struct pgc_frames *fr = &c->frames;
 	uint32_t nchunks = atomic_load_explicit(&fr->nr_chunks, memory_order_acquire);
@@ -784,7 +799,8 @@ static unsigned collect_node(struct pgc_cache *c, struct pgc_mapping *m, int nod
 		if (slot == 0 || slot > ch->nr_frames)
 			continue;
 		struct pgc_page *p = pgc__chunk_page(ch, slot);
-		if (pgc__page_node_of(p) != node || !pgc__get_unless_zero(p))
+		if (pgc__page_node_of(p) != node || id_marked(moved, *cursor) ||
+		    !pgc__get_unless_zero(p))
 			continue;
 		struct pgc_mapping *pm = atomic_load_explicit(&p->mapping, memory_order_acquire);
 		if (!pm || (m && pm != m) || pgc__page_node_of(p) != node) {
@@ -813,26 +829,46 @@ PGC_API long pgc_migrate_nodes(pgc_cache *c, pgc_mapping *m, const int *from, co
 	}
 	struct pgc_page **batch = pgc__malloc(NODES_WALK_BATCH * sizeof(*batch));
 	int *st = pgc__malloc(NODES_WALK_BATCH * sizeof(*st));
-	if (!batch || !st) {
+	/*
+	 * Each page's target is decided by where it was when the call began,
+	 * as migrate_pages(2) does for overlapping sets: with from = {0, 1}
+	 * and to = {1, 0}, the pages moved to node 1 by the first pair are not
+	 * node 1's pages for the second. The pairs run one after the other,
+	 * so the frames that received a page (a new frame by copy, the same
+	 * frame in place) are remembered and left out of later walks. Chunks
+	 * created during the call are covered: the set spans max_chunks.
+	 */
+	size_t ids = (size_t)c->frames.max_chunks << PGC_CHUNK_SHIFT;
+	uint64_t *moved = pgc__calloc((ids + 63) / 64, sizeof(uint64_t));
+	if (!batch || !st || !moved) {
 		free(batch);
 		free(st);
+		free(moved);
 		return -ENOMEM;
 	}
 	struct pgc_migrate_stats sum = {.size = sizeof(sum)};
 	long not_moved = 0;
 	for (unsigned i = 0; i < nr; i++) {
-		if (from[i] == to[i])
+		bool seen = from[i] == to[i];
+		/* A node named twice as a source keeps its first pair. */
+		for (unsigned j = 0; j < i && !seen; j++)
+			seen = from[j] == from[i];
+		if (seen)
 			continue;
 		uint32_t cursor = 0;
 		unsigned n;
-		while ((n = collect_node(c, m, from[i], &cursor, batch, NODES_WALK_BATCH)) > 0) {
+		while ((n = collect_node(c, m, from[i], moved, &cursor, batch, NODES_WALK_BATCH)) > 0) {
 			not_moved += move_group(c, batch, n, to[i], flags, reason, st, &sum);
-			for (unsigned k = 0; k < n; k++)
+			for (unsigned k = 0; k < n; k++) {
+				if (st[k] == to[i])
+					id_mark(moved, pgc__page_id(batch[k]));
 				pgc__put(batch[k]);
+			}
 		}
 	}
 	free(batch);
 	free(st);
+	free(moved);
 	stats_out(stats, &sum);
 	return not_moved;
 }

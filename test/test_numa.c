@@ -863,6 +863,82 @@ START_TEST(drain_node_in_place)
 }
 END_TEST
 
+/*
+ * Overlapping node sets, as migrate_pages(2) allows: each page's target is
+ * decided by where it was when the call began, so a page moved from
+ * from[i] to to[i] is not moved again by a later pair whose source is
+ * to[i]. Page i starts on node start[i % nr]; it must end on the node that
+ * follows it in the rotation, or stay if its node is not a source.
+ */
+static void rotate(bool inplace, const int *from, const int *to, unsigned nr, int nstart)
+{
+	struct fx f;
+	fx_init(&f, 1024, true);
+	enum { N = 16 };
+	pgc_page *pages[N];
+	int nodes[N], status[N], want[N];
+	for (unsigned i = 0; i < N; i++) {
+		pages[i] = cached(&f, i);
+		nodes[i] = (int)(i % (unsigned)nstart);
+		want[i] = nodes[i];
+		for (unsigned k = 0; k < nr; k++)
+			if (from[k] == nodes[i]) {
+				want[i] = to[k];
+				break;
+			}
+	}
+	ck_assert_int_eq(pgc_move_pages(f.cache, N, pages, nodes, status, 0), 0);
+	unsigned expect_moved = 0;
+	for (unsigned i = 0; i < N; i++) {
+		pgc_page_put(pages[i]);
+		expect_moved += want[i] != nodes[i];
+	}
+	struct pgc_migrate_stats ms = {.size = sizeof(ms)};
+	ck_assert_int_eq(pgc_migrate_nodes(f.cache, NULL, from, to, nr,
+					   inplace ? PGC_MOVE_INPLACE : 0, PGC_MR_MEMPOLICY, &ms), 0);
+	ck_assert_uint_eq(ms.succeeded, expect_moved);
+	ck_assert_uint_eq(ms.failed, 0);
+	for (unsigned i = 0; i < N; i++) {
+		pgc_page *p;
+		ck_assert_int_eq(pgc_mapping_find(f.m, i, &p), 0);
+		ck_assert_msg(pgc_page_node(p) == want[i], "page %u from node %d is on node %d, not %d",
+			      i, nodes[i], pgc_page_node(p), want[i]);
+		ck_assert_int_eq(kernel_node(pgc_page_data(p)), want[i]);
+		ck_assert_mem_eq(pgc_page_data(p), f.s.data + i * f.ps, f.ps);
+		pgc_page_put(p);
+	}
+	char why[256];
+	ck_assert_msg(pgc_cache_check(f.cache, why, sizeof(why)) == 0, "%s", why);
+	fx_fini(&f);
+}
+
+START_TEST(swap_nodes_by_copy)
+{
+	static const int from[2] = {0, 1}, to[2] = {1, 0};
+	rotate(false, from, to, 2, 2);
+}
+END_TEST
+
+START_TEST(swap_nodes_in_place)
+{
+	static const int from[2] = {0, 1}, to[2] = {1, 0};
+	rotate(true, from, to, 2, 2);
+}
+END_TEST
+
+START_TEST(rotate_three_nodes)
+{
+	if (nr_nodes() < 4) {
+		printf("numa: rotate_three_nodes needs 4 nodes; %d here\n", nr_nodes());
+		return;
+	}
+	/* Node 3 holds pages too, and is no source: they stay. */
+	static const int from[3] = {0, 1, 2}, to[3] = {1, 2, 0};
+	rotate(false, from, to, 3, 4);
+	rotate(true, from, to, 3, 4);
+}
+END_TEST
+
 START_TEST(demote_to_far_tier)
 {
 	if (nr_nodes() < 4) {
@@ -921,6 +997,9 @@ static Suite *numa_suite(void)
 	PGC_ADD(s, moves_in_a_mostly_empty_cache_never_enomem, 600);
 	PGC_ADD(s, drain_node_by_copy, 600);
 	PGC_ADD(s, drain_node_in_place, 600);
+	PGC_ADD(s, swap_nodes_by_copy, 600);
+	PGC_ADD(s, swap_nodes_in_place, 600);
+	PGC_ADD(s, rotate_three_nodes, 600);
 	PGC_ADD(s, demote_to_far_tier, 600);
 	return s;
 }

@@ -248,6 +248,13 @@ PGC_API long pgc_move_pages(pgc_cache *cache, unsigned long count, pgc_page **pa
  * @brief Moves every page of a cache (or of one mapping) from some nodes to
  * others, in the spirit of migrate_pages(2): pages on @p from[i] go to
  * @p to[i]. Draining a node is from = {n}, to = {another node}.
+ *
+ * The sets may overlap, as migrate_pages(2) allows: each page's target is
+ * decided by the node it was on when the call began, and a page moves at
+ * most once per call. Swapping two nodes is from = {0, 1}, to = {1, 0};
+ * rotating three, from = {0, 1, 2}, to = {1, 2, 0}. A node named twice in
+ * @p from keeps its first pair. Pages that arrive on a source node while
+ * the call runs may or may not move.
  * @param cache   the cache.
  * @param mapping only the pages of this mapping, or NULL for all.
  * @param from    @p nr source nodes.
