@@ -11,7 +11,18 @@
  * critical section may still be walking the index through the descriptor's
  * hash node. They wait on their node's pending list; a full batch is handed
  * to call_rcu() and joins the free list after a grace period, and an
- * allocator that finds only pending frames waits for a grace period itself.
+ * allocator that finds only pending frames waits for a grace period itself
+ * (or, if it may not sleep, hands them to call_rcu() at once, so that they
+ * come back without a sleeping allocator).
+ *
+ * A frame belongs to the pool of the node its memory is on. The kernel can
+ * move a frame's memory (move_pages(2)); then the frame changes pools. That
+ * is how an in-place migration changes a page's node, how a node at its
+ * limit makes room for one (it gives a free frame to the page's old node),
+ * and how a strict allocation on a node that may not grow (the capacity is
+ * taken by other nodes' frames) gets a frame: a free frame of another node
+ * is moved to it. Without that, frames would stay where they were first
+ * placed, and a node could have none free in a mostly empty cache.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -205,8 +216,11 @@ static bool pool_grow(struct pgc_cache *cache, unsigned pool_idx)
 	}
 	uint64_t total = atomic_load_explicit(&fr->nr_frames, memory_order_relaxed);
 	uint64_t room = fr->capacity - total;
-	if (pool->limit - pool->nr_frames < room)
-		room = pool->limit - pool->nr_frames;
+	/* A node may be over its limit after an in-place move the kernel
+	 * could not undo (pgc__frames_rehome_undo). */
+	uint64_t node_room = pool->nr_frames < pool->limit ? pool->limit - pool->nr_frames : 0;
+	if (node_room < room)
+		room = node_room;
 	if (room > PGC_CHUNK_FRAMES)
 		room = PGC_CHUNK_FRAMES;
 	/* Not the whole capacity for the first node that asks: each node of a
@@ -238,6 +252,62 @@ static bool pool_grow(struct pgc_cache *cache, unsigned pool_idx)
 	return grown;
 }
 
+/* Appends the list first..last (linked through lru_next) to the free list. */
+static void pool_splice_free(struct pgc_frame_pool *pool, struct pgc_page *last, uint32_t first,
+			     uint64_t nr)
+{
+	last->lru_next = pool->free_head;
+	pool->free_head = first;
+	pool->nr_free += nr;
+}
+
+static void pending_batch_done(struct rcu_head *head)
+{
+	struct pgc_pending_batch *b = caa_container_of(head, struct pgc_pending_batch, rcu);
+	pgc__hb_acquire(b);
+	struct pgc_frame_pool *pool = &b->cache->nodes[b->pool_idx].pool;
+	struct pgc_page *last = pgc__frames_page(&b->cache->frames, b->tail);
+	pthread_mutex_lock(&pool->lock);
+	pool_splice_free(pool, last, b->head, b->nr);
+	pool->nr_inflight -= b->nr;
+	pthread_mutex_unlock(&pool->lock);
+	pgc__hb_release(&b->cache->frames); /* for rcu_barrier() callers */
+	free(b);
+}
+
+/*
+ * Takes the pool's pending list as one batch for call_rcu(); pool->lock is
+ * held. Returns the batch, to start with pending_batch_start() once the lock
+ * is dropped, or NULL if there is nothing pending (or no memory for it).
+ */
+static struct pgc_pending_batch *pending_batch_take(struct pgc_cache *cache, unsigned pool_idx)
+{
+	struct pgc_frame_pool *pool = &cache->nodes[pool_idx].pool;
+	if (pool->pending_head == PGC_FRAME_NONE)
+		return NULL;
+	struct pgc_pending_batch *batch = pgc__malloc(sizeof(*batch));
+	if (!batch)
+		return NULL;
+	batch->cache = cache;
+	batch->pool_idx = pool_idx;
+	batch->head = pool->pending_head;
+	/* The pending list remembers its tail in its head. */
+	batch->tail = pgc__frames_page(&cache->frames, pool->pending_head)->dirty_next;
+	batch->nr = pool->nr_pending;
+	pool->nr_inflight += batch->nr;
+	pool->pending_head = PGC_FRAME_NONE;
+	pool->nr_pending = 0;
+	return batch;
+}
+
+static void pending_batch_start(struct pgc_pending_batch *batch)
+{
+	if (!batch)
+		return;
+	pgc__hb_release(batch);
+	call_rcu(&batch->rcu, pending_batch_done);
+}
+
 static struct pgc_page *pool_pop(struct pgc_cache *cache, struct pgc_frame_pool *pool)
 {
 	uint32_t id = pool->free_head;
@@ -247,15 +317,6 @@ static struct pgc_page *pool_pop(struct pgc_cache *cache, struct pgc_frame_pool 
 	pool->free_head = p->lru_next;
 	pool->nr_free--;
 	return p;
-}
-
-/* Appends the list first..last (linked through lru_next) to the free list. */
-static void pool_splice_free(struct pgc_frame_pool *pool, struct pgc_page *last, uint32_t first,
-			     uint64_t nr)
-{
-	last->lru_next = pool->free_head;
-	pool->free_head = first;
-	pool->nr_free += nr;
 }
 
 static void page_init(struct pgc_frame_pool *pool, struct pgc_page *p)
@@ -272,17 +333,20 @@ static void page_init(struct pgc_frame_pool *pool, struct pgc_page *p)
 	atomic_fetch_add_explicit(&pool->nr_inuse, 1, memory_order_relaxed);
 }
 
-struct pgc_page *pgc__frames_get(struct pgc_cache *cache, unsigned pool_idx, bool may_sleep)
+/*
+ * Pops a free frame of the pool (not yet initialised), or NULL. may_sleep
+ * allows waiting for frames in a grace period, grow creating a chunk on the
+ * node.
+ */
+static struct pgc_page *pool_take(struct pgc_cache *cache, unsigned pool_idx, bool may_sleep,
+				  bool grow)
 {
 	struct pgc_frame_pool *pool = &cache->nodes[pool_idx].pool;
-	if (pgc__fault_alloc()) /* a test's injected failure: no frame */
-		return NULL;
 	for (;;) {
 		pthread_mutex_lock(&pool->lock);
 		struct pgc_page *p = pool_pop(cache, pool);
 		if (p) {
 			pthread_mutex_unlock(&pool->lock);
-			page_init(pool, p);
 			return p;
 		}
 		if (pool->pending_head != PGC_FRAME_NONE && may_sleep) {
@@ -307,7 +371,7 @@ struct pgc_page *pgc__frames_get(struct pgc_cache *cache, unsigned pool_idx, boo
 		 * their grace period: they will be free after one. */
 		bool taken = pool->nr_taken > 0;
 		pthread_mutex_unlock(&pool->lock);
-		if (pool_grow(cache, pool_idx))
+		if (grow && pool_grow(cache, pool_idx))
 			continue;
 		if (taken && may_sleep) {
 			synchronize_rcu();
@@ -324,27 +388,32 @@ struct pgc_page *pgc__frames_get(struct pgc_cache *cache, unsigned pool_idx, boo
 	}
 }
 
+struct pgc_page *pgc__frames_get(struct pgc_cache *cache, unsigned pool_idx, bool may_sleep)
+{
+	if (pgc__fault_alloc()) /* a test's injected failure: no frame */
+		return NULL;
+	struct pgc_page *p = pool_take(cache, pool_idx, may_sleep, true);
+	if (p)
+		page_init(&cache->nodes[pool_idx].pool, p);
+	return p;
+}
+
 bool pgc__frames_recycling(struct pgc_cache *cache, unsigned pool_idx)
 {
 	struct pgc_frame_pool *pool = &cache->nodes[pool_idx].pool;
 	pthread_mutex_lock(&pool->lock);
 	bool r = pool->nr_pending + pool->nr_inflight + pool->nr_taken > 0;
+	/*
+	 * The caller may not sleep, so it cannot wait for pending frames. Left
+	 * on the list, they would wait for a sleeping allocator, or for the
+	 * list to fill a batch, which a node with few frames never does: a
+	 * node could refuse every allocation that may not sleep for good.
+	 * Their grace period starts now.
+	 */
+	struct pgc_pending_batch *batch = pending_batch_take(cache, pool_idx);
 	pthread_mutex_unlock(&pool->lock);
+	pending_batch_start(batch);
 	return r;
-}
-
-static void pending_batch_done(struct rcu_head *head)
-{
-	struct pgc_pending_batch *b = caa_container_of(head, struct pgc_pending_batch, rcu);
-	pgc__hb_acquire(b);
-	struct pgc_frame_pool *pool = &b->cache->nodes[b->pool_idx].pool;
-	struct pgc_page *last = pgc__frames_page(&b->cache->frames, b->tail);
-	pthread_mutex_lock(&pool->lock);
-	pool_splice_free(pool, last, b->head, b->nr);
-	pool->nr_inflight -= b->nr;
-	pthread_mutex_unlock(&pool->lock);
-	pgc__hb_release(&b->cache->frames); /* for rcu_barrier() callers */
-	free(b);
 }
 
 void pgc__frames_put(struct pgc_cache *cache, struct pgc_page *p)
@@ -369,24 +438,10 @@ void pgc__frames_put(struct pgc_cache *cache, struct pgc_page *p)
 	p->lru_next = pool->pending_head;
 	pool->pending_head = id;
 	pool->nr_pending++;
-	if (pool->nr_pending >= PGC_PENDING_BATCH) {
-		batch = pgc__malloc(sizeof(*batch));
-		if (batch) {
-			batch->cache = cache;
-			batch->pool_idx = pool_idx;
-			batch->head = id;
-			batch->tail = p->dirty_next;
-			batch->nr = pool->nr_pending;
-			pool->nr_inflight += batch->nr;
-			pool->pending_head = PGC_FRAME_NONE;
-			pool->nr_pending = 0;
-		}
-	}
+	if (pool->nr_pending >= PGC_PENDING_BATCH)
+		batch = pending_batch_take(cache, pool_idx);
 	pthread_mutex_unlock(&pool->lock);
-	if (batch) {
-		pgc__hb_release(batch);
-		call_rcu(&batch->rcu, pending_batch_done);
-	}
+	pending_batch_start(batch);
 }
 
 bool pgc__frames_owns(const struct pgc_frames *fr, const void *ptr)
@@ -403,31 +458,204 @@ bool pgc__frames_owns(const struct pgc_frames *fr, const void *ptr)
 	return false;
 }
 
-int pgc__frames_rehome(struct pgc_cache *cache, struct pgc_page *p, unsigned to_idx)
+/* Locks two different pools in index order (the order every caller uses). */
+static void lock_two(struct pgc_cache *cache, unsigned a, unsigned b)
+{
+	pthread_mutex_lock(&cache->nodes[a < b ? a : b].pool.lock);
+	pthread_mutex_lock(&cache->nodes[a < b ? b : a].pool.lock);
+}
+
+static void unlock_two(struct pgc_cache *cache, unsigned a, unsigned b)
+{
+	pthread_mutex_unlock(&cache->nodes[a < b ? b : a].pool.lock);
+	pthread_mutex_unlock(&cache->nodes[a < b ? a : b].pool.lock);
+}
+
+/* Sets a frame's node bits, keeping its flags. */
+static void set_node(struct pgc_page *p, int node)
+{
+	uint32_t f = atomic_load_explicit(&p->flags, memory_order_relaxed);
+	while (!atomic_compare_exchange_weak_explicit(
+		&p->flags, &f, (f & PGC_FLAGS_MASK) | ((uint32_t)node << PGC_NODE_SHIFT),
+		memory_order_acq_rel, memory_order_relaxed))
+		;
+}
+
+/* Asks the kernel to move the memory of a frame to node; 0 if all of it is there. */
+static int move_frame_memory(struct pgc_cache *cache, struct pgc_page *p, int node)
+{
+	size_t os = (size_t)sysconf(_SC_PAGESIZE), per = cache->frames.page_size / os;
+	void *addrs[PGC_MAX_PAGE_SIZE / 4096];
+	int nodes[PGC_MAX_PAGE_SIZE / 4096], st[PGC_MAX_PAGE_SIZE / 4096];
+	if (per == 0 || per > sizeof(addrs) / sizeof(addrs[0]))
+		return -EINVAL;
+	for (size_t j = 0; j < per; j++) {
+		addrs[j] = (char *)pgc__page_data(p) + j * os;
+		nodes[j] = node;
+		st[j] = -1;
+	}
+	int err = pgc__numa_move_pages(addrs, per, nodes, st, false);
+	if (err < 0)
+		return err;
+	for (size_t j = 0; j < per; j++)
+		if (st[j] != node)
+			return st[j] < 0 ? st[j] : -EBUSY;
+	return 0;
+}
+
+/*
+ * Gives a free frame of pool from_idx to pool to_idx: the kernel moves its
+ * memory to to_idx's node, and its node bits and both pools' frame counts
+ * follow. Returns 0 and the frame in *pagep, off every list, still free and
+ * counted in to_idx's nr_taken until the caller settles it (settle_free or
+ * settle_inuse); -ENOMEM if to_idx is at its limit, from_idx has no free
+ * frame, the kernel did not move the memory or the cache has huge pages (the
+ * kernel would move all of a 2 MiB page); -EAGAIN if from_idx's frames wait
+ * for a grace period and may_sleep is false.
+ */
+static int frame_transfer(struct pgc_cache *cache, unsigned from_idx, unsigned to_idx,
+			  bool may_sleep, struct pgc_page **pagep)
+{
+	struct pgc_frame_pool *from = &cache->nodes[from_idx].pool, *to = &cache->nodes[to_idx].pool;
+	if (cache->huge_pages || from_idx == to_idx)
+		return -ENOMEM;
+	/* A look first, so that a full node does not make anyone wait. */
+	pthread_mutex_lock(&to->lock);
+	bool full = to->nr_frames >= to->limit;
+	pthread_mutex_unlock(&to->lock);
+	if (full)
+		return -ENOMEM;
+	struct pgc_page *p = pool_take(cache, from_idx, may_sleep, false);
+	if (!p)
+		return !may_sleep && pgc__frames_recycling(cache, from_idx) ? -EAGAIN : -ENOMEM;
+	lock_two(cache, from_idx, to_idx);
+	full = to->nr_frames >= to->limit;
+	if (!full) {
+		from->nr_frames--;
+		to->nr_frames++;
+		to->nr_taken++;
+	} else {
+		pool_splice_free(from, p, pgc__page_id(p), 1);
+	}
+	unlock_two(cache, from_idx, to_idx);
+	if (full)
+		return -ENOMEM;
+	int err = move_frame_memory(cache, p, cache->nodes[to_idx].id);
+	if (!err) {
+		set_node(p, cache->nodes[to_idx].id);
+	} else {
+		/* The memory stayed (or partly stayed): so does the frame. */
+		lock_two(cache, from_idx, to_idx);
+		to->nr_taken--;
+		to->nr_frames--;
+		from->nr_frames++;
+		pool_splice_free(from, p, pgc__page_id(p), 1);
+		unlock_two(cache, from_idx, to_idx);
+		pgc__log(cache, PGC_LOG_INFO, "a free frame of node %d could not move to node %d: %s",
+			 cache->nodes[from_idx].id, cache->nodes[to_idx].id, strerror(-err));
+		return -ENOMEM;
+	}
+	*pagep = p;
+	return 0;
+}
+
+/* Puts a frame given by frame_transfer() on its new pool's free list. */
+static void settle_free(struct pgc_cache *cache, unsigned pool_idx, struct pgc_page *p)
+{
+	struct pgc_frame_pool *pool = &cache->nodes[pool_idx].pool;
+	pthread_mutex_lock(&pool->lock);
+	pool->nr_taken--;
+	pool_splice_free(pool, p, pgc__page_id(p), 1);
+	pthread_mutex_unlock(&pool->lock);
+}
+
+/* Hands out a frame given by frame_transfer() (as pgc__frames_get does). */
+static void settle_inuse(struct pgc_cache *cache, unsigned pool_idx, struct pgc_page *p)
+{
+	struct pgc_frame_pool *pool = &cache->nodes[pool_idx].pool;
+	pthread_mutex_lock(&pool->lock);
+	pool->nr_taken--;
+	pthread_mutex_unlock(&pool->lock);
+	page_init(pool, p);
+}
+
+int pgc__frames_get_moved(struct pgc_cache *cache, unsigned pool_idx, bool may_sleep,
+			  struct pgc_page **pagep)
+{
+	if (pgc__fault_alloc())
+		return -ENOMEM;
+	int ret = -ENOMEM;
+	const unsigned *order = &cache->fallback[pool_idx * cache->nr_nodes];
+	/* The nearest nodes first: their frames' memory is the cheapest to move. */
+	for (unsigned i = 0; i < cache->nr_nodes; i++) {
+		if (order[i] == pool_idx)
+			continue;
+		struct pgc_page *p;
+		int err = frame_transfer(cache, order[i], pool_idx, may_sleep, &p);
+		if (err == 0) {
+			settle_inuse(cache, pool_idx, p);
+			*pagep = p;
+			return 0;
+		}
+		if (err == -EAGAIN)
+			ret = -EAGAIN;
+	}
+	return ret;
+}
+
+/* Moves an in-use frame's record to pool to_idx; the caller checked its limit. */
+static void rehome_locked(struct pgc_cache *cache, struct pgc_page *p, unsigned from_idx,
+			  unsigned to_idx)
+{
+	struct pgc_frame_pool *from = &cache->nodes[from_idx].pool, *to = &cache->nodes[to_idx].pool;
+	from->nr_frames--;
+	to->nr_frames++;
+	atomic_fetch_sub_explicit(&from->nr_inuse, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&to->nr_inuse, 1, memory_order_relaxed);
+	set_node(p, cache->nodes[to_idx].id);
+}
+
+/* Most times a full node makes room for a page that others then take. */
+#define REHOME_TRIES 4
+
+int pgc__frames_rehome(struct pgc_cache *cache, struct pgc_page *p, unsigned to_idx, bool may_sleep)
 {
 	unsigned from_idx = (unsigned)cache->node_index[pgc__page_node_of(p)];
 	if (from_idx == to_idx)
 		return 0;
-	struct pgc_frame_pool *from = &cache->nodes[from_idx].pool, *to = &cache->nodes[to_idx].pool;
-	struct pgc_frame_pool *first = from_idx < to_idx ? from : to, *second = first == from ? to : from;
-	pthread_mutex_lock(&first->lock);
-	pthread_mutex_lock(&second->lock);
-	int err = 0;
-	if (to->nr_frames >= to->limit) {
-		err = -ENOMEM;
-	} else {
-		from->nr_frames--;
-		to->nr_frames++;
-		atomic_fetch_sub_explicit(&from->nr_inuse, 1, memory_order_relaxed);
-		atomic_fetch_add_explicit(&to->nr_inuse, 1, memory_order_relaxed);
-		uint32_t node = (uint32_t)cache->nodes[to_idx].id;
-		uint32_t f = atomic_load_explicit(&p->flags, memory_order_relaxed);
-		while (!atomic_compare_exchange_weak_explicit(
-			&p->flags, &f, (f & PGC_FLAGS_MASK) | (node << PGC_NODE_SHIFT),
-			memory_order_acq_rel, memory_order_relaxed))
-			;
+	struct pgc_frame_pool *to = &cache->nodes[to_idx].pool;
+	for (unsigned t = 0; t < REHOME_TRIES; t++) {
+		lock_two(cache, from_idx, to_idx);
+		bool room = to->nr_frames < to->limit;
+		if (room)
+			rehome_locked(cache, p, from_idx, to_idx);
+		unlock_two(cache, from_idx, to_idx);
+		if (room)
+			return 0;
+		/*
+		 * The limit counts frames, free ones too. A node at its limit
+		 * with free frames has room for pages all the same: one of its
+		 * free frames goes to the page's old node (the kernel moves its
+		 * memory there), and the page's frame takes its place.
+		 */
+		struct pgc_page *g;
+		int err = frame_transfer(cache, to_idx, from_idx, may_sleep, &g);
+		if (err)
+			return err;
+		settle_free(cache, from_idx, g);
 	}
-	pthread_mutex_unlock(&second->lock);
-	pthread_mutex_unlock(&first->lock);
-	return err;
+	return -ENOMEM;
+}
+
+void pgc__frames_rehome_undo(struct pgc_cache *cache, struct pgc_page *p, unsigned to_idx)
+{
+	if (pgc__frames_rehome(cache, p, to_idx, true) == 0)
+		return;
+	/* The memory is there whatever the limit says: the record tells the truth. */
+	unsigned from_idx = (unsigned)cache->node_index[pgc__page_node_of(p)];
+	lock_two(cache, from_idx, to_idx);
+	rehome_locked(cache, p, from_idx, to_idx);
+	unlock_two(cache, from_idx, to_idx);
+	pgc__log(cache, PGC_LOG_WARN, "node %d is over its limit: a page's memory stayed there",
+		 cache->nodes[to_idx].id);
 }

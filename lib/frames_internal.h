@@ -25,7 +25,8 @@ struct pgc_frame_pool {
 	uint64_t nr_pending;
 	uint64_t nr_inflight;      /* in batches waiting in call_rcu() */
 	uint64_t nr_taken;         /* taken off the pending list by an allocator
-				    * that waits for a grace period */
+				    * that waits for a grace period, or given by
+				    * another node and on their way (frames.c) */
 	uint64_t nr_frames;        /* frames created on this node */
 	uint64_t limit;            /* most frames on this node */
 	_Atomic uint64_t nr_inuse; /* frames handed out and not yet freed */
@@ -60,7 +61,11 @@ void pgc__frame_pool_fini(struct pgc_frame_pool *pool);
  */
 struct pgc_page *pgc__frames_get(struct pgc_cache *cache, unsigned pool_idx, bool may_sleep);
 
-/* Whether freed frames of the pool are still waiting for a grace period. */
+/*
+ * Whether freed frames of the pool are still waiting for a grace period, for
+ * a caller that may not sleep: the pending ones start their grace period
+ * (call_rcu), so that they become free without a sleeping allocator.
+ */
 bool pgc__frames_recycling(struct pgc_cache *cache, unsigned pool_idx);
 
 /* Gives a frame whose count reached 0 back to its node (pending list). */
@@ -74,12 +79,38 @@ static inline struct pgc_page *pgc__frames_page(const struct pgc_frames *fr, uin
 }
 
 /*
- * Records that an in-use frame's memory now lies on the node of pool to_idx
- * (moved in place by the kernel): its node bits and the pools' counts
- * follow, so it goes back to that node's free list when freed. The page is
- * off its LRU list. 0, or -ENOMEM if the target node is at its limit.
+ * A frame for a strict allocation on pool_idx when the pool has none and may
+ * not grow (the capacity is taken by other nodes' frames): a free frame of
+ * another node, nearest first, whose memory the kernel moves to this node.
+ * 0 and the frame in *pagep (as pgc__frames_get gives it); -ENOMEM if the
+ * pool is at its limit or no other node has a free frame that could move;
+ * -EAGAIN if may_sleep is false and other nodes' free frames are all waiting
+ * for a grace period.
  */
-int pgc__frames_rehome(struct pgc_cache *cache, struct pgc_page *page, unsigned to_idx);
+int pgc__frames_get_moved(struct pgc_cache *cache, unsigned pool_idx, bool may_sleep,
+			  struct pgc_page **pagep);
+
+/*
+ * Records that an in-use frame's memory is about to lie on the node of pool
+ * to_idx (the caller then has the kernel move it in place): its node bits and
+ * the pools' counts follow, so it goes back to that node's free list when
+ * freed. The page is off its LRU list. If the target node is at its limit
+ * but has free frames, one of them is given to the page's old node first
+ * (the kernel moves its memory there), so that both nodes keep their counts.
+ * 0; -ENOMEM if the target node is at its limit with no free frame that
+ * could move; -EAGAIN if it is at its limit, may_sleep is false and its free
+ * frames wait for a grace period.
+ */
+int pgc__frames_rehome(struct pgc_cache *cache, struct pgc_page *page, unsigned to_idx,
+		       bool may_sleep);
+
+/*
+ * Records a frame back on pool to_idx after the kernel did not move its
+ * memory away (the undo of pgc__frames_rehome). May sleep. If the node has
+ * no room and none can be made, the frame is recorded there all the same
+ * (the record follows the memory) and the node is over its limit.
+ */
+void pgc__frames_rehome_undo(struct pgc_cache *cache, struct pgc_page *page, unsigned to_idx);
 
 /* Whether p is a descriptor of this cache (for checking callers' pointers). */
 bool pgc__frames_owns(const struct pgc_frames *fr, const void *p);

@@ -14,6 +14,10 @@
  *
  * Moving in place asks the kernel to move the memory under a frame; only
  * the frame's recorded node (and its LRU list and pool counts) change here.
+ * Its pages obey the reference rule of the copy mode (only pages that the
+ * mapping and the caller alone hold move, unless PGC_MOVE_ALL) but are
+ * never frozen or locked: the data address stays, so with PGC_MOVE_ALL
+ * pinned pages move too.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -36,6 +40,9 @@ _Static_assert(PGC_MIG_REASONS == PGC_MR_NR_REASONS, "one counter set per reason
 #define COPY_THREAD_MIN_BYTES ((size_t)4 << 20)
 #define COPY_MAX_THREADS 4
 #define NODES_WALK_BATCH 8192u
+/* References of a page that may move: the mapping's, the caller's and the
+ * engine's (its isolation). */
+#define MIG_EXPECTED_REFS 3
 
 /* The migration running on this thread, for pgc_migrate_page(). */
 struct mig_ctx {
@@ -400,8 +407,8 @@ static long migrate_run(struct pgc_cache *c, struct pgc_page **pages, unsigned n
 			pgc_new_page_fn new_page, void *private, int mode, int reason, int *status,
 			bool *extra_refs, struct pgc_migrate_stats *st_out)
 {
-	struct mig_ctx ctx = {.cache = c, .mode = mode, .expected = 3, .new_page = new_page,
-			      .private = private};
+	struct mig_ctx ctx = {.cache = c, .mode = mode, .expected = MIG_EXPECTED_REFS,
+			      .new_page = new_page, .private = private};
 	struct mig_item *items = pgc__calloc(nr, sizeof(*items));
 	struct mig_item **work = pgc__malloc(nr * sizeof(*work));
 	if (!items || !work) {
@@ -481,6 +488,7 @@ struct node_alloc {
 	struct pgc_cache *cache;
 	int node;
 	unsigned flags;
+	int err; /* of the allocation that failed */
 };
 
 static pgc_page *alloc_on_node(pgc_page *page, void *arg)
@@ -488,9 +496,8 @@ static pgc_page *alloc_on_node(pgc_page *page, void *arg)
 	(void)page;
 	struct node_alloc *a = arg;
 	struct pgc_page *p;
-	if (pgc_page_alloc(a->cache, a->node, PGC_ALLOC_STRICT | a->flags, &p))
-		return NULL;
-	return p;
+	a->err = pgc_page_alloc(a->cache, a->node, PGC_ALLOC_STRICT | a->flags, &p);
+	return a->err ? NULL : p;
 }
 
 /* -ENODEV, -EACCES or 0 for a target node of the cache. */
@@ -525,13 +532,32 @@ PGC_API int pgc_page_kernel_node(const pgc_page *page)
 }
 
 /*
+ * Whether an isolated page is held by more than the mapping, the caller and
+ * the engine: the rule of the copy mode (and of move_pages(2) without
+ * MPOL_MF_MOVE_ALL, which moves only pages that the calling process alone
+ * maps). A reference that a lookup holds for a moment is waited out for as
+ * many tries as the copy mode makes passes.
+ */
+static bool held_by_others(struct pgc_page *p)
+{
+	for (unsigned t = 0; t < PGC_MIGRATE_PASSES; t++) {
+		if (atomic_load_explicit(&p->refcount, memory_order_acquire) <= MIG_EXPECTED_REFS)
+			return false;
+		sched_yield();
+	}
+	return true;
+}
+
+/*
  * Moves pages in place to node: the kernel moves the memory, the frames'
- * recorded node follows. The pages are held by the caller. status[i] gets
+ * recorded node follows. Without PGC_MOVE_ALL, pages that others hold stay
+ * (-EACCES), as by copy. The pages are held by the caller. status[i] gets
  * the node or an error.
  */
 static unsigned move_inplace(struct pgc_cache *c, struct pgc_page **pages, unsigned n, int node,
-			     int *status)
+			     unsigned flags, int *status)
 {
+	bool may_sleep = !(flags & PGC_MOVE_ASYNC);
 	size_t os = (size_t)sysconf(_SC_PAGESIZE), ps = page_size_of(c);
 	size_t per = ps / os;
 	unsigned to_idx = (unsigned)pgc__node_index(c, node), failed = 0;
@@ -557,10 +583,17 @@ static unsigned move_inplace(struct pgc_cache *c, struct pgc_page **pages, unsig
 			status[i] = atomic_load_explicit(&p->mapping, memory_order_acquire) ? -EBUSY : -ENOENT;
 			continue;
 		}
-		int err = pgc__frames_rehome(c, p, to_idx);
+		if (!(flags & PGC_MOVE_ALL) && held_by_others(p)) {
+			pgc__lru_putback(c, &p, 1);
+			status[i] = -EACCES;
+			continue;
+		}
+		int err = pgc__frames_rehome(c, p, to_idx, may_sleep);
 		if (err) {
 			pgc__lru_putback(c, &p, 1);
-			status[i] = err;
+			/* -EAGAIN: the node's free frames wait for a grace
+			 * period (async): busy for now, not full. */
+			status[i] = err == -EAGAIN ? -EBUSY : err;
 			continue;
 		}
 		taken[i] = true;
@@ -584,7 +617,7 @@ static unsigned move_inplace(struct pgc_cache *c, struct pgc_page **pages, unsig
 				res = err < 0 ? err : st[k] < 0 ? st[k] : -EBUSY;
 		if (res != node) {
 			/* Some of its memory did not move: the record stays where it was. */
-			pgc__frames_rehome(c, pages[i], (unsigned)pgc__node_index(c, status[i]));
+			pgc__frames_rehome_undo(c, pages[i], (unsigned)pgc__node_index(c, status[i]));
 			failed++;
 		}
 		status[i] = res;
@@ -602,7 +635,7 @@ out:
 static unsigned move_copy(struct pgc_cache *c, struct pgc_page **pages, unsigned n, int node,
 			  unsigned flags, int reason, int *status, struct pgc_migrate_stats *st)
 {
-	struct node_alloc a = {c, node, (flags & PGC_MOVE_ASYNC) ? PGC_ALLOC_NOWAIT : 0};
+	struct node_alloc a = {c, node, (flags & PGC_MOVE_ASYNC) ? PGC_ALLOC_NOWAIT : 0, 0};
 	bool *extra = pgc__calloc(n, sizeof(bool));
 	if (!extra) {
 		for (unsigned i = 0; i < n; i++)
@@ -618,6 +651,11 @@ static unsigned move_copy(struct pgc_cache *c, struct pgc_page **pages, unsigned
 		} else {
 			if (status[i] == -EBUSY && extra[i] && !(flags & PGC_MOVE_ALL))
 				status[i] = -EACCES;
+			/* An allocation that may not sleep found the node's free
+			 * frames waiting for a grace period: the node is not
+			 * full, the pages are busy for now. */
+			if (status[i] == -ENOMEM && a.err == -EAGAIN)
+				status[i] = -EBUSY;
 			failed++;
 		}
 	}
@@ -644,7 +682,7 @@ static unsigned move_group(struct pgc_cache *c, struct pgc_page **pages, unsigne
 {
 	if (flags & PGC_MOVE_INPLACE) {
 		pgc__lru_isolating_begin(c);
-		unsigned failed = move_inplace(c, pages, n, node, status);
+		unsigned failed = move_inplace(c, pages, n, node, flags, status);
 		pgc__lru_isolating_end(c);
 		struct pgc_migrate_stats s = {.size = sizeof(s), .passes = 1,
 					      .succeeded = n - failed, .failed = failed,
@@ -733,9 +771,24 @@ PGC_API long pgc_move_pages(pgc_cache *c, unsigned long count, pgc_page **pages,
 
 /* ---- whole sets -------------------------------------------------------- */
 
-/* Collects up to max pages of the cache on node (of mapping m if not NULL), referenced. */
+/* Frame ids as bits: the frames this call moved pages to. */
+static bool id_marked(const uint64_t *set, uint32_t id)
+{
+	return set[id / 64] & (1ull << (id % 64));
+}
+
+static void id_mark(uint64_t *set, uint32_t id)
+{
+	set[id / 64] |= 1ull << (id % 64);
+}
+
+/*
+ * Collects up to max pages of the cache on node (of mapping m if not NULL),
+ * referenced, leaving out the frames in moved (pages this call put there).
+ */
 static unsigned collect_node(struct pgc_cache *c, struct pgc_mapping *m, int node,
-			     uint32_t *cursor, struct pgc_page **out, unsigned max)
+			     const uint64_t *moved, uint32_t *cursor, struct pgc_page **out,
+			     unsigned max)
 {
 	struct pgc_frames *fr = &c->frames;
 	uint32_t nchunks = atomic_load_explicit(&fr->nr_chunks, memory_order_acquire);
@@ -746,7 +799,8 @@ static unsigned collect_node(struct pgc_cache *c, struct pgc_mapping *m, int nod
 		if (slot == 0 || slot > ch->nr_frames)
 			continue;
 		struct pgc_page *p = pgc__chunk_page(ch, slot);
-		if (pgc__page_node_of(p) != node || !pgc__get_unless_zero(p))
+		if (pgc__page_node_of(p) != node || id_marked(moved, *cursor) ||
+		    !pgc__get_unless_zero(p))
 			continue;
 		struct pgc_mapping *pm = atomic_load_explicit(&p->mapping, memory_order_acquire);
 		if (!pm || (m && pm != m) || pgc__page_node_of(p) != node) {
@@ -761,7 +815,7 @@ static unsigned collect_node(struct pgc_cache *c, struct pgc_mapping *m, int nod
 PGC_API long pgc_migrate_nodes(pgc_cache *c, pgc_mapping *m, const int *from, const int *to,
 			       unsigned nr, unsigned flags, int reason, struct pgc_migrate_stats *stats)
 {
-	if (!c || !from || !to || (flags & ~(PGC_MOVE_INPLACE | PGC_MOVE_ASYNC)) ||
+	if (!c || !from || !to || (flags & ~(PGC_MOVE_ALL | PGC_MOVE_INPLACE | PGC_MOVE_ASYNC)) ||
 	    reason < 0 || reason >= PGC_MR_NR_REASONS || (m && m->cache != c))
 		return -EINVAL;
 	if ((flags & PGC_MOVE_INPLACE) && c->huge_pages)
@@ -775,26 +829,46 @@ PGC_API long pgc_migrate_nodes(pgc_cache *c, pgc_mapping *m, const int *from, co
 	}
 	struct pgc_page **batch = pgc__malloc(NODES_WALK_BATCH * sizeof(*batch));
 	int *st = pgc__malloc(NODES_WALK_BATCH * sizeof(*st));
-	if (!batch || !st) {
+	/*
+	 * Each page's target is decided by where it was when the call began,
+	 * as migrate_pages(2) does for overlapping sets: with from = {0, 1}
+	 * and to = {1, 0}, the pages moved to node 1 by the first pair are not
+	 * node 1's pages for the second. The pairs run one after the other,
+	 * so the frames that received a page (a new frame by copy, the same
+	 * frame in place) are remembered and left out of later walks. Chunks
+	 * created during the call are covered: the set spans max_chunks.
+	 */
+	size_t ids = (size_t)c->frames.max_chunks << PGC_CHUNK_SHIFT;
+	uint64_t *moved = pgc__calloc((ids + 63) / 64, sizeof(uint64_t));
+	if (!batch || !st || !moved) {
 		free(batch);
 		free(st);
+		free(moved);
 		return -ENOMEM;
 	}
 	struct pgc_migrate_stats sum = {.size = sizeof(sum)};
 	long not_moved = 0;
 	for (unsigned i = 0; i < nr; i++) {
-		if (from[i] == to[i])
+		bool seen = from[i] == to[i];
+		/* A node named twice as a source keeps its first pair. */
+		for (unsigned j = 0; j < i && !seen; j++)
+			seen = from[j] == from[i];
+		if (seen)
 			continue;
 		uint32_t cursor = 0;
 		unsigned n;
-		while ((n = collect_node(c, m, from[i], &cursor, batch, NODES_WALK_BATCH)) > 0) {
+		while ((n = collect_node(c, m, from[i], moved, &cursor, batch, NODES_WALK_BATCH)) > 0) {
 			not_moved += move_group(c, batch, n, to[i], flags, reason, st, &sum);
-			for (unsigned k = 0; k < n; k++)
+			for (unsigned k = 0; k < n; k++) {
+				if (st[k] == to[i])
+					id_mark(moved, pgc__page_id(batch[k]));
 				pgc__put(batch[k]);
+			}
 		}
 	}
 	free(batch);
 	free(st);
+	free(moved);
 	stats_out(stats, &sum);
 	return not_moved;
 }

@@ -3,8 +3,10 @@
  * capacity.
  *
  * Allocation takes a free frame from the wanted node, or (unless strict) the
- * nearest node that has one; when no node has room left, reclaim runs on the
- * wanted node first, then on the others by distance.
+ * nearest node that has one; a strict allocation whose node has none and may
+ * not grow gets a free frame of another node moved to it (frames.c); when no
+ * node has room left, reclaim runs on the wanted node first, then on the
+ * others by distance.
  *
  * Reclaim works like the kernel's shrink_inactive_list on a second-chance
  * LRU. It isolates a batch of pages from the tail of a node's inactive list
@@ -175,6 +177,22 @@ PGC_API int pgc_page_alloc(pgc_cache *cache, int node, unsigned flags, pgc_page 
 					*pagep = p;
 					return 0;
 				}
+			}
+		}
+		if (strict && cache->nr_nodes > 1) {
+			/* The node has no free frame and may not grow: other
+			 * nodes' frames may hold the capacity while they are
+			 * free. One of them moves here rather than a page of
+			 * this node being evicted. */
+			struct pgc_page *p;
+			int err = pgc__frames_get_moved(cache, pi, may_sleep, &p);
+			if (err == 0) {
+				*pagep = p;
+				return 0;
+			}
+			if (err == -EAGAIN) {
+				pgc__stat_inc(cache, PGC_ST_ALLOC_FAILURES);
+				return -EAGAIN;
 			}
 		}
 		if (!may_sleep) {

@@ -3179,7 +3179,7 @@ ROW("pgc_migrate_nodes", "to NULL, nr 1", -EINVAL)
 	int n[1] = { C(f) ? f->node : 0 };
 	return mnodes(f, f->cache, n, NULL, 1, 0, PGC_MR_DRAIN);
 }
-ROW("pgc_migrate_nodes", "flags PGC_MOVE_ALL (not allowed here)", -EINVAL)
+ROW("pgc_migrate_nodes", "flags PGC_MOVE_ALL (allowed, as for pgc_move_pages): 0 not moved", 0)
 {
 	int n[1] = { C(f) ? f->node : 0 };
 	return mnodes(f, f->cache, n, n, 1, PGC_MOVE_ALL, PGC_MR_DRAIN);

@@ -20,13 +20,16 @@
  *   and moves page handles (clpage.h) and private values with the page.
  * - **In place** (#PGC_MOVE_INPLACE): the kernel moves the physical memory
  *   under the frame (move_pages(2) on the frame's address). The descriptor
- *   and the data address stay, so a page that others hold moves too; the
- *   frame's recorded node follows. Needs frames in base pages (the cache's
+ *   and the data address stay, so a page that others hold can move too
+ *   (with #PGC_MOVE_ALL; without it, only pages that nobody but the mapping
+ *   and the caller holds move, as by copy); the frame's recorded node
+ *   follows. Needs frames in base pages (the cache's
  *   huge_pages option off, the default), since the kernel would move a
  *   whole 2 MiB huge page.
  *
  * Use copy mode to move pages that are idle in the cache (the common case),
- * and in-place mode for pages that stay pinned by their users for long.
+ * and in-place mode with #PGC_MOVE_ALL for pages that stay pinned by their
+ * users for long.
  *
  * With the kernel's automatic NUMA balancing on, the kernel may move a
  * frame's memory by itself; the recorded node (pgc_page_node()) then no
@@ -186,10 +189,14 @@ PGC_API int pgc_fail_migrate_page(pgc_mapping *mapping, pgc_page *newpage, pgc_p
 				  int mode);
 
 /**
- * Flag of pgc_move_pages(), after MPOL_MF_MOVE_ALL: pages that other holders
- * pin are tried too. In place (#PGC_MOVE_INPLACE) they move, as the frame
- * stays; by copy they cannot (the holders would keep the old page) and are
- * reported -EBUSY instead of -EACCES.
+ * Flag of pgc_move_pages() and pgc_migrate_nodes(), after MPOL_MF_MOVE_ALL:
+ * pages that other holders pin are tried too. Without it, as move_pages(2)
+ * without MPOL_MF_MOVE_ALL moves only pages that the calling process alone
+ * maps, a page held by anyone but its mapping and the caller stays where it
+ * is, -EACCES, by copy and in place alike. With it, in place
+ * (#PGC_MOVE_INPLACE) such pages move, as the frame stays; by copy they
+ * cannot (the holders would keep the old page) and are reported -EBUSY
+ * instead of -EACCES.
  */
 #define PGC_MOVE_ALL 0x1u
 /** Flag of pgc_move_pages(): move in place (the kernel moves the memory under the frame). */
@@ -213,9 +220,15 @@ PGC_API int pgc_fail_migrate_page(pgc_mapping *mapping, pgc_page *newpage, pgc_p
  * @param status @p count results: the node the page is on now, or
  *               -EFAULT not a page of this cache; -ENOENT not in a mapping
  *               (deleted, truncated) or free; -EBUSY locked, under I/O, its
- *               handle in use or otherwise held after every pass; -EACCES
- *               held by other holders than the mapping and the caller,
- *               without #PGC_MOVE_ALL; -ENOMEM no frame on the target node;
+ *               handle in use or otherwise held after every pass, or, with
+ *               #PGC_MOVE_ASYNC, the target node's free frames were all
+ *               still waiting for an RCU grace period (they start it then:
+ *               try again); -EACCES held by other holders than the mapping
+ *               and the caller, without #PGC_MOVE_ALL; -ENOMEM the target
+ *               node is full: at its limit (pgc_cache_node_stats()), or
+ *               every frame of the cache in use (a node whose own frames
+ *               are all taken gets free frames of other nodes, their memory
+ *               moved by the kernel, except in a cache with huge pages);
  *               -EIO a dirty page could not be written back.
  * @param flags  0 or #PGC_MOVE_ALL, #PGC_MOVE_INPLACE, #PGC_MOVE_ASYNC,
  *               #PGC_MOVE_QUERY_KERNEL.
@@ -235,12 +248,20 @@ PGC_API long pgc_move_pages(pgc_cache *cache, unsigned long count, pgc_page **pa
  * @brief Moves every page of a cache (or of one mapping) from some nodes to
  * others, in the spirit of migrate_pages(2): pages on @p from[i] go to
  * @p to[i]. Draining a node is from = {n}, to = {another node}.
+ *
+ * The sets may overlap, as migrate_pages(2) allows: each page's target is
+ * decided by the node it was on when the call began, and a page moves at
+ * most once per call. Swapping two nodes is from = {0, 1}, to = {1, 0};
+ * rotating three, from = {0, 1, 2}, to = {1, 2, 0}. A node named twice in
+ * @p from keeps its first pair. Pages that arrive on a source node while
+ * the call runs may or may not move.
  * @param cache   the cache.
  * @param mapping only the pages of this mapping, or NULL for all.
  * @param from    @p nr source nodes.
  * @param to      @p nr target nodes.
  * @param nr      number of node pairs (0: nothing to do, returns 0).
- * @param flags   0, #PGC_MOVE_INPLACE or #PGC_MOVE_ASYNC.
+ * @param flags   0 or #PGC_MOVE_ALL, #PGC_MOVE_INPLACE, #PGC_MOVE_ASYNC (as
+ *                for pgc_move_pages()).
  * @param reason  a #pgc_migrate_reason.
  * @param stats   optional: the counts of the call.
  * @return the number of pages that could not be moved, or -EINVAL,

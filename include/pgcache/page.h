@@ -63,6 +63,13 @@ enum pgc_page_flag {
  * threads hold pages off the LRU lists (their reclaim or migration), the
  * call waits for them, about 0.1 s at most, before it fails.
  *
+ * Frames stay on the node where they were created, and the capacity is
+ * shared by all nodes, so a node may have no free frame while others have
+ * many. A #PGC_ALLOC_STRICT allocation on such a node (below its limit)
+ * then takes a free frame of another node, nearest first, and the kernel
+ * moves its memory to the node (move_pages(2)), before any page is evicted;
+ * not in a cache with huge pages, where the kernel would move 2 MiB.
+ *
  * @param cache the cache.
  * @param node  the node to allocate on, or #PGC_NODE_ANY. Without
  *              #PGC_ALLOC_STRICT another node of the cache is used when that
