@@ -7,9 +7,9 @@
  * created lazily up to the capacity and the node's limit and live as long as
  * the cache, so descriptors are type stable.
  *
- * Freed frames cannot be reused at once: a lookup inside an RCU read-side
- * critical section may still be walking the index through the descriptor's
- * hash node. They wait on their node's pending list; a full batch is handed
+ * Freed frames cannot be reused at once: a reader inside an RCU read-side
+ * critical section may still be copying a frame's data (the optimistic
+ * read of rw.c, which takes no reference and relies on this). They wait on their node's pending list; a full batch is handed
  * to call_rcu() and joins the free list after a grace period, and an
  * allocator that finds only pending frames waits for a grace period itself
  * (or, if it may not sleep, hands them to call_rcu() at once, so that they
