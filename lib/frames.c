@@ -11,9 +11,12 @@
  * critical section may still be copying a frame's data (the optimistic
  * read of rw.c, which takes no reference and relies on this). They wait on their node's pending list; a full batch is handed
  * to call_rcu() and joins the free list after a grace period, and an
- * allocator that finds only pending frames waits for a grace period itself
- * (or, if it may not sleep, hands them to call_rcu() at once, so that they
- * come back without a sleeping allocator).
+ * allocator that finds only pending frames waits for a grace period itself.
+ * A migration that may not sleep and finds only pending frames on its target
+ * node hands them to call_rcu() at once (pgc__frames_recycle_start), so that
+ * they come back without a sleeping allocator: a node with few frames never
+ * fills a batch. Allocations in general do not, as a sleeping allocator then
+ * pays rcu_barrier() instead of one grace period.
  *
  * A frame belongs to the pool of the node its memory is on. The kernel can
  * move a frame's memory (move_pages(2)); then the frame changes pools. That
@@ -403,17 +406,17 @@ bool pgc__frames_recycling(struct pgc_cache *cache, unsigned pool_idx)
 	struct pgc_frame_pool *pool = &cache->nodes[pool_idx].pool;
 	pthread_mutex_lock(&pool->lock);
 	bool r = pool->nr_pending + pool->nr_inflight + pool->nr_taken > 0;
-	/*
-	 * The caller may not sleep, so it cannot wait for pending frames. Left
-	 * on the list, they would wait for a sleeping allocator, or for the
-	 * list to fill a batch, which a node with few frames never does: a
-	 * node could refuse every allocation that may not sleep for good.
-	 * Their grace period starts now.
-	 */
+	pthread_mutex_unlock(&pool->lock);
+	return r;
+}
+
+void pgc__frames_recycle_start(struct pgc_cache *cache, unsigned pool_idx)
+{
+	struct pgc_frame_pool *pool = &cache->nodes[pool_idx].pool;
+	pthread_mutex_lock(&pool->lock);
 	struct pgc_pending_batch *batch = pending_batch_take(cache, pool_idx);
 	pthread_mutex_unlock(&pool->lock);
 	pending_batch_start(batch);
-	return r;
 }
 
 void pgc__frames_put(struct pgc_cache *cache, struct pgc_page *p)
@@ -526,8 +529,12 @@ static int frame_transfer(struct pgc_cache *cache, unsigned from_idx, unsigned t
 	if (full)
 		return -ENOMEM;
 	struct pgc_page *p = pool_take(cache, from_idx, may_sleep, false);
+	if (!p && !may_sleep && pgc__frames_recycling(cache, from_idx)) {
+		pgc__frames_recycle_start(cache, from_idx);
+		return -EAGAIN;
+	}
 	if (!p)
-		return !may_sleep && pgc__frames_recycling(cache, from_idx) ? -EAGAIN : -ENOMEM;
+		return -ENOMEM;
 	lock_two(cache, from_idx, to_idx);
 	full = to->nr_frames >= to->limit;
 	if (!full) {

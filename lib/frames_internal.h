@@ -61,12 +61,16 @@ void pgc__frame_pool_fini(struct pgc_frame_pool *pool);
  */
 struct pgc_page *pgc__frames_get(struct pgc_cache *cache, unsigned pool_idx, bool may_sleep);
 
-/*
- * Whether freed frames of the pool are still waiting for a grace period, for
- * a caller that may not sleep: the pending ones start their grace period
- * (call_rcu), so that they become free without a sleeping allocator.
- */
+/* Whether freed frames of the pool are still waiting for a grace period. */
 bool pgc__frames_recycling(struct pgc_cache *cache, unsigned pool_idx);
+
+/*
+ * Starts the grace period of the pool's pending frames now (call_rcu), so
+ * that they become free without a sleeping allocator, for a caller that may
+ * not sleep and found no other frame (a pending list of a node with few
+ * frames never fills a batch by itself).
+ */
+void pgc__frames_recycle_start(struct pgc_cache *cache, unsigned pool_idx);
 
 /* Gives a frame whose count reached 0 back to its node (pending list). */
 void pgc__frames_put(struct pgc_cache *cache, struct pgc_page *page);

@@ -644,6 +644,10 @@ static unsigned move_copy(struct pgc_cache *c, struct pgc_page **pages, unsigned
 	}
 	int mode = (flags & PGC_MOVE_ASYNC) ? PGC_MIGRATE_ASYNC : PGC_MIGRATE_SYNC;
 	migrate_core(c, pages, n, alloc_on_node, &a, mode, reason, status, extra, st);
+	/* The node's frames wait for a grace period that nobody may be about
+	 * to wait for: it starts now, so a later call finds them free. */
+	if (a.err == -EAGAIN)
+		pgc__frames_recycle_start(c, (unsigned)pgc__node_index(c, node));
 	unsigned failed = 0;
 	for (unsigned i = 0; i < n; i++) {
 		if (status[i] == 0) {
