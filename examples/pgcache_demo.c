@@ -80,6 +80,7 @@ struct options {
 	bool keep;		/* do not remove the file the demo created */
 	bool force;		/* overwrite a --file that is not a demo file */
 	bool no_kernel;		/* skip the kernel page-cache run */
+	bool no_direct;		/* skip the run on O_DIRECT without a cache */
 	uint64_t capacity;	/* pages in the cache */
 	uint64_t size;		/* bytes in the file (0: FIT_NUM/FIT_DEN of the cache) */
 	unsigned threads;
@@ -99,10 +100,14 @@ struct shared {
 	pthread_mutex_t stripe[NR_STRIPES];
 };
 
-/* One run of the workload: on the kernel's page cache or on libpgcache. */
+/*
+ * One run of the workload: on the kernel's page cache, on O_DIRECT with no
+ * cache at all, or on libpgcache.
+ */
 struct run {
 	const char *name;
-	int fd;			/* kernel run: the file opened without O_DIRECT */
+	int open_flags;		/* runs on a descriptor: O_DIRECT or not */
+	int fd;			/* those runs: the file opened with open_flags */
 	pgc_mapping *mapping;	/* libpgcache run: the mapping over the store */
 	double seconds;		/* filled when the run ends */
 	uint64_t done;
@@ -457,6 +462,42 @@ static bool report_run(const struct run *r, const struct worker *w, unsigned thr
 	       bad, errors);
 	if (bad || errors)
 		ok = false;
+	return ok;
+}
+
+/*
+ * A run on a file descriptor of its own: the kernel's page cache (no
+ * O_DIRECT) or no cache at all (O_DIRECT, what the server would do without
+ * libpgcache). Either starts cold: the file was last written with O_DIRECT
+ * and any page of it the kernel cached is dropped first. The kernel's dirty
+ * pages are written back afterwards, outside the timed run, as libpgcache's
+ * are by its final flush; O_DIRECT writes have nothing left to flush.
+ */
+static bool run_on_fd(struct run *r, const char *path, struct worker *w, unsigned threads,
+		      uint64_t ops, size_t bsize)
+{
+	bool ok = true;
+	uint64_t t0;
+
+	r->fd = open(path, r->open_flags | O_RDWR | O_CLOEXEC);
+	if (r->fd < 0) {
+		fprintf(stderr, PROG ": %s: %s\n", path, strerror(errno));
+		return false;
+	}
+	posix_fadvise(r->fd, 0, 0, POSIX_FADV_DONTNEED);
+	if (run_workload(r, w, threads, ops, NULL))
+		ok = false;
+	ok &= report_run(r, w, threads, bsize);
+	if (!(r->open_flags & O_DIRECT)) {
+		t0 = now_ns();
+		if (fsync(r->fd))
+			ok = false;
+		printf("  fsync of the kernel's dirty pages: %.0f ms\n",
+		       (double)(now_ns() - t0) / 1e6);
+		posix_fadvise(r->fd, 0, 0, POSIX_FADV_DONTNEED);
+	}
+	close(r->fd);
+	r->fd = -1;
 	return ok;
 }
 
@@ -815,6 +856,7 @@ static void usage(FILE *f)
 		"  --seed N        seed of the workload (default: from the clock; printed, so\n"
 		"                  that a run can be repeated)\n"
 		"  --no-kernel     skip the run on the kernel's page cache\n"
+		"  --no-direct     skip the run on O_DIRECT without a cache\n"
 		"  --move N        pages to move between NUMA nodes after the workload\n"
 		"                  (default 256; 0 skips the move)\n"
 		"  --help          this text\n"
@@ -872,6 +914,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 {
 	enum { OPT_FILE = 256, OPT_DIR, OPT_SIZE, OPT_KEEP, OPT_FORCE, OPT_CAPACITY,
 	       OPT_THREADS, OPT_OPS, OPT_WRITE_PCT, OPT_SEQ_PCT, OPT_SEED, OPT_NO_KERNEL,
+	       OPT_NO_DIRECT,
 	       OPT_MOVE, OPT_HELP };
 	static const struct option longopts[] = {
 		{ "file", required_argument, NULL, OPT_FILE },
@@ -886,6 +929,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "seq-pct", required_argument, NULL, OPT_SEQ_PCT },
 		{ "seed", required_argument, NULL, OPT_SEED },
 		{ "no-kernel", no_argument, NULL, OPT_NO_KERNEL },
+		{ "no-direct", no_argument, NULL, OPT_NO_DIRECT },
 		{ "move", required_argument, NULL, OPT_MOVE },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
@@ -947,6 +991,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case OPT_NO_KERNEL:
 			o->no_kernel = true;
 			break;
+		case OPT_NO_DIRECT:
+			o->no_direct = true;
+			break;
 		case OPT_MOVE:
 			if (parse_u64(optarg, 0, 1u << 20, &v))
 				bad = "--move";
@@ -998,6 +1045,7 @@ int main(int argc, char **argv)
 	struct shared sh;
 	struct worker *w = NULL;
 	struct run kern = { .name = "kernel page cache", .fd = -1 };
+	struct run direct = { .name = "O_DIRECT, no cache", .open_flags = O_DIRECT, .fd = -1 };
 	struct run lib = { .name = "libpgcache", .fd = -1 };
 	pgc_cache *cache = NULL;
 	pgc_mapping *m = NULL;
@@ -1082,30 +1130,14 @@ int main(int argc, char **argv)
 	       o.write_pct, o.seq_pct, o.seed);
 
 	/*
-	 * Run 1, the baseline: the same file without O_DIRECT, so that the
-	 * kernel's page cache holds it. It starts cold: the file was written
-	 * with O_DIRECT and any cached page of it is dropped.
+	 * The baselines: the same operations on the kernel's page cache (the
+	 * file without O_DIRECT), then on O_DIRECT with no cache.
 	 */
-	if (!o.no_kernel) {
-		kern.fd = open(tf.path, O_RDWR | O_CLOEXEC);
-		if (kern.fd < 0) {
-			fprintf(stderr, PROG ": %s: %s\n", tf.path, strerror(errno));
-			ok = false;
-			goto out;
-		}
-		posix_fadvise(kern.fd, 0, 0, POSIX_FADV_DONTNEED);
-		if (run_workload(&kern, w, o.threads, o.ops, NULL))
-			ok = false;
-		ok &= report_run(&kern, w, o.threads, sh.bsize);
-		t0 = now_ns();
-		if (fsync(kern.fd))
-			ok = false;
-		printf("  fsync of the kernel's dirty pages: %.0f ms\n\n",
-		       (double)(now_ns() - t0) / 1e6);
-		posix_fadvise(kern.fd, 0, 0, POSIX_FADV_DONTNEED);
-		close(kern.fd);
-		kern.fd = -1;
-	}
+	if (!o.no_kernel && !atomic_load(&stop_requested))
+		ok &= run_on_fd(&kern, tf.path, w, o.threads, o.ops, sh.bsize);
+	if (!o.no_direct && !atomic_load(&stop_requested))
+		ok &= run_on_fd(&direct, tf.path, w, o.threads, o.ops, sh.bsize);
+	printf("\n");
 
 	/*
 	 * Run 2: the same operations on libpgcache. The mapping caches the
@@ -1133,6 +1165,11 @@ int main(int argc, char **argv)
 		       " %.2fx\n              (neither figure includes the final flush)\n",
 		       (double)lib.done / lib.seconds, (double)kern.done / kern.seconds,
 		       ((double)lib.done / lib.seconds) / ((double)kern.done / kern.seconds));
+	if (!o.no_direct && direct.seconds > 0 && lib.seconds > 0 && direct.done && lib.done)
+		printf("  throughput  libpgcache %.0f ops/s, O_DIRECT without a cache %.0f ops/s:"
+		       " %.2fx\n", (double)lib.done / lib.seconds,
+		       (double)direct.done / direct.seconds,
+		       ((double)lib.done / lib.seconds) / ((double)direct.done / direct.seconds));
 	if (!o.no_kernel && sh.blocks <= o.capacity)
 		printf("  memory      the same for both: the whole %.1f MiB file fits in libpgcache's"
 		       " %.1f MiB cache,\n              as it does in the kernel's page cache\n",
