@@ -63,6 +63,7 @@
 #define SEQ_RUN_MAX 64
 #define IO_CHUNK (1u << 20)		/* fill and verify the file 1 MiB at a time */
 #define MAX_REPORTED 5			/* mismatches printed in detail */
+#define MAX_ROUNDS 20			/* --rounds */
 /*
  * Without a way to limit the kernel's page cache, the two caches get the
  * same memory only if the file fits in both: by default the file is 3/4 of
@@ -89,6 +90,7 @@ struct options {
 	unsigned seq_pct;
 	uint64_t seed;
 	unsigned move;		/* pages to move between nodes */
+	unsigned rounds;	/* each run this many times, interleaved */
 };
 
 /* ---- what the threads share ------------------------------------------- */
@@ -111,6 +113,7 @@ struct run {
 	pgc_mapping *mapping;	/* libpgcache run: the mapping over the store */
 	double seconds;		/* filled when the run ends */
 	uint64_t done;
+	double flush_ms;	/* the write-back after the run, outside its time */
 };
 
 struct worker {
@@ -479,6 +482,8 @@ static bool run_on_fd(struct run *r, const char *path, struct worker *w, unsigne
 	bool ok = true;
 	uint64_t t0;
 
+	r->seconds = r->flush_ms = 0;
+	r->done = 0;
 	r->fd = open(path, r->open_flags | O_RDWR | O_CLOEXEC);
 	if (r->fd < 0) {
 		fprintf(stderr, PROG ": %s: %s\n", path, strerror(errno));
@@ -492,8 +497,8 @@ static bool run_on_fd(struct run *r, const char *path, struct worker *w, unsigne
 		t0 = now_ns();
 		if (fsync(r->fd))
 			ok = false;
-		printf("  fsync of the kernel's dirty pages: %.0f ms\n",
-		       (double)(now_ns() - t0) / 1e6);
+		r->flush_ms = (double)(now_ns() - t0) / 1e6;
+		printf("  fsync of the kernel's dirty pages: %.0f ms\n", r->flush_ms);
 		posix_fadvise(r->fd, 0, 0, POSIX_FADV_DONTNEED);
 	}
 	close(r->fd);
@@ -501,9 +506,129 @@ static bool run_on_fd(struct run *r, const char *path, struct worker *w, unsigne
 	return ok;
 }
 
+/* ---- the rounds and their medians --------------------------------------- */
+
+/* One figure per round: throughputs, ratios, hit ratios, flush times. */
+struct series {
+	unsigned n;
+	double v[MAX_ROUNDS];
+};
+
+/* What the summary needs from all the rounds. */
+struct tally {
+	struct series kern, direct, lib;	/* ops/s */
+	struct series vs_kern, vs_direct;	/* libpgcache's ops/s over theirs */
+	struct series hits, misses;		/* libpgcache's, per run */
+	struct series kern_flush, lib_flush;	/* ms */
+};
+
+static void series_add(struct series *s, double x)
+{
+	if (s->n < MAX_ROUNDS)
+		s->v[s->n++] = x;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The median (the mean of the middle two for an even count), 0 if empty. */
+static double series_median(const struct series *s)
+{
+	double v[MAX_ROUNDS];
+
+	if (!s->n)
+		return 0;
+	memcpy(v, s->v, s->n * sizeof(v[0]));
+	qsort(v, s->n, sizeof(v[0]), cmp_double);
+	return s->n % 2 ? v[s->n / 2] : (v[s->n / 2 - 1] + v[s->n / 2]) / 2;
+}
+
+static double series_min(const struct series *s)
+{
+	double m = s->n ? s->v[0] : 0;
+
+	for (unsigned i = 1; i < s->n; i++)
+		m = s->v[i] < m ? s->v[i] : m;
+	return m;
+}
+
+static double series_max(const struct series *s)
+{
+	double m = s->n ? s->v[0] : 0;
+
+	for (unsigned i = 1; i < s->n; i++)
+		m = s->v[i] > m ? s->v[i] : m;
+	return m;
+}
+
+/* Operations per second of a finished run, 0 if it did not run. */
+static double run_rate(const struct run *r)
+{
+	return r->seconds > 0 && r->done ? (double)r->done / r->seconds : 0;
+}
+
+/* ---- the libpgcache runs ----------------------------------------------- */
+
+/*
+ * A libpgcache run on a new mapping of the store's file, so that it starts
+ * cold as the other runs do. The error sample taken at creation is what a
+ * file descriptor would hold, so that the sync after the run reports any
+ * write error since. *before receives the cache's counters at the start:
+ * the figures of this run are the differences.
+ */
+static bool run_library(struct run *r, pgc_cache *cache, pgc_store *store, struct worker *w,
+			unsigned threads, uint64_t ops, size_t bsize, pgc_mapping **mp,
+			pgc_errseq_t *since, struct pgc_stats *before)
+{
+	struct pgc_stats st;
+	bool ok = true;
+	int err;
+
+	err = pgc_store_mapping_create(cache, store, mp);
+	if (err) {
+		fprintf(stderr, PROG ": pgc_store_mapping_create: %s\n", pgc_strerror(err));
+		return false;
+	}
+	*since = pgc_mapping_sample_error(*mp);
+	r->mapping = *mp;
+	r->seconds = 0;
+	r->done = 0;
+	get_stats(cache, before);
+	if (atomic_load(&stop_requested))
+		return true;
+	if (run_workload(r, w, threads, ops, cache))
+		ok = false;
+	ok &= report_run(r, w, threads, bsize);
+	if (get_stats(cache, &st) == 0) {
+		uint64_t hits = st.hits - before->hits, misses = st.misses - before->misses;
+
+		printf("  hits %.1f%% (%" PRIu64 " hits, %" PRIu64 " misses), %" PRIu64
+		       " evicted, %" PRIu64 " dirty now\n",
+		       hits + misses ? 100.0 * (double)hits / (double)(hits + misses) : 0.0,
+		       hits, misses, st.evictions - before->evictions, st.dirty);
+	}
+	return ok;
+}
+
+/* Every dirty page of the mapping back to the file, and the file to the disk. */
+static int flush_library(pgc_mapping *m, pgc_store *store, pgc_errseq_t *since, double *ms)
+{
+	uint64_t t0 = now_ns();
+	int err = pgc_sync_range(m, 0, UINT64_MAX, since);
+
+	if (!err)
+		err = pgc_store_sync(store);
+	*ms = (double)(now_ns() - t0) / 1e6;
+	return err;
+}
+
 /* ---- the cache's figures ---------------------------------------------- */
 
-static void print_cache_report(pgc_cache *cache, pgc_mapping *m)
+static void print_cache_report(pgc_cache *cache, pgc_mapping *m, const struct pgc_stats *b)
 {
 	int nodes[PGC_MAX_NODES], nr;
 	struct pgc_stats st;
@@ -513,6 +638,12 @@ static void print_cache_report(pgc_cache *cache, pgc_mapping *m)
 		printf("  pgc_cache_stats: %s\n", pgc_strerror(err));
 		return;
 	}
+	/* The counters since the run began; the rest is the cache as it is now. */
+	st.hits -= b->hits;
+	st.misses -= b->misses;
+	st.inserts -= b->inserts;
+	st.evictions -= b->evictions;
+	st.reclaim_writes -= b->reclaim_writes;
 	printf("  hit ratio   %.1f%% (%" PRIu64 " hits, %" PRIu64 " misses: page lookups of reads"
 	       " and writes)\n", hit_ratio(&st), st.hits, st.misses);
 	printf("  pages       %" PRIu64 " inserted, %" PRIu64 " evicted by reclaim, %" PRIu64
@@ -532,6 +663,92 @@ static void print_cache_report(pgc_cache *cache, pgc_mapping *m)
 			       " inactive), %" PRIu64 " free frames\n", ns.node, ns.resident,
 			       ns.active, ns.inactive, ns.free);
 	}
+}
+
+/* ---- the summary --------------------------------------------------------- */
+
+/*
+ * Within this much of 1.0 the two are called as fast as each other: runs
+ * of a tenth of a second on a shared machine differ by more than that.
+ */
+#define TIE_BAND 0.05
+
+/*
+ * One comparison: libpgcache's throughput over another's, the median of
+ * the rounds' ratios, as "faster" or "slower", and the lowest and highest
+ * round. When the rounds do not agree on which is faster the line says so,
+ * rather than let one noisy round decide.
+ */
+static void print_ratio(const char *label, const char *than, const struct series *s)
+{
+	double med = series_median(s), lo = series_min(s), hi = series_max(s);
+
+	if (!s->n || med <= 0)
+		return;
+	printf("  %-11s ", label);
+	if (med > 1 - TIE_BAND && med < 1 + TIE_BAND)
+		printf("libpgcache as fast as %s: %.2fx", than, med);
+	else if (med >= 1)
+		printf("libpgcache %.2fx faster than %s", med, than);
+	else
+		printf("libpgcache %.2fx slower than %s (%.2fx)", 1 / med, than, med);
+	if (s->n > 1)
+		printf(",\n              rounds %.2fx..%.2fx%s", lo, hi, lo < 1 && hi > 1 ?
+		       ": they disagree on which is faster" : "");
+	printf("\n");
+}
+
+/* Why libpgcache lost a comparison clearly, from what the demo measured. */
+static void print_why_slower(const struct tally *t, bool equal_memory, double cache_mib)
+{
+	double hits = series_median(&t->hits), misses = series_median(&t->misses);
+	double ratio = hits + misses > 0 ? 100.0 * hits / (hits + misses) : 0.0;
+
+	if (t->vs_kern.n && series_median(&t->vs_kern) <= 1 - TIE_BAND && !equal_memory)
+		printf("  why slower  the kernel had more memory than libpgcache's %.1f MiB (see memory):"
+		       "\n              that compares memory sizes, not caches; the default run"
+		       " compares like with like\n", cache_mib);
+	else if (t->vs_kern.n && series_median(&t->vs_kern) <= 1 - TIE_BAND)
+		printf("  why slower  each run starts cold: libpgcache missed %.0f times per run (hit"
+		       " ratio %.1f%%),\n              each miss a 4 KiB read from the disk that"
+		       " the thread waits for, where\n              the kernel reads ahead around"
+		       " its misses\n", misses, ratio);
+	if (t->vs_direct.n && series_median(&t->vs_direct) <= 1 - TIE_BAND)
+		printf("  why slower  with a hit ratio of %.1f%% the cache's copies and reclaim cost"
+		       " more than its hits save\n", ratio);
+}
+
+/* The last lines of the output: what was compared, the ratios, the check. */
+static void print_summary(const struct tally *t, const struct options *o,
+			  const struct shared *sh, bool equal_memory, const char *memory_how,
+			  int verified, uint64_t bad)
+{
+	double cache_mib = (double)(o->capacity * sh->bsize) / (1 << 20);
+
+	printf("\nsummary: %u round%s of the same %" PRIu64 " operations (%u threads, %u%% writes)"
+	       " on a %.1f MiB file,\n  each run starting cold, throughputs without the write-back"
+	       " after the run; medians of the rounds:\n", t->lib.n, t->lib.n == 1 ? "" : "s",
+	       o->ops, o->threads, o->write_pct, (double)(sh->blocks * sh->bsize) / (1 << 20));
+	if (atomic_load(&stop_requested))
+		printf("  INTERRUPTED the last round did not finish: its figures cover fewer"
+		       " operations\n");
+	if (t->vs_kern.n)
+		printf("  memory      %s\n", memory_how);
+	print_ratio("vs kernel", equal_memory ? "the kernel's page cache, same memory"
+		    : "the kernel's page cache with MORE memory", &t->vs_kern);
+	print_ratio("vs O_DIRECT", "O_DIRECT without a cache", &t->vs_direct);
+	print_why_slower(t, equal_memory, cache_mib);
+	if (t->kern_flush.n || t->lib_flush.n)
+		printf("  not timed   the write-back after each run: kernel fsync %.0f ms, libpgcache"
+		       " sync %.0f ms\n              (medians); O_DIRECT writes were on the disk when"
+		       " they returned\n", series_median(&t->kern_flush),
+		       series_median(&t->lib_flush));
+	if (verified)
+		printf("  verify      %s: %" PRIu64 " of %" PRIu64 " blocks read back with O_DIRECT"
+		       " hold their last version\n", bad ? "FAILED" : "PASSED", sh->blocks - bad,
+		       sh->blocks);
+	else
+		printf("  verify      FAILED: the file could not be written back or read back\n");
 }
 
 /* ---- moving pages between NUMA nodes --------------------------------- */
@@ -857,6 +1074,9 @@ static void usage(FILE *f)
 		"                  that a run can be repeated)\n"
 		"  --no-kernel     skip the run on the kernel's page cache\n"
 		"  --no-direct     skip the run on O_DIRECT without a cache\n"
+		"  --rounds N      run each contender N times, in turn (default 3, at most %d);\n"
+		"                  the summary gives the medians and the lowest and highest\n"
+		"                  round\n"
 		"  --move N        pages to move between NUMA nodes after the workload\n"
 		"                  (default 256; 0 skips the move)\n"
 		"  --help          this text\n"
@@ -870,7 +1090,7 @@ static void usage(FILE *f)
 		"\n"
 		"Exit status: 0 if every check passed, 1 if one failed or the demo could not\n"
 		"run, 2 for a usage error.\n",
-		MAX_THREADS, SEQ_RUN_MIN, SEQ_RUN_MAX);
+		MAX_THREADS, SEQ_RUN_MIN, SEQ_RUN_MAX, MAX_ROUNDS);
 }
 
 static int parse_u64(const char *arg, uint64_t min, uint64_t max, uint64_t *out)
@@ -914,7 +1134,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 {
 	enum { OPT_FILE = 256, OPT_DIR, OPT_SIZE, OPT_KEEP, OPT_FORCE, OPT_CAPACITY,
 	       OPT_THREADS, OPT_OPS, OPT_WRITE_PCT, OPT_SEQ_PCT, OPT_SEED, OPT_NO_KERNEL,
-	       OPT_NO_DIRECT,
+	       OPT_NO_DIRECT, OPT_ROUNDS,
 	       OPT_MOVE, OPT_HELP };
 	static const struct option longopts[] = {
 		{ "file", required_argument, NULL, OPT_FILE },
@@ -930,6 +1150,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "seed", required_argument, NULL, OPT_SEED },
 		{ "no-kernel", no_argument, NULL, OPT_NO_KERNEL },
 		{ "no-direct", no_argument, NULL, OPT_NO_DIRECT },
+		{ "rounds", required_argument, NULL, OPT_ROUNDS },
 		{ "move", required_argument, NULL, OPT_MOVE },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
@@ -939,7 +1160,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	int c;
 
 	*o = (struct options){ .capacity = 4096, .threads = 2, .ops = 60000,
-			       .write_pct = 30, .seq_pct = 30, .move = 256 };
+			       .write_pct = 30, .seq_pct = 30, .move = 256, .rounds = 3 };
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		const char *bad = NULL;
 
@@ -993,6 +1214,11 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case OPT_NO_DIRECT:
 			o->no_direct = true;
+			break;
+		case OPT_ROUNDS:
+			if (parse_u64(optarg, 1, MAX_ROUNDS, &v))
+				bad = "--rounds";
+			o->rounds = (unsigned)v;
 			break;
 		case OPT_MOVE:
 			if (parse_u64(optarg, 0, 1u << 20, &v))
@@ -1050,13 +1276,19 @@ int main(int argc, char **argv)
 	pgc_cache *cache = NULL;
 	pgc_mapping *m = NULL;
 	pgc_errseq_t since = 0;
-	uint64_t t0, bad;
-	bool ok = true, file_ok = false;
+	struct pgc_stats before;
+	struct tally t;
+	char memory_how[256];
+	uint64_t bad = UINT64_MAX;
+	bool ok = true, file_ok = false, equal_memory = false, summary = false, flushed = true;
 	int err, rc;
 
 	rc = parse_options(argc, argv, &o);
 	if (rc)
 		return rc < 0 ? 0 : rc;
+	memset(&t, 0, sizeof(t));
+	memset(&before, 0, sizeof(before));
+	memory_how[0] = 0;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -1129,57 +1361,103 @@ int main(int argc, char **argv)
 	       o.capacity, (double)(o.capacity * sh.bsize) / (1 << 20), o.ops, o.threads,
 	       o.write_pct, o.seq_pct, o.seed);
 
-	/*
-	 * The baselines: the same operations on the kernel's page cache (the
-	 * file without O_DIRECT), then on O_DIRECT with no cache.
-	 */
-	if (!o.no_kernel && !atomic_load(&stop_requested))
-		ok &= run_on_fd(&kern, tf.path, w, o.threads, o.ops, sh.bsize);
-	if (!o.no_direct && !atomic_load(&stop_requested))
-		ok &= run_on_fd(&direct, tf.path, w, o.threads, o.ops, sh.bsize);
-	printf("\n");
+	equal_memory = sh.blocks <= o.capacity;
+	if (equal_memory)
+		snprintf(memory_how, sizeof(memory_how), "the same for both: the whole %.1f MiB file"
+			 " fits in libpgcache's %.1f MiB cache,\n              as it does in the"
+			 " kernel's page cache", (double)(sh.blocks * sh.bsize) / (1 << 20),
+			 (double)(o.capacity * sh.bsize) / (1 << 20));
+	else
+		snprintf(memory_how, sizeof(memory_how), "NOT the same: the kernel could keep the"
+			 " whole %.1f MiB file in memory, while\n              libpgcache had %.1f MiB"
+			 " and read its misses from the disk",
+			 (double)(sh.blocks * sh.bsize) / (1 << 20),
+			 (double)(o.capacity * sh.bsize) / (1 << 20));
 
 	/*
-	 * Run 2: the same operations on libpgcache. The mapping caches the
-	 * store's file; the error sample taken now is what a file descriptor
-	 * would hold, so that the final sync reports any write error since.
+	 * The rounds: the same operations on the kernel's page cache (the file
+	 * without O_DIRECT), on O_DIRECT with no cache, and on libpgcache, in
+	 * turn, so that a machine busy for a moment slows one round, not one
+	 * contender. libpgcache runs last in a round because its last run
+	 * leaves dirty pages for the figures, the move and the final flush;
+	 * in the rounds before, its pages are written back and dropped with
+	 * the mapping, so that the next runs find the file up to date on disk.
 	 */
-	err = pgc_store_mapping_create(cache, tf.store, &m);
-	if (err) {
-		fprintf(stderr, PROG ": pgc_store_mapping_create: %s\n", pgc_strerror(err));
-		ok = false;
-		goto out;
-	}
-	since = pgc_mapping_sample_error(m);
-	lib.mapping = m;
-	if (!atomic_load(&stop_requested)) {
-		if (run_workload(&lib, w, o.threads, o.ops, cache))
+	for (unsigned round = 1; round <= o.rounds && !atomic_load(&stop_requested); round++) {
+		printf("round %u of %u\n", round, o.rounds);
+		if (!o.no_kernel && !atomic_load(&stop_requested)) {
+			ok &= run_on_fd(&kern, tf.path, w, o.threads, o.ops, sh.bsize);
+			series_add(&t.kern, run_rate(&kern));
+			series_add(&t.kern_flush, kern.flush_ms);
+		}
+		if (!o.no_direct && !atomic_load(&stop_requested)) {
+			ok &= run_on_fd(&direct, tf.path, w, o.threads, o.ops, sh.bsize);
+			series_add(&t.direct, run_rate(&direct));
+		}
+		if (atomic_load(&stop_requested))
+			break;
+		if (!run_library(&lib, cache, tf.store, w, o.threads, o.ops, sh.bsize, &m, &since,
+				 &before)) {
 			ok = false;
-		ok &= report_run(&lib, w, o.threads, sh.bsize);
+			if (!m)
+				goto out;
+		}
+		if (run_rate(&lib) > 0) {
+			struct pgc_stats st;
+
+			series_add(&t.lib, run_rate(&lib));
+			if (!o.no_kernel && run_rate(&kern) > 0)
+				series_add(&t.vs_kern, run_rate(&lib) / run_rate(&kern));
+			if (!o.no_direct && run_rate(&direct) > 0)
+				series_add(&t.vs_direct, run_rate(&lib) / run_rate(&direct));
+			if (get_stats(cache, &st) == 0) {
+				series_add(&t.hits, (double)(st.hits - before.hits));
+				series_add(&t.misses, (double)(st.misses - before.misses));
+			}
+		}
+		if (round < o.rounds && !atomic_load(&stop_requested)) {
+			double ms;
+
+			err = flush_library(m, tf.store, &since, &ms);
+			series_add(&t.lib_flush, ms);
+			printf("  write-back of libpgcache's dirty pages: %.0f ms: %s\n", ms,
+			       pgc_strerror(err));
+			if (!err)
+				err = pgc_mapping_destroy(m);
+			if (err) {
+				ok = false;
+				goto out;
+			}
+			m = NULL;
+		}
+		printf("\n");
+	}
+	if (!m) {
+		/* Interrupted between two rounds: an empty mapping for the rest. */
+		err = pgc_store_mapping_create(cache, tf.store, &m);
+		if (err) {
+			fprintf(stderr, PROG ": pgc_store_mapping_create: %s\n", pgc_strerror(err));
+			ok = false;
+			goto out;
+		}
+		since = pgc_mapping_sample_error(m);
+		get_stats(cache, &before);
 	}
 
-	printf("\nlibpgcache after the workload:\n");
-	print_cache_report(cache, m);
-	if (!o.no_kernel && kern.seconds > 0 && lib.seconds > 0 && kern.done && lib.done)
-		printf("  throughput  libpgcache %.0f ops/s, kernel page cache %.0f ops/s:"
-		       " %.2fx\n              (neither figure includes the final flush)\n",
-		       (double)lib.done / lib.seconds, (double)kern.done / kern.seconds,
-		       ((double)lib.done / lib.seconds) / ((double)kern.done / kern.seconds));
-	if (!o.no_direct && direct.seconds > 0 && lib.seconds > 0 && direct.done && lib.done)
-		printf("  throughput  libpgcache %.0f ops/s, O_DIRECT without a cache %.0f ops/s:"
-		       " %.2fx\n", (double)lib.done / lib.seconds,
-		       (double)direct.done / direct.seconds,
-		       ((double)lib.done / lib.seconds) / ((double)direct.done / direct.seconds));
-	if (!o.no_kernel && sh.blocks <= o.capacity)
-		printf("  memory      the same for both: the whole %.1f MiB file fits in libpgcache's"
-		       " %.1f MiB cache,\n              as it does in the kernel's page cache\n",
-		       (double)(sh.blocks * sh.bsize) / (1 << 20),
-		       (double)(o.capacity * sh.bsize) / (1 << 20));
-	else if (!o.no_kernel)
-		printf("  memory      NOT the same: the kernel could keep the whole %.1f MiB file in"
-		       " memory, while\n              libpgcache had %.1f MiB and read its misses"
-		       " from the disk\n", (double)(sh.blocks * sh.bsize) / (1 << 20),
-		       (double)(o.capacity * sh.bsize) / (1 << 20));
+	printf("throughput over %u round%s, ops/s: median (lowest..highest)\n", t.lib.n,
+	       t.lib.n == 1 ? "" : "s");
+	if (t.kern.n)
+		printf("  %-20s %9.0f (%.0f..%.0f)\n", kern.name, series_median(&t.kern),
+		       series_min(&t.kern), series_max(&t.kern));
+	if (t.direct.n)
+		printf("  %-20s %9.0f (%.0f..%.0f)\n", direct.name, series_median(&t.direct),
+		       series_min(&t.direct), series_max(&t.direct));
+	if (t.lib.n)
+		printf("  %-20s %9.0f (%.0f..%.0f)\n", lib.name, series_median(&t.lib),
+		       series_min(&t.lib), series_max(&t.lib));
+
+	printf("\nlibpgcache after its last run:\n");
+	print_cache_report(cache, m, &before);
 	if (atomic_load(&stop_requested))
 		printf("  (interrupted: the runs did not do the same operations)\n");
 
@@ -1189,19 +1467,20 @@ int main(int argc, char **argv)
 	}
 
 	/* Everything back to the file, and the file to the disk. */
-	t0 = now_ns();
-	err = pgc_sync_range(m, 0, UINT64_MAX, &since);
-	if (!err)
-		err = pgc_store_sync(tf.store);
 	{
 		struct pgc_stats st;
+		double ms;
 
+		err = flush_library(m, tf.store, &since, &ms);
+		series_add(&t.lib_flush, ms);
 		get_stats(cache, &st);
 		printf("\nflush: pgc_sync_range and fdatasync in %.0f ms: %s; now %" PRIu64
-		       " dirty, %" PRIu64 " under writeback\n", (double)(now_ns() - t0) / 1e6,
-		       pgc_strerror(err), st.dirty, st.writeback);
-		if (err || st.dirty || st.writeback)
+		       " dirty, %" PRIu64 " under writeback\n", ms, pgc_strerror(err), st.dirty,
+		       st.writeback);
+		if (err || st.dirty || st.writeback) {
 			ok = false;
+			flushed = false;
+		}
 	}
 
 	/* The file as a new reader sees it, bypassing every cache. */
@@ -1214,6 +1493,7 @@ int main(int argc, char **argv)
 		if (bad)
 			ok = false;
 	}
+	summary = true;
 
 out:
 	err = pgc_mapping_destroy(m);
@@ -1238,6 +1518,10 @@ out:
 	free(sh.shadow);
 	for (unsigned i = 0; i < NR_STRIPES; i++)
 		pthread_mutex_destroy(&sh.stripe[i]);
+	/* The summary comes last, after anything the teardown had to say. */
+	if (summary)
+		print_summary(&t, &o, &sh, equal_memory, memory_how,
+			      flushed && bad != UINT64_MAX, bad == UINT64_MAX ? 0 : bad);
 	if (file_ok)
 		printf("%s\n", ok ? "PASSED" : "FAILED");
 	return ok ? 0 : rc == 2 ? 2 : 1;
