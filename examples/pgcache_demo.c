@@ -51,7 +51,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -72,8 +74,22 @@
  */
 #define FIT_NUM 3
 #define FIT_DEN 4
+/*
+ * With a cgroup, the kernel run's memory.max is libpgcache's cache plus
+ * this much for the child process itself (its thread stacks, page tables
+ * and the pages it copies on write), which would otherwise come out of the
+ * page cache's share.
+ */
+#define MEMCG_SLACK (2u << 20)
 
 /* ---- options ------------------------------------------------------------ */
+
+/* How the kernel's page cache gets the same memory as libpgcache (--kernel-memory). */
+enum kernel_memory {
+	KMEM_AUTO,	/* a cgroup if the machine allows it, else a file that fits */
+	KMEM_CGROUP,	/* a cgroup v2 memory.max, or the demo stops */
+	KMEM_FIT,	/* no cgroup: a file that fits in both caches */
+};
 
 struct options {
 	const char *file;	/* --file, or NULL for a temporary file */
@@ -91,6 +107,7 @@ struct options {
 	uint64_t seed;
 	unsigned move;		/* pages to move between nodes */
 	unsigned rounds;	/* each run this many times, interleaved */
+	enum kernel_memory kmem;
 };
 
 /* ---- what the threads share ------------------------------------------- */
@@ -506,6 +523,273 @@ static bool run_on_fd(struct run *r, const char *path, struct worker *w, unsigne
 	return ok;
 }
 
+/* ---- the kernel's memory, limited by a cgroup --------------------------- */
+
+/*
+ * A child cgroup of a cgroup v2 hierarchy whose memory.max holds the
+ * kernel run to the memory libpgcache has. The run happens in a forked
+ * child that moves itself into the cgroup, so that the demo process, with
+ * the library's threads and frames, stays where it was; the cgroup is
+ * removed at the end.
+ */
+struct memcg {
+	char dir[PATH_MAX];	/* the cgroup, "" if there is none */
+	uint64_t limit;		/* its memory.max, bytes */
+};
+
+/* What a forked kernel run sends back: it lives in a MAP_SHARED page. */
+struct child_result {
+	double seconds, flush_ms;
+	uint64_t done;
+	int ok;			/* every check of the run passed */
+	int join_err;		/* errno of the move into the cgroup, 0 if it went */
+};
+
+static int write_text(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), err = 0;
+	size_t len = strlen(text);
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, text, len) != (ssize_t)len)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+/* Reads a small file (a cgroup's control file) into buf, NUL-terminated. */
+static int read_text(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	buf[0] = 0;
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = 0;
+	return 0;
+}
+
+/* True if the space-separated list holds the word. */
+static bool has_word(const char *list, const char *word)
+{
+	size_t len = strlen(word);
+
+	for (const char *p = list; (p = strstr(p, word)) != NULL; p += len)
+		if ((p == list || p[-1] == ' ') && (p[len] == 0 || p[len] == ' ' || p[len] == '\n'))
+			return true;
+	return false;
+}
+
+/*
+ * Finds the cgroup v2 mount, the root of this process's cgroup namespace.
+ * Children of its root get the memory controller only if the root's
+ * cgroup.subtree_control lists it; the demo never enables a controller
+ * itself, which would change the machine's configuration.
+ */
+static bool memcg_find_root(char *root, size_t size, char *why, size_t whylen)
+{
+	char line[PATH_MAX + 256], list[512], path[PATH_MAX + 32];
+	FILE *f = fopen("/proc/self/mounts", "re");
+	bool found = false;
+
+	snprintf(why, whylen, "no cgroup v2 is mounted");
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		char dev[64], dir[PATH_MAX], type[64];
+
+		if (sscanf(line, "%63s %4095s %63s", dev, dir, type) != 3 ||
+		    strcmp(type, "cgroup2"))
+			continue;
+		snprintf(path, sizeof(path), "%s/cgroup.controllers", dir);
+		if (read_text(path, list, sizeof(list)) || !has_word(list, "memory")) {
+			snprintf(why, whylen, "cgroup v1 or hybrid: no memory controller in %s",
+				 dir);
+			continue;
+		}
+		snprintf(path, sizeof(path), "%s/cgroup.subtree_control", dir);
+		if (read_text(path, list, sizeof(list)) || !has_word(list, "memory")) {
+			snprintf(why, whylen, "memory controller not enabled below %s", dir);
+			continue;
+		}
+		snprintf(root, size, "%s", dir);
+		found = true;
+	}
+	fclose(f);
+	return found;
+}
+
+/* Runs a child that moves itself into the cgroup and exits: -errno if it could not. */
+static int memcg_try_join(const struct memcg *cg)
+{
+	char procs[PATH_MAX + 32];
+	int status, err;
+	pid_t pid;
+
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", cg->dir);
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		err = write_text(procs, "0");
+		_exit(err ? -err : 0);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return WIFEXITED(status) ? -WEXITSTATUS(status) : -ECHILD;
+}
+
+static void memcg_remove(struct memcg *cg)
+{
+	if (!cg->dir[0])
+		return;
+	/* A child that has just exited may keep the cgroup busy for a moment. */
+	for (int i = 0; i < 200; i++) {
+		if (rmdir(cg->dir) == 0 || errno == ENOENT) {
+			cg->dir[0] = 0;
+			return;
+		}
+		if (errno != EBUSY)
+			break;
+		usleep(10000);
+	}
+	fprintf(stderr, PROG ": cannot remove the cgroup %s: %s\n", cg->dir, strerror(errno));
+}
+
+/*
+ * Creates the cgroup, pgcache-demo.<pid> below the hierarchy's root, with
+ * memory.max = limit and no swap, and checks that a process can join it.
+ * Returns false, with the reason in why, if the machine does not allow it.
+ */
+static bool memcg_create(struct memcg *cg, uint64_t limit, char *why, size_t whylen)
+{
+	char root[PATH_MAX], path[PATH_MAX + 32], num[32];
+	int err;
+
+	cg->dir[0] = 0;
+	cg->limit = limit;
+	if (geteuid() != 0) {
+		snprintf(why, whylen, "creating a cgroup needs root");
+		return false;
+	}
+	if (!memcg_find_root(root, sizeof(root), why, whylen))
+		return false;
+	if (snprintf(cg->dir, sizeof(cg->dir), "%s/" PROG ".%d", root, (int)getpid()) >=
+	    (int)sizeof(cg->dir)) {
+		snprintf(why, whylen, "the cgroup's path would be too long");
+		cg->dir[0] = 0;
+		return false;
+	}
+	if (mkdir(cg->dir, 0755)) {
+		snprintf(why, whylen, "cannot create %s: %s", cg->dir, strerror(errno));
+		cg->dir[0] = 0;
+		return false;
+	}
+	snprintf(path, sizeof(path), "%s/memory.max", cg->dir);
+	snprintf(num, sizeof(num), "%" PRIu64, limit);
+	err = write_text(path, num);
+	if (!err) {
+		/* Without swap the limit can only be met by dropping page cache. */
+		snprintf(path, sizeof(path), "%s/memory.swap.max", cg->dir);
+		if (access(path, F_OK) == 0)
+			err = write_text(path, "0");
+	}
+	if (!err)
+		err = memcg_try_join(cg);
+	if (err) {
+		snprintf(why, whylen, "cannot set up or join %s: %s", cg->dir, strerror(-err));
+		memcg_remove(cg);
+		cg->dir[0] = 0;
+		return false;
+	}
+	return true;
+}
+
+/* The highest memory use of the cgroup so far (memory.peak), 0 if unknown. */
+static uint64_t memcg_peak(const struct memcg *cg)
+{
+	char path[PATH_MAX + 32], buf[64];
+
+	snprintf(path, sizeof(path), "%s/memory.peak", cg->dir);
+	return read_text(path, buf, sizeof(buf)) ? 0 : strtoull(buf, NULL, 10);
+}
+
+/* How often the kernel killed a process of the cgroup for want of memory. */
+static uint64_t memcg_oom_kills(const struct memcg *cg)
+{
+	char path[PATH_MAX + 32], buf[512], *p;
+
+	snprintf(path, sizeof(path), "%s/memory.events", cg->dir);
+	if (read_text(path, buf, sizeof(buf)) || !(p = strstr(buf, "oom_kill ")))
+		return 0;
+	return strtoull(p + 9, NULL, 10);
+}
+
+/*
+ * run_on_fd in a forked child that first moves itself into the cgroup, so
+ * that the kernel's page cache for the run is charged to it and held to
+ * its memory.max. The child updates the shadow versions in shared memory
+ * and sends its figures back through res; the parent waits for it.
+ */
+static bool run_on_fd_in_memcg(struct run *r, const char *path, struct worker *w,
+			       unsigned threads, uint64_t ops, size_t bsize,
+			       const struct memcg *cg, struct child_result *res)
+{
+	char procs[PATH_MAX + 32];
+	int status;
+	pid_t pid;
+
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", cg->dir);
+	memset(res, 0, sizeof(*res));
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		fprintf(stderr, PROG ": fork: %s\n", strerror(errno));
+		return false;
+	}
+	if (pid == 0) {
+		res->join_err = -write_text(procs, "0");
+		if (!res->join_err) {
+			res->ok = run_on_fd(r, path, w, threads, ops, bsize);
+			res->seconds = r->seconds;
+			res->done = r->done;
+			res->flush_ms = r->flush_ms;
+		}
+		fflush(NULL);
+		_exit(0);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			break;
+	r->seconds = res->seconds;
+	r->done = res->done;
+	r->flush_ms = res->flush_ms;
+	if (res->join_err) {
+		fprintf(stderr, PROG ": cannot move the kernel run into %s: %s\n", cg->dir,
+			strerror(res->join_err));
+		return false;
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+		printf("  the kernel run's process was %s%s\n", WIFSIGNALED(status) ?
+		       "killed by signal " : "ended with status ", WIFSIGNALED(status) ?
+		       strsignal(WTERMSIG(status)) : "non-zero");
+		if (memcg_oom_kills(cg))
+			printf("  (by the cgroup's OOM killer: memory.max is too small for it)\n");
+		r->seconds = 0;
+		r->done = 0;
+		return false;
+	}
+	return res->ok;
+}
+
 /* ---- the rounds and their medians --------------------------------------- */
 
 /* One figure per round: throughputs, ratios, hit ratios, flush times. */
@@ -518,8 +802,9 @@ struct series {
 struct tally {
 	struct series kern, direct, lib;	/* ops/s */
 	struct series vs_kern, vs_direct;	/* libpgcache's ops/s over theirs */
-	struct series hits, misses;		/* libpgcache's, per run */
+	struct series hits, misses, evictions;	/* libpgcache's, per run */
 	struct series kern_flush, lib_flush;	/* ms */
+	uint64_t ops;				/* per run */
 };
 
 static void series_add(struct series *s, double x)
@@ -708,11 +993,21 @@ static void print_why_slower(const struct tally *t, bool equal_memory, double ca
 		printf("  why slower  the kernel had more memory than libpgcache's %.1f MiB (see memory):"
 		       "\n              that compares memory sizes, not caches; the default run"
 		       " compares like with like\n", cache_mib);
-	else if (t->vs_kern.n && series_median(&t->vs_kern) <= 1 - TIE_BAND)
-		printf("  why slower  each run starts cold: libpgcache missed %.0f times per run (hit"
-		       " ratio %.1f%%),\n              each miss a 4 KiB read from the disk that"
-		       " the thread waits for, where\n              the kernel reads ahead around"
-		       " its misses\n", misses, ratio);
+	else if (t->vs_kern.n && series_median(&t->vs_kern) <= 1 - TIE_BAND) {
+		printf("  why slower  %s libpgcache missed %.0f times per run (hit ratio %.1f%%),\n"
+		       "              each miss a 4 KiB read from the disk that the thread waits for,"
+		       "\n              where the kernel reads ahead around its misses",
+		       series_median(&t->evictions) > 0 ? "the file is larger than the cache:" :
+		       "each run starts cold:", misses, ratio);
+		/* At the O_DIRECT run's pace, one operation per thread at a time. */
+		if (t->direct.n && series_median(&t->lib) > 0)
+			printf(";\n              the run took %.2f s, about what %.0f O_DIRECT"
+			       " operations take (%.2f s):\n              the cold misses decide it,"
+			       " not the hits (a longer --ops has more hits per miss)",
+			       (double)t->ops / series_median(&t->lib), misses,
+			       misses / series_median(&t->direct));
+		printf("\n");
+	}
 	if (t->vs_direct.n && series_median(&t->vs_direct) <= 1 - TIE_BAND)
 		printf("  why slower  with a hit ratio of %.1f%% the cache's copies and reclaim cost"
 		       " more than its hits save\n", ratio);
@@ -738,10 +1033,14 @@ static void print_summary(const struct tally *t, const struct options *o,
 		    : "the kernel's page cache with MORE memory", &t->vs_kern);
 	print_ratio("vs O_DIRECT", "O_DIRECT without a cache", &t->vs_direct);
 	print_why_slower(t, equal_memory, cache_mib);
-	if (t->kern_flush.n || t->lib_flush.n)
+	if (t->kern_flush.n)
 		printf("  not timed   the write-back after each run: kernel fsync %.0f ms, libpgcache"
-		       " sync %.0f ms\n              (medians); O_DIRECT writes were on the disk when"
-		       " they returned\n", series_median(&t->kern_flush),
+		       " sync %.0f ms\n              (medians)%s\n", series_median(&t->kern_flush),
+		       series_median(&t->lib_flush), t->direct.n ? "; O_DIRECT writes were on the"
+		       " disk when they returned" : "");
+	else if (t->direct.n)
+		printf("  not timed   libpgcache's write-back after each run, %.0f ms (median);"
+		       " O_DIRECT\n              writes were on the disk when they returned\n",
 		       series_median(&t->lib_flush));
 	if (verified)
 		printf("  verify      %s: %" PRIu64 " of %" PRIu64 " blocks read back with O_DIRECT"
@@ -1054,10 +1353,11 @@ static void usage(FILE *f)
 		"                  whose file system accepts O_DIRECT)\n"
 		"  --dir DIR       create the temporary file in DIR instead\n"
 		"  --size SIZE     size of the file in bytes, with an optional K, M or G suffix\n"
-		"                  (default: 3/4 of the cache, so that the whole file fits in\n"
-		"                  libpgcache's cache as it does in the kernel's; a larger file\n"
-		"                  gives the kernel more memory than libpgcache, and the demo\n"
-		"                  says so)\n"
+		"                  (default: twice the cache when a cgroup limits the kernel's\n"
+		"                  memory, so that both caches reclaim; otherwise 3/4 of the\n"
+		"                  cache, so that the whole file fits in libpgcache's cache as\n"
+		"                  it does in the kernel's. A file larger than the cache without\n"
+		"                  a cgroup gives the kernel more memory, and the demo says so)\n"
 		"  --keep          keep the file the demo created (it is removed by default; a\n"
 		"                  file that existed before is never removed)\n"
 		"  --force         overwrite an existing --file that this demo did not write\n"
@@ -1073,6 +1373,13 @@ static void usage(FILE *f)
 		"  --seed N        seed of the workload (default: from the clock; printed, so\n"
 		"                  that a run can be repeated)\n"
 		"  --no-kernel     skip the run on the kernel's page cache\n"
+		"  --kernel-memory MODE\n"
+		"                  how the kernel's page cache gets the memory libpgcache has:\n"
+		"                  'cgroup' runs it in a child cgroup v2 with memory.max = the\n"
+		"                  cache + %u MiB (needs root and the memory controller enabled\n"
+		"                  below the cgroup v2 root; the cgroup is removed at the end);\n"
+		"                  'fit' sizes the file to fit in both caches; 'auto' (the\n"
+		"                  default) is 'cgroup' where the machine allows it, else 'fit'\n"
 		"  --no-direct     skip the run on O_DIRECT without a cache\n"
 		"  --rounds N      run each contender N times, in turn (default 3, at most %d);\n"
 		"                  the summary gives the medians and the lowest and highest\n"
@@ -1090,7 +1397,7 @@ static void usage(FILE *f)
 		"\n"
 		"Exit status: 0 if every check passed, 1 if one failed or the demo could not\n"
 		"run, 2 for a usage error.\n",
-		MAX_THREADS, SEQ_RUN_MIN, SEQ_RUN_MAX, MAX_ROUNDS);
+		MAX_THREADS, SEQ_RUN_MIN, SEQ_RUN_MAX, MEMCG_SLACK >> 20, MAX_ROUNDS);
 }
 
 static int parse_u64(const char *arg, uint64_t min, uint64_t max, uint64_t *out)
@@ -1134,7 +1441,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 {
 	enum { OPT_FILE = 256, OPT_DIR, OPT_SIZE, OPT_KEEP, OPT_FORCE, OPT_CAPACITY,
 	       OPT_THREADS, OPT_OPS, OPT_WRITE_PCT, OPT_SEQ_PCT, OPT_SEED, OPT_NO_KERNEL,
-	       OPT_NO_DIRECT, OPT_ROUNDS,
+	       OPT_NO_DIRECT, OPT_ROUNDS, OPT_KERNEL_MEMORY,
 	       OPT_MOVE, OPT_HELP };
 	static const struct option longopts[] = {
 		{ "file", required_argument, NULL, OPT_FILE },
@@ -1151,6 +1458,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "no-kernel", no_argument, NULL, OPT_NO_KERNEL },
 		{ "no-direct", no_argument, NULL, OPT_NO_DIRECT },
 		{ "rounds", required_argument, NULL, OPT_ROUNDS },
+		{ "kernel-memory", required_argument, NULL, OPT_KERNEL_MEMORY },
 		{ "move", required_argument, NULL, OPT_MOVE },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
@@ -1215,6 +1523,16 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case OPT_NO_DIRECT:
 			o->no_direct = true;
 			break;
+		case OPT_KERNEL_MEMORY:
+			if (!strcmp(optarg, "auto"))
+				o->kmem = KMEM_AUTO;
+			else if (!strcmp(optarg, "cgroup"))
+				o->kmem = KMEM_CGROUP;
+			else if (!strcmp(optarg, "fit"))
+				o->kmem = KMEM_FIT;
+			else
+				bad = "--kernel-memory";
+			break;
 		case OPT_ROUNDS:
 			if (parse_u64(optarg, 1, MAX_ROUNDS, &v))
 				bad = "--rounds";
@@ -1278,7 +1596,12 @@ int main(int argc, char **argv)
 	pgc_errseq_t since = 0;
 	struct pgc_stats before;
 	struct tally t;
-	char memory_how[256];
+	char memory_how[512], why[PATH_MAX + 128] = "not asked for";
+	struct memcg cg = { .dir = "" };
+	struct child_result *child = NULL;
+	void *shadow_map = MAP_FAILED;
+	size_t shadow_len = 0;
+	bool use_memcg = false;
 	uint64_t bad = UINT64_MAX;
 	bool ok = true, file_ok = false, equal_memory = false, summary = false, flushed = true;
 	int err, rc;
@@ -1287,6 +1610,7 @@ int main(int argc, char **argv)
 	if (rc)
 		return rc < 0 ? 0 : rc;
 	memset(&t, 0, sizeof(t));
+	t.ops = o.ops;
 	memset(&before, 0, sizeof(before));
 	memory_how[0] = 0;
 
@@ -1310,15 +1634,47 @@ int main(int argc, char **argv)
 
 	memset(&sh, 0, sizeof(sh));
 	sh.bsize = pgc_cache_page_size(cache);
-	sh.blocks = o.size ? o.size / sh.bsize : o.capacity * FIT_NUM / FIT_DEN;
+
+	/*
+	 * The same memory for both caches: a cgroup v2 memory.max for the
+	 * kernel run where the machine has one; the file can then be larger
+	 * than both caches (by default twice), so that both reclaim. Otherwise
+	 * the file fits in both, and neither has to.
+	 */
+	if (!o.no_kernel && o.kmem != KMEM_FIT) {
+		use_memcg = memcg_create(&cg, o.capacity * sh.bsize + MEMCG_SLACK, why,
+					 sizeof(why));
+		if (!use_memcg && o.kmem == KMEM_CGROUP) {
+			fprintf(stderr, PROG ": --kernel-memory cgroup: %s\n", why);
+			pgc_cache_destroy(cache);
+			return 1;
+		}
+	}
+	if (o.size)
+		sh.blocks = o.size / sh.bsize;
+	else
+		sh.blocks = use_memcg ? 2 * o.capacity : o.capacity * FIT_NUM / FIT_DEN;
 	if (sh.blocks == 0) {
 		fprintf(stderr, PROG ": --size is smaller than one block (%zu bytes)\n", sh.bsize);
+		memcg_remove(&cg);
 		pgc_cache_destroy(cache);
 		return 2;
 	}
 	for (unsigned i = 0; i < NR_STRIPES; i++)
 		pthread_mutex_init(&sh.stripe[i], NULL);
-	sh.shadow = calloc(sh.blocks, sizeof(*sh.shadow));
+	/*
+	 * The shadow versions and the kernel run's figures are shared with the
+	 * child process that runs the kernel workload in a cgroup. Both are
+	 * touched now, so that their pages are charged here and not to it.
+	 */
+	shadow_len = sh.blocks * sizeof(*sh.shadow) + sizeof(*child);
+	shadow_map = mmap(NULL, shadow_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+			  -1, 0);
+	if (shadow_map != MAP_FAILED) {
+		memset(shadow_map, 0, shadow_len);
+		sh.shadow = shadow_map;
+		child = (struct child_result *)(sh.shadow + sh.blocks);
+	}
 	w = calloc(o.threads, sizeof(*w));
 	if (!sh.shadow || !w) {
 		fprintf(stderr, PROG ": out of memory\n");
@@ -1361,18 +1717,27 @@ int main(int argc, char **argv)
 	       o.capacity, (double)(o.capacity * sh.bsize) / (1 << 20), o.ops, o.threads,
 	       o.write_pct, o.seq_pct, o.seed);
 
-	equal_memory = sh.blocks <= o.capacity;
-	if (equal_memory)
+	equal_memory = use_memcg || sh.blocks <= o.capacity;
+	if (use_memcg)
+		snprintf(memory_how, sizeof(memory_how), "the same for both: the kernel runs in a"
+			 " cgroup v2 with memory.max %.1f MiB\n              (libpgcache's %.1f MiB"
+			 " cache + %.1f MiB for the process); the file is %.1f MiB",
+			 (double)cg.limit / (1 << 20), (double)(o.capacity * sh.bsize) / (1 << 20),
+			 (double)MEMCG_SLACK / (1 << 20), (double)(sh.blocks * sh.bsize) / (1 << 20));
+	else if (equal_memory)
 		snprintf(memory_how, sizeof(memory_how), "the same for both: the whole %.1f MiB file"
-			 " fits in libpgcache's %.1f MiB cache,\n              as it does in the"
-			 " kernel's page cache", (double)(sh.blocks * sh.bsize) / (1 << 20),
-			 (double)(o.capacity * sh.bsize) / (1 << 20));
+			 " fits in libpgcache's %.1f MiB cache\n              and in the kernel's"
+			 " page cache\n              (no cgroup limit: %s)",
+			 (double)(sh.blocks * sh.bsize) / (1 << 20),
+			 (double)(o.capacity * sh.bsize) / (1 << 20), why);
 	else
 		snprintf(memory_how, sizeof(memory_how), "NOT the same: the kernel could keep the"
 			 " whole %.1f MiB file in memory, while\n              libpgcache had %.1f MiB"
-			 " and read its misses from the disk",
+			 " and read its misses from the disk\n              (no cgroup limit: %s)",
 			 (double)(sh.blocks * sh.bsize) / (1 << 20),
-			 (double)(o.capacity * sh.bsize) / (1 << 20));
+			 (double)(o.capacity * sh.bsize) / (1 << 20), why);
+	if (!o.no_kernel)
+		printf("memory: %s\n\n", memory_how);
 
 	/*
 	 * The rounds: the same operations on the kernel's page cache (the file
@@ -1386,7 +1751,11 @@ int main(int argc, char **argv)
 	for (unsigned round = 1; round <= o.rounds && !atomic_load(&stop_requested); round++) {
 		printf("round %u of %u\n", round, o.rounds);
 		if (!o.no_kernel && !atomic_load(&stop_requested)) {
-			ok &= run_on_fd(&kern, tf.path, w, o.threads, o.ops, sh.bsize);
+			if (use_memcg)
+				ok &= run_on_fd_in_memcg(&kern, tf.path, w, o.threads, o.ops,
+							 sh.bsize, &cg, child);
+			else
+				ok &= run_on_fd(&kern, tf.path, w, o.threads, o.ops, sh.bsize);
 			series_add(&t.kern, run_rate(&kern));
 			series_add(&t.kern_flush, kern.flush_ms);
 		}
@@ -1413,6 +1782,7 @@ int main(int argc, char **argv)
 			if (get_stats(cache, &st) == 0) {
 				series_add(&t.hits, (double)(st.hits - before.hits));
 				series_add(&t.misses, (double)(st.misses - before.misses));
+				series_add(&t.evictions, (double)(st.evictions - before.evictions));
 			}
 		}
 		if (round < o.rounds && !atomic_load(&stop_requested)) {
@@ -1455,6 +1825,10 @@ int main(int argc, char **argv)
 	if (t.lib.n)
 		printf("  %-20s %9.0f (%.0f..%.0f)\n", lib.name, series_median(&t.lib),
 		       series_min(&t.lib), series_max(&t.lib));
+
+	if (use_memcg && memcg_peak(&cg))
+		printf("  the kernel runs' cgroup used at most %.1f MiB of its %.1f MiB\n",
+		       (double)memcg_peak(&cg) / (1 << 20), (double)cg.limit / (1 << 20));
 
 	printf("\nlibpgcache after its last run:\n");
 	print_cache_report(cache, m, &before);
@@ -1515,7 +1889,9 @@ out:
 		for (unsigned i = 0; i < o.threads; i++)
 			free(w[i].buf);
 	free(w);
-	free(sh.shadow);
+	if (shadow_map != MAP_FAILED)
+		munmap(shadow_map, shadow_len);
+	memcg_remove(&cg);
 	for (unsigned i = 0; i < NR_STRIPES; i++)
 		pthread_mutex_destroy(&sh.stripe[i]);
 	/* The summary comes last, after anything the teardown had to say. */
