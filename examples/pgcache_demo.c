@@ -1,26 +1,39 @@
 /*
  * pgcache-demo: libpgcache caching a real file, measured against the
- * kernel's page cache, then checked byte for byte.
+ * kernel's page cache with the same memory and against O_DIRECT with no
+ * cache, then checked byte for byte.
  *
  * The demo plays a small storage server that opens its data file with
  * O_DIRECT and keeps its own cache in user space. It
  *
- *  1. creates a test file (in $TMPDIR, /var/tmp, /tmp or the current
+ *  1. gives the kernel's page cache the memory libpgcache has: as root on
+ *     a cgroup v2 hierarchy whose root enables the memory controller for
+ *     its children, the kernel runs happen in a forked child in a cgroup
+ *     of their own with memory.max set to the cache (plus a little for the
+ *     process), removed at the end; elsewhere (cgroup v1 or hybrid) the
+ *     file is made small enough to fit in both caches. It prints which;
+ *  2. creates a test file (in $TMPDIR, /var/tmp, /tmp or the current
  *     directory: the first whose file system accepts O_DIRECT), or uses the
  *     file given with --file, and fills it with stamped blocks;
- *  2. runs a mixed workload from several threads, random and sequential
- *     reads and writes of whole blocks, twice with the same operations:
- *     first on the kernel's page cache (the file opened without O_DIRECT,
- *     pread/pwrite), then on libpgcache (the built-in O_DIRECT store of
- *     store.h under a mapping, pgc_read/pgc_write), with a live progress
- *     line;
- *  3. prints the cache's figures: hit ratio, throughput of both runs,
- *     dirty and writeback counts, resident pages per NUMA node;
- *  4. moves a set of cached pages to another NUMA node with
+ *  3. runs a mixed workload from several threads, random and sequential
+ *     reads and writes of whole blocks, with the same operations in every
+ *     run: on the kernel's page cache (the file without O_DIRECT,
+ *     pread/pwrite), on O_DIRECT with no cache (pread/pwrite on an
+ *     O_DIRECT descriptor: the server without a cache), and on libpgcache
+ *     (the built-in O_DIRECT store of store.h under a mapping,
+ *     pgc_read/pgc_write), each starting cold, in turn for a few rounds so
+ *     that a noisy moment on the machine slows one round rather than one
+ *     contender, with a live progress line;
+ *  4. prints the medians and spread of the throughputs, then libpgcache's
+ *     figures after its last run: hit ratio, dirty and writeback counts,
+ *     resident pages per NUMA node;
+ *  5. moves a set of cached pages to another NUMA node with
  *     pgc_move_pages() and prints how many got each status (on a machine
  *     with a single node it says so, and the pages are "already there");
- *  5. writes every dirty page back (pgc_sync_range), and reads the file
- *     back through a fresh O_DIRECT descriptor to check it.
+ *  6. writes every dirty page back (pgc_sync_range), reads the file back
+ *     through a fresh O_DIRECT descriptor to check it, and ends with a
+ *     summary: what was compared, each ratio as faster or slower with its
+ *     spread, why libpgcache lost where it did, and the verification.
  *
  * How the data is checked. A block is the cache's page size (the OS page,
  * 4 KiB). Every block written carries its block number and a version number
@@ -30,7 +43,9 @@
  * (one of NR_STRIPES mutexes) while it bumps the version and writes, or
  * while it reads and compares, so under that lock the block must hold
  * exactly the shadow's version, whether it came from the cache or from the
- * disk. Both runs pay for the same locking, so the comparison stays fair.
+ * disk. All runs pay for the same locking, so the comparison stays fair.
+ * The shadow lives in shared memory, so that a kernel run in a child
+ * process (in its cgroup) updates it as the other runs do.
  *
  * Exit status: 0 if every check passed, 1 if one failed (or the demo could
  * not run), 2 for a usage error.
@@ -1337,13 +1352,16 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: " PROG " [options]\n"
 		"\n"
-		"Caches a file with libpgcache through its built-in O_DIRECT store, runs a\n"
-		"mixed read/write workload from several threads on it and, for comparison,\n"
-		"the same workload on the kernel's page cache (the same file without\n"
-		"O_DIRECT, pread/pwrite); prints the hit ratio, both throughputs, the dirty\n"
+		"Caches a file with libpgcache through its built-in O_DIRECT store and runs a\n"
+		"mixed read/write workload from several threads on it, and, for comparison,\n"
+		"the same workload on the kernel's page cache given the same memory (a\n"
+		"cgroup v2 memory.max where the machine allows it, else a file that fits in\n"
+		"both caches) and on O_DIRECT with no cache; prints the throughputs (medians\n"
+		"of a few interleaved rounds, with their spread), the hit ratio, the dirty\n"
 		"and writeback counts and the resident pages per NUMA node; moves some pages\n"
-		"to another NUMA node (pgc_move_pages); writes everything back and reads the\n"
-		"file back with O_DIRECT to check that every block holds its last version.\n"
+		"to another NUMA node (pgc_move_pages); writes everything back, reads the\n"
+		"file back with O_DIRECT to check that every block holds its last version,\n"
+		"and ends with a summary of the comparisons and the check.\n"
 		"\n"
 		"The file:\n"
 		"  --file PATH     use this file; it is created if missing. Its contents are\n"
@@ -1388,10 +1406,11 @@ static void usage(FILE *f)
 		"                  (default 256; 0 skips the move)\n"
 		"  --help          this text\n"
 		"\n"
-		"A block is one cache page (the OS page size). The kernel run comes first, on\n"
-		"a cold kernel cache; then the libpgcache run, on an empty cache, does the same\n"
-		"operations. Each written block carries its number and a version, and every\n"
-		"read and the final check compare it with the last version written.\n"
+		"A block is one cache page (the OS page size). Each round runs the kernel's\n"
+		"page cache, O_DIRECT and libpgcache in turn, each on a cold cache and with\n"
+		"the same operations; throughputs leave out the write-back after a run.\n"
+		"Each written block carries its number and a version, and every read and the\n"
+		"final check compare it with the last version written.\n"
 		"Ctrl-C stops the workload early; the demo still writes back, checks and\n"
 		"removes its file.\n"
 		"\n"
