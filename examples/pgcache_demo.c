@@ -820,6 +820,7 @@ struct tally {
 	struct series hits, misses, evictions;	/* libpgcache's, per run */
 	struct series kern_flush, lib_flush;	/* ms */
 	uint64_t ops;				/* per run */
+	unsigned rounds;			/* begun */
 };
 
 static void series_add(struct series *s, double x)
@@ -1037,7 +1038,7 @@ static void print_summary(const struct tally *t, const struct options *o,
 
 	printf("\nsummary: %u round%s of the same %" PRIu64 " operations (%u threads, %u%% writes)"
 	       " on a %.1f MiB file,\n  each run starting cold, throughputs without the write-back"
-	       " after the run; medians of the rounds:\n", t->lib.n, t->lib.n == 1 ? "" : "s",
+	       " after the run; medians of the rounds:\n", t->rounds, t->rounds == 1 ? "" : "s",
 	       o->ops, o->threads, o->write_pct, (double)(sh->blocks * sh->bsize) / (1 << 20));
 	if (atomic_load(&stop_requested))
 		printf("  INTERRUPTED the last round did not finish: its figures cover fewer"
@@ -1615,7 +1616,7 @@ int main(int argc, char **argv)
 	pgc_errseq_t since = 0;
 	struct pgc_stats before;
 	struct tally t;
-	char memory_how[512], why[PATH_MAX + 128] = "not asked for";
+	char why[PATH_MAX + 128] = "not asked for", memory_how[sizeof(why) + 512];
 	struct memcg cg = { .dir = "" };
 	struct child_result *child = NULL;
 	void *shadow_map = MAP_FAILED;
@@ -1769,6 +1770,7 @@ int main(int argc, char **argv)
 	 */
 	for (unsigned round = 1; round <= o.rounds && !atomic_load(&stop_requested); round++) {
 		printf("round %u of %u\n", round, o.rounds);
+		t.rounds = round;
 		if (!o.no_kernel && !atomic_load(&stop_requested)) {
 			if (use_memcg)
 				ok &= run_on_fd_in_memcg(&kern, tf.path, w, o.threads, o.ops,
@@ -1833,8 +1835,8 @@ int main(int argc, char **argv)
 		get_stats(cache, &before);
 	}
 
-	printf("throughput over %u round%s, ops/s: median (lowest..highest)\n", t.lib.n,
-	       t.lib.n == 1 ? "" : "s");
+	printf("throughput over %u round%s, ops/s: median (lowest..highest)\n", t.rounds,
+	       t.rounds == 1 ? "" : "s");
 	if (t.kern.n)
 		printf("  %-20s %9.0f (%.0f..%.0f)\n", kern.name, series_median(&t.kern),
 		       series_min(&t.kern), series_max(&t.kern));
