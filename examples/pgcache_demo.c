@@ -1,26 +1,39 @@
 /*
  * pgcache-demo: libpgcache caching a real file, measured against the
- * kernel's page cache, then checked byte for byte.
+ * kernel's page cache with the same memory and against O_DIRECT with no
+ * cache, then checked byte for byte.
  *
  * The demo plays a small storage server that opens its data file with
  * O_DIRECT and keeps its own cache in user space. It
  *
- *  1. creates a test file (in $TMPDIR, /var/tmp, /tmp or the current
+ *  1. gives the kernel's page cache the memory libpgcache has: as root on
+ *     a cgroup v2 hierarchy whose root enables the memory controller for
+ *     its children, the kernel runs happen in a forked child in a cgroup
+ *     of their own with memory.max set to the cache (plus a little for the
+ *     process), removed at the end; elsewhere (cgroup v1 or hybrid) the
+ *     file is made small enough to fit in both caches. It prints which;
+ *  2. creates a test file (in $TMPDIR, /var/tmp, /tmp or the current
  *     directory: the first whose file system accepts O_DIRECT), or uses the
  *     file given with --file, and fills it with stamped blocks;
- *  2. runs a mixed workload from several threads, random and sequential
- *     reads and writes of whole blocks, twice with the same operations:
- *     first on the kernel's page cache (the file opened without O_DIRECT,
- *     pread/pwrite), then on libpgcache (the built-in O_DIRECT store of
- *     store.h under a mapping, pgc_read/pgc_write), with a live progress
- *     line;
- *  3. prints the cache's figures: hit ratio, throughput of both runs,
- *     dirty and writeback counts, resident pages per NUMA node;
- *  4. moves a set of cached pages to another NUMA node with
+ *  3. runs a mixed workload from several threads, random and sequential
+ *     reads and writes of whole blocks, with the same operations in every
+ *     run: on the kernel's page cache (the file without O_DIRECT,
+ *     pread/pwrite), on O_DIRECT with no cache (pread/pwrite on an
+ *     O_DIRECT descriptor: the server without a cache), and on libpgcache
+ *     (the built-in O_DIRECT store of store.h under a mapping,
+ *     pgc_read/pgc_write), each starting cold, in turn for a few rounds so
+ *     that a noisy moment on the machine slows one round rather than one
+ *     contender, with a live progress line;
+ *  4. prints the medians and spread of the throughputs, then libpgcache's
+ *     figures after its last run: hit ratio, dirty and writeback counts,
+ *     resident pages per NUMA node;
+ *  5. moves a set of cached pages to another NUMA node with
  *     pgc_move_pages() and prints how many got each status (on a machine
  *     with a single node it says so, and the pages are "already there");
- *  5. writes every dirty page back (pgc_sync_range), and reads the file
- *     back through a fresh O_DIRECT descriptor to check it.
+ *  6. writes every dirty page back (pgc_sync_range), reads the file back
+ *     through a fresh O_DIRECT descriptor to check it, and ends with a
+ *     summary: what was compared, each ratio as faster or slower with its
+ *     spread, why libpgcache lost where it did, and the verification.
  *
  * How the data is checked. A block is the cache's page size (the OS page,
  * 4 KiB). Every block written carries its block number and a version number
@@ -30,7 +43,9 @@
  * (one of NR_STRIPES mutexes) while it bumps the version and writes, or
  * while it reads and compares, so under that lock the block must hold
  * exactly the shadow's version, whether it came from the cache or from the
- * disk. Both runs pay for the same locking, so the comparison stays fair.
+ * disk. All runs pay for the same locking, so the comparison stays fair.
+ * The shadow lives in shared memory, so that a kernel run in a child
+ * process (in its cgroup) updates it as the other runs do.
  *
  * Exit status: 0 if every check passed, 1 if one failed (or the demo could
  * not run), 2 for a usage error.
@@ -51,7 +66,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -63,8 +80,31 @@
 #define SEQ_RUN_MAX 64
 #define IO_CHUNK (1u << 20)		/* fill and verify the file 1 MiB at a time */
 #define MAX_REPORTED 5			/* mismatches printed in detail */
+#define MAX_ROUNDS 20			/* --rounds */
+/*
+ * Without a way to limit the kernel's page cache, the two caches get the
+ * same memory only if the file fits in both: by default the file is 3/4 of
+ * libpgcache's cache. Not all of it: the move to another NUMA node needs
+ * free frames on the target node, and a full cache would refuse it.
+ */
+#define FIT_NUM 3
+#define FIT_DEN 4
+/*
+ * With a cgroup, the kernel run's memory.max is libpgcache's cache plus
+ * this much for the child process itself (its thread stacks, page tables
+ * and the pages it copies on write), which would otherwise come out of the
+ * page cache's share.
+ */
+#define MEMCG_SLACK (2u << 20)
 
 /* ---- options ------------------------------------------------------------ */
+
+/* How the kernel's page cache gets the same memory as libpgcache (--kernel-memory). */
+enum kernel_memory {
+	KMEM_AUTO,	/* a cgroup if the machine allows it, else a file that fits */
+	KMEM_CGROUP,	/* a cgroup v2 memory.max, or the demo stops */
+	KMEM_FIT,	/* no cgroup: a file that fits in both caches */
+};
 
 struct options {
 	const char *file;	/* --file, or NULL for a temporary file */
@@ -72,14 +112,17 @@ struct options {
 	bool keep;		/* do not remove the file the demo created */
 	bool force;		/* overwrite a --file that is not a demo file */
 	bool no_kernel;		/* skip the kernel page-cache run */
+	bool no_direct;		/* skip the run on O_DIRECT without a cache */
 	uint64_t capacity;	/* pages in the cache */
-	uint64_t size;		/* bytes in the file (0: twice the cache) */
+	uint64_t size;		/* bytes in the file (0: FIT_NUM/FIT_DEN of the cache) */
 	unsigned threads;
 	uint64_t ops;		/* operations per run, shared among the threads */
 	unsigned write_pct;
 	unsigned seq_pct;
 	uint64_t seed;
 	unsigned move;		/* pages to move between nodes */
+	unsigned rounds;	/* each run this many times, interleaved */
+	enum kernel_memory kmem;
 };
 
 /* ---- what the threads share ------------------------------------------- */
@@ -91,13 +134,18 @@ struct shared {
 	pthread_mutex_t stripe[NR_STRIPES];
 };
 
-/* One run of the workload: on the kernel's page cache or on libpgcache. */
+/*
+ * One run of the workload: on the kernel's page cache, on O_DIRECT with no
+ * cache at all, or on libpgcache.
+ */
 struct run {
 	const char *name;
-	int fd;			/* kernel run: the file opened without O_DIRECT */
+	int open_flags;		/* runs on a descriptor: O_DIRECT or not */
+	int fd;			/* those runs: the file opened with open_flags */
 	pgc_mapping *mapping;	/* libpgcache run: the mapping over the store */
 	double seconds;		/* filled when the run ends */
 	uint64_t done;
+	double flush_ms;	/* the write-back after the run, outside its time */
 };
 
 struct worker {
@@ -452,9 +500,436 @@ static bool report_run(const struct run *r, const struct worker *w, unsigned thr
 	return ok;
 }
 
+/*
+ * A run on a file descriptor of its own: the kernel's page cache (no
+ * O_DIRECT) or no cache at all (O_DIRECT, what the server would do without
+ * libpgcache). Either starts cold: the file was last written with O_DIRECT
+ * and any page of it the kernel cached is dropped first. The kernel's dirty
+ * pages are written back afterwards, outside the timed run, as libpgcache's
+ * are by its final flush; O_DIRECT writes have nothing left to flush.
+ */
+static bool run_on_fd(struct run *r, const char *path, struct worker *w, unsigned threads,
+		      uint64_t ops, size_t bsize)
+{
+	bool ok = true;
+	uint64_t t0;
+
+	r->seconds = r->flush_ms = 0;
+	r->done = 0;
+	r->fd = open(path, r->open_flags | O_RDWR | O_CLOEXEC);
+	if (r->fd < 0) {
+		fprintf(stderr, PROG ": %s: %s\n", path, strerror(errno));
+		return false;
+	}
+	posix_fadvise(r->fd, 0, 0, POSIX_FADV_DONTNEED);
+	if (run_workload(r, w, threads, ops, NULL))
+		ok = false;
+	ok &= report_run(r, w, threads, bsize);
+	if (!(r->open_flags & O_DIRECT)) {
+		t0 = now_ns();
+		if (fsync(r->fd))
+			ok = false;
+		r->flush_ms = (double)(now_ns() - t0) / 1e6;
+		printf("  fsync of the kernel's dirty pages: %.0f ms\n", r->flush_ms);
+		posix_fadvise(r->fd, 0, 0, POSIX_FADV_DONTNEED);
+	}
+	close(r->fd);
+	r->fd = -1;
+	return ok;
+}
+
+/* ---- the kernel's memory, limited by a cgroup --------------------------- */
+
+/*
+ * A child cgroup of a cgroup v2 hierarchy whose memory.max holds the
+ * kernel run to the memory libpgcache has. The run happens in a forked
+ * child that moves itself into the cgroup, so that the demo process, with
+ * the library's threads and frames, stays where it was; the cgroup is
+ * removed at the end.
+ */
+struct memcg {
+	char dir[PATH_MAX];	/* the cgroup, "" if there is none */
+	uint64_t limit;		/* its memory.max, bytes */
+};
+
+/* What a forked kernel run sends back: it lives in a MAP_SHARED page. */
+struct child_result {
+	double seconds, flush_ms;
+	uint64_t done;
+	int ok;			/* every check of the run passed */
+	int join_err;		/* errno of the move into the cgroup, 0 if it went */
+};
+
+static int write_text(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), err = 0;
+	size_t len = strlen(text);
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, text, len) != (ssize_t)len)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+/* Reads a small file (a cgroup's control file) into buf, NUL-terminated. */
+static int read_text(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	buf[0] = 0;
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = 0;
+	return 0;
+}
+
+/* True if the space-separated list holds the word. */
+static bool has_word(const char *list, const char *word)
+{
+	size_t len = strlen(word);
+
+	for (const char *p = list; (p = strstr(p, word)) != NULL; p += len)
+		if ((p == list || p[-1] == ' ') && (p[len] == 0 || p[len] == ' ' || p[len] == '\n'))
+			return true;
+	return false;
+}
+
+/*
+ * Finds the cgroup v2 mount, the root of this process's cgroup namespace.
+ * Children of its root get the memory controller only if the root's
+ * cgroup.subtree_control lists it; the demo never enables a controller
+ * itself, which would change the machine's configuration.
+ */
+static bool memcg_find_root(char *root, size_t size, char *why, size_t whylen)
+{
+	char line[PATH_MAX + 256], list[512], path[PATH_MAX + 32];
+	FILE *f = fopen("/proc/self/mounts", "re");
+	bool found = false;
+
+	snprintf(why, whylen, "no cgroup v2 is mounted");
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		char dev[64], dir[PATH_MAX], type[64];
+
+		if (sscanf(line, "%63s %4095s %63s", dev, dir, type) != 3 ||
+		    strcmp(type, "cgroup2"))
+			continue;
+		snprintf(path, sizeof(path), "%s/cgroup.controllers", dir);
+		if (read_text(path, list, sizeof(list)) || !has_word(list, "memory")) {
+			snprintf(why, whylen, "cgroup v1 or hybrid: no memory controller in %s",
+				 dir);
+			continue;
+		}
+		snprintf(path, sizeof(path), "%s/cgroup.subtree_control", dir);
+		if (read_text(path, list, sizeof(list)) || !has_word(list, "memory")) {
+			snprintf(why, whylen, "memory controller not enabled below %s", dir);
+			continue;
+		}
+		snprintf(root, size, "%s", dir);
+		found = true;
+	}
+	fclose(f);
+	return found;
+}
+
+/* Runs a child that moves itself into the cgroup and exits: -errno if it could not. */
+static int memcg_try_join(const struct memcg *cg)
+{
+	char procs[PATH_MAX + 32];
+	int status, err;
+	pid_t pid;
+
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", cg->dir);
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		err = write_text(procs, "0");
+		_exit(err ? -err : 0);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return WIFEXITED(status) ? -WEXITSTATUS(status) : -ECHILD;
+}
+
+static void memcg_remove(struct memcg *cg)
+{
+	if (!cg->dir[0])
+		return;
+	/* A child that has just exited may keep the cgroup busy for a moment. */
+	for (int i = 0; i < 200; i++) {
+		if (rmdir(cg->dir) == 0 || errno == ENOENT) {
+			cg->dir[0] = 0;
+			return;
+		}
+		if (errno != EBUSY)
+			break;
+		usleep(10000);
+	}
+	fprintf(stderr, PROG ": cannot remove the cgroup %s: %s\n", cg->dir, strerror(errno));
+}
+
+/*
+ * Creates the cgroup, pgcache-demo.<pid> below the hierarchy's root, with
+ * memory.max = limit and no swap, and checks that a process can join it.
+ * Returns false, with the reason in why, if the machine does not allow it.
+ */
+static bool memcg_create(struct memcg *cg, uint64_t limit, char *why, size_t whylen)
+{
+	char root[PATH_MAX], path[PATH_MAX + 32], num[32];
+	int err;
+
+	cg->dir[0] = 0;
+	cg->limit = limit;
+	if (geteuid() != 0) {
+		snprintf(why, whylen, "creating a cgroup needs root");
+		return false;
+	}
+	if (!memcg_find_root(root, sizeof(root), why, whylen))
+		return false;
+	if (snprintf(cg->dir, sizeof(cg->dir), "%s/" PROG ".%d", root, (int)getpid()) >=
+	    (int)sizeof(cg->dir)) {
+		snprintf(why, whylen, "the cgroup's path would be too long");
+		cg->dir[0] = 0;
+		return false;
+	}
+	if (mkdir(cg->dir, 0755)) {
+		snprintf(why, whylen, "cannot create %s: %s", cg->dir, strerror(errno));
+		cg->dir[0] = 0;
+		return false;
+	}
+	snprintf(path, sizeof(path), "%s/memory.max", cg->dir);
+	snprintf(num, sizeof(num), "%" PRIu64, limit);
+	err = write_text(path, num);
+	if (!err) {
+		/* Without swap the limit can only be met by dropping page cache. */
+		snprintf(path, sizeof(path), "%s/memory.swap.max", cg->dir);
+		if (access(path, F_OK) == 0)
+			err = write_text(path, "0");
+	}
+	if (!err)
+		err = memcg_try_join(cg);
+	if (err) {
+		snprintf(why, whylen, "cannot set up or join %s: %s", cg->dir, strerror(-err));
+		memcg_remove(cg);
+		cg->dir[0] = 0;
+		return false;
+	}
+	return true;
+}
+
+/* The highest memory use of the cgroup so far (memory.peak), 0 if unknown. */
+static uint64_t memcg_peak(const struct memcg *cg)
+{
+	char path[PATH_MAX + 32], buf[64];
+
+	snprintf(path, sizeof(path), "%s/memory.peak", cg->dir);
+	return read_text(path, buf, sizeof(buf)) ? 0 : strtoull(buf, NULL, 10);
+}
+
+/* How often the kernel killed a process of the cgroup for want of memory. */
+static uint64_t memcg_oom_kills(const struct memcg *cg)
+{
+	char path[PATH_MAX + 32], buf[512], *p;
+
+	snprintf(path, sizeof(path), "%s/memory.events", cg->dir);
+	if (read_text(path, buf, sizeof(buf)) || !(p = strstr(buf, "oom_kill ")))
+		return 0;
+	return strtoull(p + 9, NULL, 10);
+}
+
+/*
+ * run_on_fd in a forked child that first moves itself into the cgroup, so
+ * that the kernel's page cache for the run is charged to it and held to
+ * its memory.max. The child updates the shadow versions in shared memory
+ * and sends its figures back through res; the parent waits for it.
+ */
+static bool run_on_fd_in_memcg(struct run *r, const char *path, struct worker *w,
+			       unsigned threads, uint64_t ops, size_t bsize,
+			       const struct memcg *cg, struct child_result *res)
+{
+	char procs[PATH_MAX + 32];
+	int status;
+	pid_t pid;
+
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", cg->dir);
+	memset(res, 0, sizeof(*res));
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		fprintf(stderr, PROG ": fork: %s\n", strerror(errno));
+		return false;
+	}
+	if (pid == 0) {
+		res->join_err = -write_text(procs, "0");
+		if (!res->join_err) {
+			res->ok = run_on_fd(r, path, w, threads, ops, bsize);
+			res->seconds = r->seconds;
+			res->done = r->done;
+			res->flush_ms = r->flush_ms;
+		}
+		fflush(NULL);
+		_exit(0);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			break;
+	r->seconds = res->seconds;
+	r->done = res->done;
+	r->flush_ms = res->flush_ms;
+	if (res->join_err) {
+		fprintf(stderr, PROG ": cannot move the kernel run into %s: %s\n", cg->dir,
+			strerror(res->join_err));
+		return false;
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+		printf("  the kernel run's process was %s%s\n", WIFSIGNALED(status) ?
+		       "killed by signal " : "ended with status ", WIFSIGNALED(status) ?
+		       strsignal(WTERMSIG(status)) : "non-zero");
+		if (memcg_oom_kills(cg))
+			printf("  (by the cgroup's OOM killer: memory.max is too small for it)\n");
+		r->seconds = 0;
+		r->done = 0;
+		return false;
+	}
+	return res->ok;
+}
+
+/* ---- the rounds and their medians --------------------------------------- */
+
+/* One figure per round: throughputs, ratios, hit ratios, flush times. */
+struct series {
+	unsigned n;
+	double v[MAX_ROUNDS];
+};
+
+/* What the summary needs from all the rounds. */
+struct tally {
+	struct series kern, direct, lib;	/* ops/s */
+	struct series vs_kern, vs_direct;	/* libpgcache's ops/s over theirs */
+	struct series hits, misses, evictions;	/* libpgcache's, per run */
+	struct series kern_flush, lib_flush;	/* ms */
+	uint64_t ops;				/* per run */
+	unsigned rounds;			/* begun */
+};
+
+static void series_add(struct series *s, double x)
+{
+	if (s->n < MAX_ROUNDS)
+		s->v[s->n++] = x;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The median (the mean of the middle two for an even count), 0 if empty. */
+static double series_median(const struct series *s)
+{
+	double v[MAX_ROUNDS];
+
+	if (!s->n)
+		return 0;
+	memcpy(v, s->v, s->n * sizeof(v[0]));
+	qsort(v, s->n, sizeof(v[0]), cmp_double);
+	return s->n % 2 ? v[s->n / 2] : (v[s->n / 2 - 1] + v[s->n / 2]) / 2;
+}
+
+static double series_min(const struct series *s)
+{
+	double m = s->n ? s->v[0] : 0;
+
+	for (unsigned i = 1; i < s->n; i++)
+		m = s->v[i] < m ? s->v[i] : m;
+	return m;
+}
+
+static double series_max(const struct series *s)
+{
+	double m = s->n ? s->v[0] : 0;
+
+	for (unsigned i = 1; i < s->n; i++)
+		m = s->v[i] > m ? s->v[i] : m;
+	return m;
+}
+
+/* Operations per second of a finished run, 0 if it did not run. */
+static double run_rate(const struct run *r)
+{
+	return r->seconds > 0 && r->done ? (double)r->done / r->seconds : 0;
+}
+
+/* ---- the libpgcache runs ----------------------------------------------- */
+
+/*
+ * A libpgcache run on a new mapping of the store's file, so that it starts
+ * cold as the other runs do. The error sample taken at creation is what a
+ * file descriptor would hold, so that the sync after the run reports any
+ * write error since. *before receives the cache's counters at the start:
+ * the figures of this run are the differences.
+ */
+static bool run_library(struct run *r, pgc_cache *cache, pgc_store *store, struct worker *w,
+			unsigned threads, uint64_t ops, size_t bsize, pgc_mapping **mp,
+			pgc_errseq_t *since, struct pgc_stats *before)
+{
+	struct pgc_stats st;
+	bool ok = true;
+	int err;
+
+	err = pgc_store_mapping_create(cache, store, mp);
+	if (err) {
+		fprintf(stderr, PROG ": pgc_store_mapping_create: %s\n", pgc_strerror(err));
+		return false;
+	}
+	*since = pgc_mapping_sample_error(*mp);
+	r->mapping = *mp;
+	r->seconds = 0;
+	r->done = 0;
+	get_stats(cache, before);
+	if (atomic_load(&stop_requested))
+		return true;
+	if (run_workload(r, w, threads, ops, cache))
+		ok = false;
+	ok &= report_run(r, w, threads, bsize);
+	if (get_stats(cache, &st) == 0) {
+		uint64_t hits = st.hits - before->hits, misses = st.misses - before->misses;
+
+		printf("  hits %.1f%% (%" PRIu64 " hits, %" PRIu64 " misses), %" PRIu64
+		       " evicted, %" PRIu64 " dirty now\n",
+		       hits + misses ? 100.0 * (double)hits / (double)(hits + misses) : 0.0,
+		       hits, misses, st.evictions - before->evictions, st.dirty);
+	}
+	return ok;
+}
+
+/* Every dirty page of the mapping back to the file, and the file to the disk. */
+static int flush_library(pgc_mapping *m, pgc_store *store, pgc_errseq_t *since, double *ms)
+{
+	uint64_t t0 = now_ns();
+	int err = pgc_sync_range(m, 0, UINT64_MAX, since);
+
+	if (!err)
+		err = pgc_store_sync(store);
+	*ms = (double)(now_ns() - t0) / 1e6;
+	return err;
+}
+
 /* ---- the cache's figures ---------------------------------------------- */
 
-static void print_cache_report(pgc_cache *cache, pgc_mapping *m)
+static void print_cache_report(pgc_cache *cache, pgc_mapping *m, const struct pgc_stats *b)
 {
 	int nodes[PGC_MAX_NODES], nr;
 	struct pgc_stats st;
@@ -464,6 +939,12 @@ static void print_cache_report(pgc_cache *cache, pgc_mapping *m)
 		printf("  pgc_cache_stats: %s\n", pgc_strerror(err));
 		return;
 	}
+	/* The counters since the run began; the rest is the cache as it is now. */
+	st.hits -= b->hits;
+	st.misses -= b->misses;
+	st.inserts -= b->inserts;
+	st.evictions -= b->evictions;
+	st.reclaim_writes -= b->reclaim_writes;
 	printf("  hit ratio   %.1f%% (%" PRIu64 " hits, %" PRIu64 " misses: page lookups of reads"
 	       " and writes)\n", hit_ratio(&st), st.hits, st.misses);
 	printf("  pages       %" PRIu64 " inserted, %" PRIu64 " evicted by reclaim, %" PRIu64
@@ -483,6 +964,106 @@ static void print_cache_report(pgc_cache *cache, pgc_mapping *m)
 			       " inactive), %" PRIu64 " free frames\n", ns.node, ns.resident,
 			       ns.active, ns.inactive, ns.free);
 	}
+}
+
+/* ---- the summary --------------------------------------------------------- */
+
+/*
+ * Within this much of 1.0 the two are called as fast as each other: runs
+ * of a tenth of a second on a shared machine differ by more than that.
+ */
+#define TIE_BAND 0.05
+
+/*
+ * One comparison: libpgcache's throughput over another's, the median of
+ * the rounds' ratios, as "faster" or "slower", and the lowest and highest
+ * round. When the rounds do not agree on which is faster the line says so,
+ * rather than let one noisy round decide.
+ */
+static void print_ratio(const char *label, const char *than, const struct series *s)
+{
+	double med = series_median(s), lo = series_min(s), hi = series_max(s);
+
+	if (!s->n || med <= 0)
+		return;
+	printf("  %-11s ", label);
+	if (med > 1 - TIE_BAND && med < 1 + TIE_BAND)
+		printf("libpgcache as fast as %s: %.2fx", than, med);
+	else if (med >= 1)
+		printf("libpgcache %.2fx faster than %s", med, than);
+	else
+		printf("libpgcache %.2fx slower than %s (%.2fx)", 1 / med, than, med);
+	if (s->n > 1)
+		printf(",\n              rounds %.2fx..%.2fx%s", lo, hi, lo < 1 && hi > 1 ?
+		       ": they disagree on which is faster" : "");
+	printf("\n");
+}
+
+/* Why libpgcache lost a comparison clearly, from what the demo measured. */
+static void print_why_slower(const struct tally *t, bool equal_memory, double cache_mib)
+{
+	double hits = series_median(&t->hits), misses = series_median(&t->misses);
+	double ratio = hits + misses > 0 ? 100.0 * hits / (hits + misses) : 0.0;
+
+	if (t->vs_kern.n && series_median(&t->vs_kern) <= 1 - TIE_BAND && !equal_memory)
+		printf("  why slower  the kernel had more memory than libpgcache's %.1f MiB (see memory):"
+		       "\n              that compares memory sizes, not caches; the default run"
+		       " compares like with like\n", cache_mib);
+	else if (t->vs_kern.n && series_median(&t->vs_kern) <= 1 - TIE_BAND) {
+		printf("  why slower  %s libpgcache missed %.0f times per run (hit ratio %.1f%%),\n"
+		       "              each miss a 4 KiB read from the disk that the thread waits for,"
+		       "\n              where the kernel reads ahead around its misses",
+		       series_median(&t->evictions) > 0 ? "the file is larger than the cache:" :
+		       "each run starts cold:", misses, ratio);
+		/* At the O_DIRECT run's pace, one operation per thread at a time. */
+		if (t->direct.n && series_median(&t->lib) > 0)
+			printf(";\n              the run took %.2f s, about what %.0f O_DIRECT"
+			       " operations take (%.2f s):\n              the cold misses decide it,"
+			       " not the hits (a longer --ops has more hits per miss)",
+			       (double)t->ops / series_median(&t->lib), misses,
+			       misses / series_median(&t->direct));
+		printf("\n");
+	}
+	if (t->vs_direct.n && series_median(&t->vs_direct) <= 1 - TIE_BAND)
+		printf("  why slower  with a hit ratio of %.1f%% the cache's copies and reclaim cost"
+		       " more than its hits save\n", ratio);
+}
+
+/* The last lines of the output: what was compared, the ratios, the check. */
+static void print_summary(const struct tally *t, const struct options *o,
+			  const struct shared *sh, bool equal_memory, const char *memory_how,
+			  int verified, uint64_t bad)
+{
+	double cache_mib = (double)(o->capacity * sh->bsize) / (1 << 20);
+
+	printf("\nsummary: %u round%s of the same %" PRIu64 " operations (%u threads, %u%% writes)"
+	       " on a %.1f MiB file,\n  each run starting cold, throughputs without the write-back"
+	       " after the run; medians of the rounds:\n", t->rounds, t->rounds == 1 ? "" : "s",
+	       o->ops, o->threads, o->write_pct, (double)(sh->blocks * sh->bsize) / (1 << 20));
+	if (atomic_load(&stop_requested))
+		printf("  INTERRUPTED the last round did not finish: its figures cover fewer"
+		       " operations\n");
+	if (t->vs_kern.n)
+		printf("  memory      %s\n", memory_how);
+	print_ratio("vs kernel", equal_memory ? "the kernel's page cache, same memory"
+		    : "the kernel's page cache with MORE memory", &t->vs_kern);
+	print_ratio("vs O_DIRECT", "O_DIRECT without a cache", &t->vs_direct);
+	print_why_slower(t, equal_memory, cache_mib);
+	if (t->kern_flush.n)
+		printf("  not timed   the write-back after each run: kernel fsync %.0f ms, libpgcache"
+		       " sync %.0f ms\n              (medians)%s\n", series_median(&t->kern_flush),
+		       series_median(&t->lib_flush), t->direct.n ? "; O_DIRECT writes were on the"
+		       " disk when they returned" : "");
+	else if (t->direct.n)
+		printf("  not timed   libpgcache's write-back after each run, %.0f ms (median);"
+		       " O_DIRECT\n              writes were on the disk when they returned\n",
+		       series_median(&t->lib_flush));
+	if (verified)
+		printf("  verify      %s: %" PRIu64 " of %" PRIu64 " blocks read back with O_DIRECT"
+		       " hold their last version\n", bad ? "FAILED" : "PASSED", sh->blocks - bad,
+		       sh->blocks);
+	else
+		printf("  verify      FAILED: the file could not be written back or read back\n");
 }
 
 /* ---- moving pages between NUMA nodes --------------------------------- */
@@ -772,13 +1353,16 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: " PROG " [options]\n"
 		"\n"
-		"Caches a file with libpgcache through its built-in O_DIRECT store, runs a\n"
-		"mixed read/write workload from several threads on it and, for comparison,\n"
-		"the same workload on the kernel's page cache (the same file without\n"
-		"O_DIRECT, pread/pwrite); prints the hit ratio, both throughputs, the dirty\n"
+		"Caches a file with libpgcache through its built-in O_DIRECT store and runs a\n"
+		"mixed read/write workload from several threads on it, and, for comparison,\n"
+		"the same workload on the kernel's page cache given the same memory (a\n"
+		"cgroup v2 memory.max where the machine allows it, else a file that fits in\n"
+		"both caches) and on O_DIRECT with no cache; prints the throughputs (medians\n"
+		"of a few interleaved rounds, with their spread), the hit ratio, the dirty\n"
 		"and writeback counts and the resident pages per NUMA node; moves some pages\n"
-		"to another NUMA node (pgc_move_pages); writes everything back and reads the\n"
-		"file back with O_DIRECT to check that every block holds its last version.\n"
+		"to another NUMA node (pgc_move_pages); writes everything back, reads the\n"
+		"file back with O_DIRECT to check that every block holds its last version,\n"
+		"and ends with a summary of the comparisons and the check.\n"
 		"\n"
 		"The file:\n"
 		"  --file PATH     use this file; it is created if missing. Its contents are\n"
@@ -788,7 +1372,11 @@ static void usage(FILE *f)
 		"                  whose file system accepts O_DIRECT)\n"
 		"  --dir DIR       create the temporary file in DIR instead\n"
 		"  --size SIZE     size of the file in bytes, with an optional K, M or G suffix\n"
-		"                  (default: twice the cache, so that reclaim has work)\n"
+		"                  (default: twice the cache when a cgroup limits the kernel's\n"
+		"                  memory, so that both caches reclaim; otherwise 3/4 of the\n"
+		"                  cache, so that the whole file fits in libpgcache's cache as\n"
+		"                  it does in the kernel's. A file larger than the cache without\n"
+		"                  a cgroup gives the kernel more memory, and the demo says so)\n"
 		"  --keep          keep the file the demo created (it is removed by default; a\n"
 		"                  file that existed before is never removed)\n"
 		"  --force         overwrite an existing --file that this demo did not write\n"
@@ -804,20 +1392,32 @@ static void usage(FILE *f)
 		"  --seed N        seed of the workload (default: from the clock; printed, so\n"
 		"                  that a run can be repeated)\n"
 		"  --no-kernel     skip the run on the kernel's page cache\n"
+		"  --kernel-memory MODE\n"
+		"                  how the kernel's page cache gets the memory libpgcache has:\n"
+		"                  'cgroup' runs it in a child cgroup v2 with memory.max = the\n"
+		"                  cache + %u MiB (needs root and the memory controller enabled\n"
+		"                  below the cgroup v2 root; the cgroup is removed at the end);\n"
+		"                  'fit' sizes the file to fit in both caches; 'auto' (the\n"
+		"                  default) is 'cgroup' where the machine allows it, else 'fit'\n"
+		"  --no-direct     skip the run on O_DIRECT without a cache\n"
+		"  --rounds N      run each contender N times, in turn (default 3, at most %d);\n"
+		"                  the summary gives the medians and the lowest and highest\n"
+		"                  round\n"
 		"  --move N        pages to move between NUMA nodes after the workload\n"
 		"                  (default 256; 0 skips the move)\n"
 		"  --help          this text\n"
 		"\n"
-		"A block is one cache page (the OS page size). The kernel run comes first, on\n"
-		"a cold kernel cache; then the libpgcache run, on an empty cache, does the same\n"
-		"operations. Each written block carries its number and a version, and every\n"
-		"read and the final check compare it with the last version written.\n"
+		"A block is one cache page (the OS page size). Each round runs the kernel's\n"
+		"page cache, O_DIRECT and libpgcache in turn, each on a cold cache and with\n"
+		"the same operations; throughputs leave out the write-back after a run.\n"
+		"Each written block carries its number and a version, and every read and the\n"
+		"final check compare it with the last version written.\n"
 		"Ctrl-C stops the workload early; the demo still writes back, checks and\n"
 		"removes its file.\n"
 		"\n"
 		"Exit status: 0 if every check passed, 1 if one failed or the demo could not\n"
 		"run, 2 for a usage error.\n",
-		MAX_THREADS, SEQ_RUN_MIN, SEQ_RUN_MAX);
+		MAX_THREADS, SEQ_RUN_MIN, SEQ_RUN_MAX, MEMCG_SLACK >> 20, MAX_ROUNDS);
 }
 
 static int parse_u64(const char *arg, uint64_t min, uint64_t max, uint64_t *out)
@@ -861,6 +1461,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 {
 	enum { OPT_FILE = 256, OPT_DIR, OPT_SIZE, OPT_KEEP, OPT_FORCE, OPT_CAPACITY,
 	       OPT_THREADS, OPT_OPS, OPT_WRITE_PCT, OPT_SEQ_PCT, OPT_SEED, OPT_NO_KERNEL,
+	       OPT_NO_DIRECT, OPT_ROUNDS, OPT_KERNEL_MEMORY,
 	       OPT_MOVE, OPT_HELP };
 	static const struct option longopts[] = {
 		{ "file", required_argument, NULL, OPT_FILE },
@@ -875,6 +1476,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "seq-pct", required_argument, NULL, OPT_SEQ_PCT },
 		{ "seed", required_argument, NULL, OPT_SEED },
 		{ "no-kernel", no_argument, NULL, OPT_NO_KERNEL },
+		{ "no-direct", no_argument, NULL, OPT_NO_DIRECT },
+		{ "rounds", required_argument, NULL, OPT_ROUNDS },
+		{ "kernel-memory", required_argument, NULL, OPT_KERNEL_MEMORY },
 		{ "move", required_argument, NULL, OPT_MOVE },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
@@ -884,7 +1488,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	int c;
 
 	*o = (struct options){ .capacity = 4096, .threads = 2, .ops = 60000,
-			       .write_pct = 30, .seq_pct = 30, .move = 256 };
+			       .write_pct = 30, .seq_pct = 30, .move = 256, .rounds = 3 };
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		const char *bad = NULL;
 
@@ -935,6 +1539,24 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case OPT_NO_KERNEL:
 			o->no_kernel = true;
+			break;
+		case OPT_NO_DIRECT:
+			o->no_direct = true;
+			break;
+		case OPT_KERNEL_MEMORY:
+			if (!strcmp(optarg, "auto"))
+				o->kmem = KMEM_AUTO;
+			else if (!strcmp(optarg, "cgroup"))
+				o->kmem = KMEM_CGROUP;
+			else if (!strcmp(optarg, "fit"))
+				o->kmem = KMEM_FIT;
+			else
+				bad = "--kernel-memory";
+			break;
+		case OPT_ROUNDS:
+			if (parse_u64(optarg, 1, MAX_ROUNDS, &v))
+				bad = "--rounds";
+			o->rounds = (unsigned)v;
 			break;
 		case OPT_MOVE:
 			if (parse_u64(optarg, 0, 1u << 20, &v))
@@ -987,17 +1609,30 @@ int main(int argc, char **argv)
 	struct shared sh;
 	struct worker *w = NULL;
 	struct run kern = { .name = "kernel page cache", .fd = -1 };
+	struct run direct = { .name = "O_DIRECT, no cache", .open_flags = O_DIRECT, .fd = -1 };
 	struct run lib = { .name = "libpgcache", .fd = -1 };
 	pgc_cache *cache = NULL;
 	pgc_mapping *m = NULL;
 	pgc_errseq_t since = 0;
-	uint64_t t0, bad;
-	bool ok = true, file_ok = false;
+	struct pgc_stats before;
+	struct tally t;
+	char why[PATH_MAX + 128] = "not asked for", memory_how[sizeof(why) + 512];
+	struct memcg cg = { .dir = "" };
+	struct child_result *child = NULL;
+	void *shadow_map = MAP_FAILED;
+	size_t shadow_len = 0;
+	bool use_memcg = false;
+	uint64_t bad = UINT64_MAX;
+	bool ok = true, file_ok = false, equal_memory = false, summary = false, flushed = true;
 	int err, rc;
 
 	rc = parse_options(argc, argv, &o);
 	if (rc)
 		return rc < 0 ? 0 : rc;
+	memset(&t, 0, sizeof(t));
+	t.ops = o.ops;
+	memset(&before, 0, sizeof(before));
+	memory_how[0] = 0;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -1019,15 +1654,47 @@ int main(int argc, char **argv)
 
 	memset(&sh, 0, sizeof(sh));
 	sh.bsize = pgc_cache_page_size(cache);
-	sh.blocks = (o.size ? o.size : 2 * o.capacity * sh.bsize) / sh.bsize;
+
+	/*
+	 * The same memory for both caches: a cgroup v2 memory.max for the
+	 * kernel run where the machine has one; the file can then be larger
+	 * than both caches (by default twice), so that both reclaim. Otherwise
+	 * the file fits in both, and neither has to.
+	 */
+	if (!o.no_kernel && o.kmem != KMEM_FIT) {
+		use_memcg = memcg_create(&cg, o.capacity * sh.bsize + MEMCG_SLACK, why,
+					 sizeof(why));
+		if (!use_memcg && o.kmem == KMEM_CGROUP) {
+			fprintf(stderr, PROG ": --kernel-memory cgroup: %s\n", why);
+			pgc_cache_destroy(cache);
+			return 1;
+		}
+	}
+	if (o.size)
+		sh.blocks = o.size / sh.bsize;
+	else
+		sh.blocks = use_memcg ? 2 * o.capacity : o.capacity * FIT_NUM / FIT_DEN;
 	if (sh.blocks == 0) {
 		fprintf(stderr, PROG ": --size is smaller than one block (%zu bytes)\n", sh.bsize);
+		memcg_remove(&cg);
 		pgc_cache_destroy(cache);
 		return 2;
 	}
 	for (unsigned i = 0; i < NR_STRIPES; i++)
 		pthread_mutex_init(&sh.stripe[i], NULL);
-	sh.shadow = calloc(sh.blocks, sizeof(*sh.shadow));
+	/*
+	 * The shadow versions and the kernel run's figures are shared with the
+	 * child process that runs the kernel workload in a cgroup. Both are
+	 * touched now, so that their pages are charged here and not to it.
+	 */
+	shadow_len = sh.blocks * sizeof(*sh.shadow) + sizeof(*child);
+	shadow_map = mmap(NULL, shadow_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+			  -1, 0);
+	if (shadow_map != MAP_FAILED) {
+		memset(shadow_map, 0, shadow_len);
+		sh.shadow = shadow_map;
+		child = (struct child_result *)(sh.shadow + sh.blocks);
+	}
 	w = calloc(o.threads, sizeof(*w));
 	if (!sh.shadow || !w) {
 		fprintf(stderr, PROG ": out of memory\n");
@@ -1070,65 +1737,122 @@ int main(int argc, char **argv)
 	       o.capacity, (double)(o.capacity * sh.bsize) / (1 << 20), o.ops, o.threads,
 	       o.write_pct, o.seq_pct, o.seed);
 
+	equal_memory = use_memcg || sh.blocks <= o.capacity;
+	if (use_memcg)
+		snprintf(memory_how, sizeof(memory_how), "the same for both: the kernel runs in a"
+			 " cgroup v2 with memory.max %.1f MiB\n              (libpgcache's %.1f MiB"
+			 " cache + %.1f MiB for the process); the file is %.1f MiB",
+			 (double)cg.limit / (1 << 20), (double)(o.capacity * sh.bsize) / (1 << 20),
+			 (double)MEMCG_SLACK / (1 << 20), (double)(sh.blocks * sh.bsize) / (1 << 20));
+	else if (equal_memory)
+		snprintf(memory_how, sizeof(memory_how), "the same for both: the whole %.1f MiB file"
+			 " fits in libpgcache's %.1f MiB cache\n              and in the kernel's"
+			 " page cache\n              (no cgroup limit: %s)",
+			 (double)(sh.blocks * sh.bsize) / (1 << 20),
+			 (double)(o.capacity * sh.bsize) / (1 << 20), why);
+	else
+		snprintf(memory_how, sizeof(memory_how), "NOT the same: the kernel could keep the"
+			 " whole %.1f MiB file in memory, while\n              libpgcache had %.1f MiB"
+			 " and read its misses from the disk\n              (no cgroup limit: %s)",
+			 (double)(sh.blocks * sh.bsize) / (1 << 20),
+			 (double)(o.capacity * sh.bsize) / (1 << 20), why);
+	if (!o.no_kernel)
+		printf("memory: %s\n\n", memory_how);
+
 	/*
-	 * Run 1, the baseline: the same file without O_DIRECT, so that the
-	 * kernel's page cache holds it. It starts cold: the file was written
-	 * with O_DIRECT and any cached page of it is dropped.
+	 * The rounds: the same operations on the kernel's page cache (the file
+	 * without O_DIRECT), on O_DIRECT with no cache, and on libpgcache, in
+	 * turn, so that a machine busy for a moment slows one round, not one
+	 * contender. libpgcache runs last in a round because its last run
+	 * leaves dirty pages for the figures, the move and the final flush;
+	 * in the rounds before, its pages are written back and dropped with
+	 * the mapping, so that the next runs find the file up to date on disk.
 	 */
-	if (!o.no_kernel) {
-		kern.fd = open(tf.path, O_RDWR | O_CLOEXEC);
-		if (kern.fd < 0) {
-			fprintf(stderr, PROG ": %s: %s\n", tf.path, strerror(errno));
+	for (unsigned round = 1; round <= o.rounds && !atomic_load(&stop_requested); round++) {
+		printf("round %u of %u\n", round, o.rounds);
+		t.rounds = round;
+		if (!o.no_kernel && !atomic_load(&stop_requested)) {
+			if (use_memcg)
+				ok &= run_on_fd_in_memcg(&kern, tf.path, w, o.threads, o.ops,
+							 sh.bsize, &cg, child);
+			else
+				ok &= run_on_fd(&kern, tf.path, w, o.threads, o.ops, sh.bsize);
+			series_add(&t.kern, run_rate(&kern));
+			series_add(&t.kern_flush, kern.flush_ms);
+		}
+		if (!o.no_direct && !atomic_load(&stop_requested)) {
+			ok &= run_on_fd(&direct, tf.path, w, o.threads, o.ops, sh.bsize);
+			series_add(&t.direct, run_rate(&direct));
+		}
+		if (atomic_load(&stop_requested))
+			break;
+		if (!run_library(&lib, cache, tf.store, w, o.threads, o.ops, sh.bsize, &m, &since,
+				 &before)) {
+			ok = false;
+			if (!m)
+				goto out;
+		}
+		if (run_rate(&lib) > 0) {
+			struct pgc_stats st;
+
+			series_add(&t.lib, run_rate(&lib));
+			if (!o.no_kernel && run_rate(&kern) > 0)
+				series_add(&t.vs_kern, run_rate(&lib) / run_rate(&kern));
+			if (!o.no_direct && run_rate(&direct) > 0)
+				series_add(&t.vs_direct, run_rate(&lib) / run_rate(&direct));
+			if (get_stats(cache, &st) == 0) {
+				series_add(&t.hits, (double)(st.hits - before.hits));
+				series_add(&t.misses, (double)(st.misses - before.misses));
+				series_add(&t.evictions, (double)(st.evictions - before.evictions));
+			}
+		}
+		if (round < o.rounds && !atomic_load(&stop_requested)) {
+			double ms;
+
+			err = flush_library(m, tf.store, &since, &ms);
+			series_add(&t.lib_flush, ms);
+			printf("  write-back of libpgcache's dirty pages: %.0f ms: %s\n", ms,
+			       pgc_strerror(err));
+			if (!err)
+				err = pgc_mapping_destroy(m);
+			if (err) {
+				ok = false;
+				goto out;
+			}
+			m = NULL;
+		}
+		printf("\n");
+	}
+	if (!m) {
+		/* Interrupted between two rounds: an empty mapping for the rest. */
+		err = pgc_store_mapping_create(cache, tf.store, &m);
+		if (err) {
+			fprintf(stderr, PROG ": pgc_store_mapping_create: %s\n", pgc_strerror(err));
 			ok = false;
 			goto out;
 		}
-		posix_fadvise(kern.fd, 0, 0, POSIX_FADV_DONTNEED);
-		if (run_workload(&kern, w, o.threads, o.ops, NULL))
-			ok = false;
-		ok &= report_run(&kern, w, o.threads, sh.bsize);
-		t0 = now_ns();
-		if (fsync(kern.fd))
-			ok = false;
-		printf("  fsync of the kernel's dirty pages: %.0f ms\n\n",
-		       (double)(now_ns() - t0) / 1e6);
-		posix_fadvise(kern.fd, 0, 0, POSIX_FADV_DONTNEED);
-		close(kern.fd);
-		kern.fd = -1;
+		since = pgc_mapping_sample_error(m);
+		get_stats(cache, &before);
 	}
 
-	/*
-	 * Run 2: the same operations on libpgcache. The mapping caches the
-	 * store's file; the error sample taken now is what a file descriptor
-	 * would hold, so that the final sync reports any write error since.
-	 */
-	err = pgc_store_mapping_create(cache, tf.store, &m);
-	if (err) {
-		fprintf(stderr, PROG ": pgc_store_mapping_create: %s\n", pgc_strerror(err));
-		ok = false;
-		goto out;
-	}
-	since = pgc_mapping_sample_error(m);
-	lib.mapping = m;
-	if (!atomic_load(&stop_requested)) {
-		if (run_workload(&lib, w, o.threads, o.ops, cache))
-			ok = false;
-		ok &= report_run(&lib, w, o.threads, sh.bsize);
-	}
+	printf("throughput over %u round%s, ops/s: median (lowest..highest)\n", t.rounds,
+	       t.rounds == 1 ? "" : "s");
+	if (t.kern.n)
+		printf("  %-20s %9.0f (%.0f..%.0f)\n", kern.name, series_median(&t.kern),
+		       series_min(&t.kern), series_max(&t.kern));
+	if (t.direct.n)
+		printf("  %-20s %9.0f (%.0f..%.0f)\n", direct.name, series_median(&t.direct),
+		       series_min(&t.direct), series_max(&t.direct));
+	if (t.lib.n)
+		printf("  %-20s %9.0f (%.0f..%.0f)\n", lib.name, series_median(&t.lib),
+		       series_min(&t.lib), series_max(&t.lib));
 
-	printf("\nlibpgcache after the workload:\n");
-	print_cache_report(cache, m);
-	if (!o.no_kernel && kern.seconds > 0 && lib.seconds > 0 && kern.done && lib.done)
-		printf("  throughput  libpgcache %.0f ops/s, kernel page cache %.0f ops/s:"
-		       " %.2fx\n              (neither figure includes the final flush)\n",
-		       (double)lib.done / lib.seconds, (double)kern.done / kern.seconds,
-		       ((double)lib.done / lib.seconds) / ((double)kern.done / kern.seconds));
-	if (!o.no_kernel && kern.done && lib.done && sh.blocks > o.capacity)
-		printf("              The kernel kept the whole %.1f MiB file in memory, while"
-		       " libpgcache had %.1f MiB\n              and read its misses from the disk:"
-		       " --size %.0fM compares the two with the file in memory.\n",
-		       (double)(sh.blocks * sh.bsize) / (1 << 20),
-		       (double)(o.capacity * sh.bsize) / (1 << 20),
-		       (double)(o.capacity * sh.bsize) / (1 << 20) * 0.75);
+	if (use_memcg && memcg_peak(&cg))
+		printf("  the kernel runs' cgroup used at most %.1f MiB of its %.1f MiB\n",
+		       (double)memcg_peak(&cg) / (1 << 20), (double)cg.limit / (1 << 20));
+
+	printf("\nlibpgcache after its last run:\n");
+	print_cache_report(cache, m, &before);
 	if (atomic_load(&stop_requested))
 		printf("  (interrupted: the runs did not do the same operations)\n");
 
@@ -1138,19 +1862,20 @@ int main(int argc, char **argv)
 	}
 
 	/* Everything back to the file, and the file to the disk. */
-	t0 = now_ns();
-	err = pgc_sync_range(m, 0, UINT64_MAX, &since);
-	if (!err)
-		err = pgc_store_sync(tf.store);
 	{
 		struct pgc_stats st;
+		double ms;
 
+		err = flush_library(m, tf.store, &since, &ms);
+		series_add(&t.lib_flush, ms);
 		get_stats(cache, &st);
 		printf("\nflush: pgc_sync_range and fdatasync in %.0f ms: %s; now %" PRIu64
-		       " dirty, %" PRIu64 " under writeback\n", (double)(now_ns() - t0) / 1e6,
-		       pgc_strerror(err), st.dirty, st.writeback);
-		if (err || st.dirty || st.writeback)
+		       " dirty, %" PRIu64 " under writeback\n", ms, pgc_strerror(err), st.dirty,
+		       st.writeback);
+		if (err || st.dirty || st.writeback) {
 			ok = false;
+			flushed = false;
+		}
 	}
 
 	/* The file as a new reader sees it, bypassing every cache. */
@@ -1163,6 +1888,7 @@ int main(int argc, char **argv)
 		if (bad)
 			ok = false;
 	}
+	summary = true;
 
 out:
 	err = pgc_mapping_destroy(m);
@@ -1184,9 +1910,15 @@ out:
 		for (unsigned i = 0; i < o.threads; i++)
 			free(w[i].buf);
 	free(w);
-	free(sh.shadow);
+	if (shadow_map != MAP_FAILED)
+		munmap(shadow_map, shadow_len);
+	memcg_remove(&cg);
 	for (unsigned i = 0; i < NR_STRIPES; i++)
 		pthread_mutex_destroy(&sh.stripe[i]);
+	/* The summary comes last, after anything the teardown had to say. */
+	if (summary)
+		print_summary(&t, &o, &sh, equal_memory, memory_how,
+			      flushed && bad != UINT64_MAX, bad == UINT64_MAX ? 0 : bad);
 	if (file_ok)
 		printf("%s\n", ok ? "PASSED" : "FAILED");
 	return ok ? 0 : rc == 2 ? 2 : 1;
