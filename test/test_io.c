@@ -1478,7 +1478,7 @@ static void *ob_run(void *arg)
 {
 	struct ob_thread *t = arg;
 	struct ob_shared *sh = t->sh;
-	unsigned char *w = malloc(OB_BLOCK), *r = aligned_alloc(sh->align, OB_BLOCK);
+	unsigned char *w = malloc(OB_BLOCK), *r = xalloc_aligned(sh->align, OB_BLOCK);
 	uint64_t off = (uint64_t)t->id * OB_BLOCK;
 	for (uint32_t v = 1; v <= OB_ITERS && !atomic_load(&sh->fail.failed); v++) {
 		for (size_t i = 0; i < OB_BLOCK; i += 8) {
