@@ -30,7 +30,7 @@ set_tests_properties(install_consumer PROPERTIES
   TIMEOUT 300
   RESOURCE_LOCK pgcache_build_tree)
 
-if(PGC_BUILD_DOCS)
+if(PGC_BUILD_DOCS AND TARGET Doxygen::doxygen)
   add_test(NAME docs
     COMMAND "${CMAKE_COMMAND}" --build "${PROJECT_BINARY_DIR}" --target docs)
   set_tests_properties(docs PROPERTIES
