@@ -5,7 +5,9 @@
 #   install_consumer  installs the build into a temporary prefix and builds
 #                     separate programs against it with pkg-config and with
 #                     find_package (test/install/run.sh, examples/consumer/);
-#   docs              Doxygen runs on the public headers without a warning.
+#   docs              Doxygen runs on the public headers without a warning
+#                     (the man pages have their own test, man_pages, in
+#                     docs/CMakeLists.txt).
 # None of them is meaningful under sanitizers (the consumers are built
 # without them, and the symbol table gains nothing but noise), hence the
 # label nosan, which the sanitizer runs of cmake/pgc-setup.sh exclude.
@@ -24,7 +26,8 @@ add_test(NAME install_consumer
           "${CMAKE_COMMAND}"
           "${CMAKE_C_COMPILER}"
           "${CMAKE_INSTALL_LIBDIR}"
-          "${PROJECT_VERSION}")
+          "${PROJECT_VERSION}"
+          "${CMAKE_INSTALL_MANDIR}")
 set_tests_properties(install_consumer PROPERTIES
   LABELS "packaging;nosan"
   TIMEOUT 300
