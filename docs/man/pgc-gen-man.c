@@ -764,18 +764,38 @@ static int lower_first(const char *s)
 	return isupper((unsigned char)s[0]) && (islower((unsigned char)s[1]) || s[1] == ' ');
 }
 
-/* The first clause of the brief, plain, first letter lower case: "finds a
- * page and takes a reference on it (the kernel's find_get_page)". */
+/* The length of the troff escape at s ("\\(aq", "\\-", "\\[u00E9]"), or 0. */
+static size_t escape_len(const char *s)
+{
+	if (s[0] != '\\' || !s[1])
+		return 0;
+	if (s[1] == '(')
+		return s[2] && s[3] ? 4 : 2;
+	if (s[1] == '[')
+		return strchr(s, ']') ? (size_t)(strchr(s, ']') - s) + 1 : 2;
+	return 2;
+}
+
+/* The NAME line, from the brief in plain troff: its first clause (up to a
+ * ':', ';' or the end of the sentence, outside parentheses); if that is
+ * long, without its parentheses; if still long, up to the last comma that
+ * makes it fit (or the first).
+ * The first letter is lower case: "finds a page and takes a reference on
+ * it (the kernel's find_get_page)". */
 static void name_line(struct buf *o, const struct func *f)
 {
-	struct buf plain = { 0 };
+	struct buf plain = { 0 }, cut = { 0 };
 	const char *s;
-	size_t n = 0;
+	size_t n = 0, k;
 	int depth = 0;
 
 	render(&plain, bstr(&f->brief), 1);
 	s = bstr(&plain);
 	for (; s[n]; n++) {
+		if ((k = escape_len(s + n))) {
+			n += k - 1;
+			continue;
+		}
 		if (s[n] == '(')
 			depth++;
 		else if (s[n] == ')' && depth)
@@ -785,15 +805,52 @@ static void name_line(struct buf *o, const struct func *f)
 		else if (!depth && s[n] == '.' && (s[n + 1] == ' ' || !s[n + 1]))
 			break;
 	}
-	while (n && s[n - 1] == ' ')
-		n--;
+	bput_n(&cut, s, n);
+	if (cut.len > 60) {
+		struct buf t = { 0 };
+
+		depth = 0;
+		for (size_t i = 0; i < cut.len; i++) {
+			if ((k = escape_len(cut.s + i))) {
+				if (!depth)
+					bput_n(&t, cut.s + i, k);
+				i += k - 1;
+				continue;
+			}
+			if (cut.s[i] == '(') {
+				if (!depth++ && t.len && t.s[t.len - 1] == ' ')
+					t.s[--t.len] = '\0';
+			} else if (cut.s[i] == ')' && depth) {
+				depth--;
+			} else if (!depth) {
+				bputc(&t, cut.s[i]);
+			}
+		}
+		free(cut.s);
+		cut = t;
+	}
+	if (cut.len > 76) {
+		/* The longest run of comma-separated parts that fits. */
+		const char *comma = strstr(bstr(&cut), ", "), *c;
+
+		while (comma && (c = strstr(comma + 2, ", ")) && c - cut.s <= 76)
+			comma = c;
+		if (comma) {
+			cut.len = comma - cut.s;
+			cut.s[cut.len] = '\0';
+		}
+	}
+	while (cut.len && cut.s[cut.len - 1] == ' ')
+		cut.s[--cut.len] = '\0';
+	s = bstr(&cut);
 	if (lower_first(s)) {
 		bputc(o, (char)tolower((unsigned char)s[0]));
-		bput_n(o, s + 1, n - 1);
+		bput(o, s + 1);
 	} else {
-		bput_n(o, s, n);
+		bput(o, s);
 	}
 	free(plain.s);
+	free(cut.s);
 }
 
 static void emit_synopsis(FILE *out, const struct func *f)
