@@ -8,7 +8,9 @@
 #   subproject_consumer  builds libpgcache inside a parent project with
 #                     add_subdirectory and with FetchContent, and with only
 #                     the static library (test/install/subproject.sh);
-#   docs              Doxygen runs on the public headers without a warning.
+#   docs              Doxygen runs on the public headers without a warning
+#                     (the man pages have their own test, man_pages, in
+#                     docs/CMakeLists.txt).
 # None of them is meaningful under sanitizers (the consumers are built
 # without them, and the symbol table gains nothing but noise), hence the
 # label nosan, which the sanitizer runs of scripts/setup.sh exclude.
@@ -27,7 +29,8 @@ add_test(NAME install_consumer
           "${CMAKE_COMMAND}"
           "${CMAKE_C_COMPILER}"
           "${CMAKE_INSTALL_LIBDIR}"
-          "${PROJECT_VERSION}")
+          "${PROJECT_VERSION}"
+          "${CMAKE_INSTALL_MANDIR}")
 set_tests_properties(install_consumer PROPERTIES
   LABELS "packaging;nosan"
   TIMEOUT 300
@@ -44,7 +47,7 @@ set_tests_properties(subproject_consumer PROPERTIES
   LABELS "packaging;nosan"
   TIMEOUT 600)
 
-if(PGC_BUILD_DOCS)
+if(PGC_BUILD_DOCS AND TARGET Doxygen::doxygen)
   add_test(NAME docs
     COMMAND "${CMAKE_COMMAND}" --build "${PROJECT_BINARY_DIR}" --target docs)
   set_tests_properties(docs PROPERTIES

@@ -55,6 +55,8 @@ test_packages=(
 	libclang-rt-14-dev
 	doxygen
 	graphviz
+	man-db # the man_pages test renders every page with man(1) and groff
+	groff-base
 	# The NUMA VM tests (scripts/numa-vm.sh): qemu in TCG emulation, a
 	# kernel to boot (/boot/vmlinuz-*), a static busybox for the initramfs.
 	qemu-system-x86

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Install-and-consume test (ctest: install_consumer).
 #
-# Usage: run.sh BUILD_DIR CONSUMER_SRC_DIR CMAKE CC LIBDIR VERSION
+# Usage: run.sh BUILD_DIR CONSUMER_SRC_DIR CMAKE CC LIBDIR VERSION [MANDIR]
 #
 # CONSUMER_SRC_DIR holds the consumer project: consumer.c and its
 # CMakeLists.txt (examples/consumer/).
 #
-# Installs the build tree BUILD_DIR into a temporary prefix, then builds the
+# Installs the build tree BUILD_DIR into a temporary prefix (with the man
+# pages, into MANDIR, when the build made them), then builds the
 # program consumer.c against that prefix four ways and runs each:
 #   1. pkg-config, shared library;
 #   2. pkg-config with pgcache-static.pc, linking libpgcache.a;
@@ -21,6 +22,7 @@ cmake=${3:?}
 cc=${4:?}
 libdir=${5:?}
 version=${6:?}
+mandir=${7:-share/man}
 
 [[ -e $src/consumer.c && -e $src/CMakeLists.txt ]] ||
 	{ echo "install_consumer: no consumer project in $src" >&2; exit 1; }
@@ -59,6 +61,19 @@ if ((major == 0)); then
 else
 	want_soname=libpgcache.so.$major
 fi
+
+# The man pages, if the build has them (PGC_BUILD_DOCS): the same set as in
+# the build tree, and nothing else in section 3 or 7.
+if [[ -d $build/docs/man/man3 ]]; then
+	[[ $mandir = /* ]] || mandir=$prefix/$mandir
+	want=$(cd "$build/docs/man" && ls man3/pgc_*.3 man7/libpgcache.7)
+	have=$(cd "$mandir" && ls man3/* man7/*)
+	[[ $have == "$want" ]] ||
+		die "installed man pages differ from the build's: $(diff <(echo "$want") <(echo "$have") | head -5)"
+	[[ -n $want ]] || die "the build has no man pages"
+	step "man pages: $(wc -l <<<"$want") installed in ${mandir#"$prefix"/}"
+fi
+
 soname=$(readelf -d "$libpath/libpgcache.so" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
 [[ $soname == "$want_soname" ]] || die "SONAME is '$soname', expected $want_soname"
 [[ -e $libpath/$soname ]] || die "$soname not installed"
