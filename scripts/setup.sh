@@ -5,7 +5,8 @@
 #   bash scripts/setup.sh demo [DEMO ARGS...]
 #       installs the missing Debian packages the library and the demo need
 #       (compiler, CMake, pkg-config, liburcu, libnuma: nothing else),
-#       builds the library and the examples in build/demo, and runs
+#       builds the library, the examples and the man pages (the HTML too
+#       if Doxygen happens to be there) in build/demo, and runs
 #       build/demo/examples/pgcache-demo. `cmake --install build/demo`
 #       installs the library afterwards.
 #   bash scripts/setup.sh test
@@ -201,8 +202,8 @@ demo)
 	log "configure build/demo"
 	cmake -S "$root" -B "$root/build/demo" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 		-DPGC_SANITIZE= -DPGC_BUILD_EXAMPLES=ON -DPGC_BUILD_TESTS=OFF \
-		-DPGC_BUILD_BENCH=OFF -DPGC_BUILD_DOCS=OFF
-	log "build the library and the examples"
+		-DPGC_BUILD_BENCH=OFF -DPGC_BUILD_DOCS=ON
+	log "build the library, the examples and the man pages"
 	cmake --build "$root/build/demo" --parallel "$jobs"
 	log "run build/demo/examples/pgcache-demo $*"
 	exec "$root/build/demo/examples/pgcache-demo" "$@"
