@@ -25,9 +25,26 @@
 #include "mapping_internal.h"
 #include "tsan_internal.h"
 
+/*
+ * The speculative reference of a lookup: the page frame id names, with a
+ * reference, if it still is m's page at index; NULL if it is free, frozen
+ * or now another page. Under rcu_read_lock().
+ */
+static inline struct pgc_page *get_if_at(struct pgc_mapping *m, uint32_t id, uint64_t index)
+{
+	struct pgc_page *p = pgc__frames_page(&m->cache->frames, id);
+	pgc__hb_acquire(p); /* published by pgc__mapping_add() */
+	if (pgc_unlikely(!pgc__get_unless_zero(p)))
+		return NULL;
+	if (pgc_likely(atomic_load_explicit(&p->mapping, memory_order_acquire) == m &&
+		       atomic_load_explicit(&p->index, memory_order_relaxed) == index))
+		return p;
+	pgc__put(p);
+	return NULL;
+}
+
 struct pgc_page *pgc__mapping_lookup(struct pgc_mapping *m, uint64_t index)
 {
-	const struct pgc_frames *fr = &m->cache->frames;
 	struct pgc_page *p;
 	unsigned tries = 0;
 
@@ -38,14 +55,9 @@ struct pgc_page *pgc__mapping_lookup(struct pgc_mapping *m, uint64_t index)
 			p = NULL;
 			break;
 		}
-		p = pgc__frames_page(fr, id);
-		pgc__hb_acquire(p); /* published by pgc__mapping_add() */
-		if (pgc_likely(pgc__get_unless_zero(p))) {
-			if (pgc_likely(atomic_load_explicit(&p->mapping, memory_order_acquire) == m &&
-				       atomic_load_explicit(&p->index, memory_order_relaxed) == index))
-				break;
-			pgc__put(p);
-		}
+		p = get_if_at(m, id, index);
+		if (pgc_likely(p))
+			break;
 		/* Frozen (being evicted or replaced) or recycled: look again. */
 		if (++tries > 64)
 			caa_cpu_relax();
@@ -444,13 +456,9 @@ static void collect_range_if(struct pgc_mapping *m, uint64_t start, uint64_t end
 				c->v = nv;
 				c->cap *= 2;
 			}
-			if (pgc__get_unless_zero(p)) {
-				if (atomic_load_explicit(&p->mapping, memory_order_acquire) == m &&
-				    atomic_load_explicit(&p->index, memory_order_relaxed) == idx)
-					c->v[c->n++] = p;
-				else
-					pgc__put(p);
-			}
+			p = get_if_at(m, id, idx);
+			if (p)
+				c->v[c->n++] = p;
 		}
 		if (idx == end)
 			break;

@@ -133,6 +133,21 @@ static void readahead_on_miss(struct pgc_mapping *m, uint64_t index, uint64_t la
  * date, or a writer, truncate, reclaim or migration got in the way; the
  * caller then takes the referenced path.
  */
+/*
+ * Copies n bytes at in of p's data, begun with the even sequence value s;
+ * true if no library writer changed the page meanwhile (the sequence is
+ * still s). The copy may race a writer by design (tsan_internal.h).
+ */
+static inline bool copy_at_seq(const struct pgc_page *p, uint32_t s, void *dst, size_t in,
+			       size_t n)
+{
+	pgc__racy_read_begin();
+	memcpy(dst, (const char *)pgc__page_data(p) + in, n);
+	pgc__racy_read_end();
+	atomic_thread_fence(memory_order_acquire);
+	return atomic_load_explicit(&p->seq, memory_order_relaxed) == s;
+}
+
 static bool read_optimistic(struct pgc_mapping *m, uint64_t index, void *dst, size_t in,
 			    size_t n)
 {
@@ -146,13 +161,7 @@ static bool read_optimistic(struct pgc_mapping *m, uint64_t index, void *dst, si
 		if (!(s & 1) && (pgc__flags(p) & PGC_BIT(PGC_PG_UPTODATE)) &&
 		    atomic_load_explicit(&p->mapping, memory_order_acquire) == m &&
 		    atomic_load_explicit(&p->index, memory_order_relaxed) == index) {
-			/* See tsan_internal.h: the copy may race a writer; the
-			 * sequence says afterwards whether it did. */
-			pgc__racy_read_begin();
-			memcpy(dst, (const char *)pgc__page_data(p) + in, n);
-			pgc__racy_read_end();
-			atomic_thread_fence(memory_order_acquire);
-			ok = atomic_load_explicit(&p->seq, memory_order_relaxed) == s &&
+			ok = copy_at_seq(p, s, dst, in, n) &&
 			     atomic_load_explicit(&p->mapping, memory_order_relaxed) == m &&
 			     atomic_load_explicit(&p->index, memory_order_relaxed) == index;
 			if (ok)
@@ -172,20 +181,25 @@ static void copy_stable(struct pgc_page *p, void *dst, size_t in, size_t n)
 {
 	for (int tries = 0; tries < 4; tries++) {
 		uint32_t s = atomic_load_explicit(&p->seq, memory_order_acquire);
-		if (s & 1) {
+		if (s & 1)
 			caa_cpu_relax();
-			continue;
-		}
-		pgc__racy_read_begin();
-		memcpy(dst, (const char *)pgc__page_data(p) + in, n);
-		pgc__racy_read_end();
-		atomic_thread_fence(memory_order_acquire);
-		if (atomic_load_explicit(&p->seq, memory_order_relaxed) == s)
+		else if (copy_at_seq(p, s, dst, in, n))
 			return;
 	}
 	pgc__lock(p);
 	memcpy(dst, (const char *)pgc__page_data(p) + in, n);
 	pgc__unlock(p);
+}
+
+/* A sequential reader that hits readahead pages keeps the window going. */
+static inline void readahead_on_hit(struct pgc_mapping *m, uint64_t index, uint64_t last)
+{
+	if (pgc_unlikely(index + 1 == atomic_load_explicit(&m->ra_next, memory_order_relaxed) &&
+			 atomic_load_explicit(&m->ra_window, memory_order_relaxed))) {
+		pgc__mapping_fill_begin(m);
+		readahead_on_miss(m, index + 1, last);
+		pgc__mapping_fill_end(m);
+	}
 }
 
 PGC_API ssize_t pgc_read(pgc_mapping *m, void *buf, size_t len, uint64_t off)
@@ -209,13 +223,7 @@ PGC_API ssize_t pgc_read(pgc_mapping *m, void *buf, size_t len, uint64_t off)
 			n = len - done;
 		if (pgc_likely(read_optimistic(m, index, (char *)buf + done, in, n))) {
 			pgc__stat_inc(m->cache, PGC_ST_HITS);
-			if (pgc_unlikely(index + 1 == atomic_load_explicit(&m->ra_next,
-									  memory_order_relaxed) &&
-					 atomic_load_explicit(&m->ra_window, memory_order_relaxed))) {
-				pgc__mapping_fill_begin(m);
-				readahead_on_miss(m, index + 1, last);
-				pgc__mapping_fill_end(m);
-			}
+			readahead_on_hit(m, index, last);
 			done += n;
 			continue;
 		}
@@ -223,13 +231,7 @@ PGC_API ssize_t pgc_read(pgc_mapping *m, void *buf, size_t len, uint64_t off)
 		if (pgc_likely(p && pgc__test(p, PGC_PG_UPTODATE))) {
 			pgc__mark_accessed(p);
 			pgc__stat_inc(m->cache, PGC_ST_HITS);
-			/* A sequential reader that hits readahead pages keeps it going. */
-			if (index + 1 == atomic_load_explicit(&m->ra_next, memory_order_relaxed) &&
-			    atomic_load_explicit(&m->ra_window, memory_order_relaxed)) {
-				pgc__mapping_fill_begin(m);
-				readahead_on_miss(m, index + 1, last);
-				pgc__mapping_fill_end(m);
-			}
+			readahead_on_hit(m, index, last);
 		} else {
 			if (p)
 				pgc__put(p);
