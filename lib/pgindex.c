@@ -29,7 +29,16 @@
 struct pgc_pgx_node {
 	struct rcu_head rcu;
 	uint8_t shift; /* 0: a leaf; written before the node is published */
-	uint16_t count; /* slots in use (writers only) */
+	uint8_t count; /* slots in use, 0-64 (writers only) */
+	/*
+	 * Per tag, one bit per slot: in a leaf, the id there carries the tag;
+	 * in an inner node, some id below that child does. Writers set a
+	 * leaf's bit before its ancestors' and clear the ancestors' only once
+	 * no bit of the level below is left, so a reader that finds an inner
+	 * bit set and follows it may find the tag gone (a stale view) but
+	 * never misses an id that was tagged before its walk began.
+	 */
+	_Atomic uint64_t tags[PGC_PGX_NR_TAGS];
 };
 
 struct inner {
@@ -137,15 +146,28 @@ uint32_t pgc__pgx_load(const struct pgc_pgx *x, uint64_t index)
 	return atomic_load_explicit(&leaf_of(n)->id[index & SLOT_MASK], memory_order_acquire);
 }
 
+/* The slots of n that may hold what a walk for tag (or any id, tag < 0) wants. */
+static inline uint64_t wanted(const struct pgc_pgx_node *n, int tag)
+{
+	if (tag < 0)
+		return ~0ull;
+	return atomic_load_explicit(&n->tags[tag], memory_order_acquire);
+}
+
 /* next() within node n, whose first index is base, from index from. */
 static uint32_t next_in(const struct pgc_pgx_node *n, uint64_t base, uint64_t from, uint64_t end,
-			uint64_t *found)
+			int tag, uint64_t *found)
 {
 	unsigned s = n->shift;
-	unsigned i = from > base ? (unsigned)((from - base) >> s) : 0;
-	for (; i < PGC_PGX_SLOTS; i++) {
-		if (s == MAX_SHIFT && i >= (1u << (64 - MAX_SHIFT)))
-			break; /* past the last index there is */
+	unsigned first = from > base ? (unsigned)((from - base) >> s) : 0;
+	if (first >= PGC_PGX_SLOTS)
+		return PGC_FRAME_NONE;
+	uint64_t mask = wanted(n, tag) & (~0ull << first);
+	if (s == MAX_SHIFT)
+		mask &= (1ull << (1u << (64 - MAX_SHIFT))) - 1; /* 16 slots: past them no index */
+	while (mask) {
+		unsigned i = (unsigned)__builtin_ctzll(mask);
+		mask &= mask - 1;
 		uint64_t slot_base = base + ((uint64_t)i << s);
 		if (slot_base > end)
 			break;
@@ -160,23 +182,52 @@ static uint32_t next_in(const struct pgc_pgx_node *n, uint64_t base, uint64_t fr
 		const struct pgc_pgx_node *c = load_node(&inner_of(n)->child[i]);
 		if (!c)
 			continue;
-		uint32_t id = next_in(c, slot_base, from > slot_base ? from : slot_base, end, found);
+		uint32_t id =
+			next_in(c, slot_base, from > slot_base ? from : slot_base, end, tag, found);
 		if (id != PGC_FRAME_NONE)
 			return id;
 	}
 	return PGC_FRAME_NONE;
 }
 
-uint32_t pgc__pgx_next(const struct pgc_pgx *x, uint64_t *index, uint64_t end)
+uint32_t pgc__pgx_next_tagged(const struct pgc_pgx *x, uint64_t *index, uint64_t end, int tag)
 {
 	const struct pgc_pgx_node *r = load_node(&x->root);
 	if (!r || *index > end || !covers(r->shift, *index))
 		return PGC_FRAME_NONE;
 	uint64_t found;
-	uint32_t id = next_in(r, 0, *index, end, &found);
+	uint32_t id = next_in(r, 0, *index, end, tag, &found);
 	if (id != PGC_FRAME_NONE)
 		*index = found;
 	return id;
+}
+
+uint32_t pgc__pgx_next(const struct pgc_pgx *x, uint64_t *index, uint64_t end)
+{
+	return pgc__pgx_next_tagged(x, index, end, -1);
+}
+
+bool pgc__pgx_tagged(const struct pgc_pgx *x, uint64_t index, int tag)
+{
+	const struct pgc_pgx_node *n = load_node(&x->root);
+	if (!n || !covers(n->shift, index))
+		return false;
+	for (;;) {
+		unsigned i = slot_of(n->shift, index);
+		if (!(atomic_load_explicit(&n->tags[tag], memory_order_acquire) & (1ull << i)))
+			return false;
+		if (n->shift == 0)
+			return true;
+		n = load_node(&inner_of(n)->child[i]);
+		if (!n)
+			return false;
+	}
+}
+
+bool pgc__pgx_any_tagged(const struct pgc_pgx *x, int tag)
+{
+	const struct pgc_pgx_node *r = load_node(&x->root);
+	return r && atomic_load_explicit(&r->tags[tag], memory_order_acquire) != 0;
 }
 
 /* The nodes on the path to index, root first: returns how many exist. */
@@ -261,6 +312,9 @@ int pgc__pgx_insert(struct pgc_pgx *x, uint64_t index, uint32_t id)
 		}
 		atomic_init(&inner_of(top)->child[0], r);
 		top->count = 1;
+		for (unsigned t = 0; t < PGC_PGX_NR_TAGS; t++)
+			if (atomic_load_explicit(&r->tags[t], memory_order_relaxed))
+				atomic_init(&top->tags[t], 1ull);
 		atomic_store_explicit(&x->root, top, memory_order_release);
 		r = top;
 	}
@@ -299,6 +353,70 @@ static _Atomic uint32_t *leaf_slot(struct pgc_pgx *x, uint64_t index, struct pgc
 	return &leaf_of(path[d - 1])->id[index & SLOT_MASK];
 }
 
+/* Clears tag at index on a full path (root to leaf), bottom up, as far as it empties. */
+static void clear_tag_path(struct pgc_pgx_node **path, unsigned d, uint64_t index, int tag)
+{
+	while (d > 0) {
+		struct pgc_pgx_node *n = path[--d];
+		uint64_t bit = 1ull << slot_of(n->shift, index);
+		uint64_t old = atomic_load_explicit(&n->tags[tag], memory_order_relaxed);
+		if (!(old & bit))
+			return;
+		atomic_store_explicit(&n->tags[tag], old & ~bit, memory_order_release);
+		if (old & ~bit)
+			return; /* the level above still has something below */
+	}
+}
+
+int pgc__pgx_tag_set(struct pgc_pgx *x, uint64_t index, int tag)
+{
+	struct pgc_pgx_node *path[MAX_DEPTH];
+	unsigned d;
+	_Atomic uint32_t *slot = leaf_slot(x, index, path, &d);
+	if (!slot || atomic_load_explicit(slot, memory_order_relaxed) == PGC_FRAME_NONE)
+		return -ENOENT;
+	/* Bottom up: a reader that sees an ancestor's bit finds the leaf's. */
+	while (d > 0) {
+		struct pgc_pgx_node *n = path[--d];
+		uint64_t bit = 1ull << slot_of(n->shift, index);
+		uint64_t old = atomic_load_explicit(&n->tags[tag], memory_order_relaxed);
+		if (old & bit)
+			break; /* the ancestors have theirs already */
+		atomic_store_explicit(&n->tags[tag], old | bit, memory_order_release);
+	}
+	return 0;
+}
+
+int pgc__pgx_tag_clear(struct pgc_pgx *x, uint64_t index, int tag)
+{
+	struct pgc_pgx_node *path[MAX_DEPTH];
+	unsigned d;
+	_Atomic uint32_t *slot = leaf_slot(x, index, path, &d);
+	if (!slot || atomic_load_explicit(slot, memory_order_relaxed) == PGC_FRAME_NONE)
+		return -ENOENT;
+	clear_tag_path(path, d, index, tag);
+	return 0;
+}
+
+uint64_t pgc__pgx_tag_copy(struct pgc_pgx *x, uint64_t start, uint64_t end, int from, int to,
+			   uint64_t max, bool *more)
+{
+	uint64_t n = 0, idx = start;
+	*more = false;
+	while (pgc__pgx_next_tagged(x, &idx, end, from) != PGC_FRAME_NONE) {
+		if (n == max) {
+			*more = true;
+			return idx; /* where the next call goes on */
+		}
+		pgc__pgx_tag_set(x, idx, to);
+		n++;
+		if (idx == end)
+			break;
+		idx++;
+	}
+	return 0;
+}
+
 int pgc__pgx_erase(struct pgc_pgx *x, uint64_t index, uint32_t id)
 {
 	struct pgc_pgx_node *path[MAX_DEPTH];
@@ -306,6 +424,8 @@ int pgc__pgx_erase(struct pgc_pgx *x, uint64_t index, uint32_t id)
 	_Atomic uint32_t *slot = leaf_slot(x, index, path, &d);
 	if (!slot || id == PGC_FRAME_NONE || atomic_load_explicit(slot, memory_order_relaxed) != id)
 		return -ENOENT;
+	for (int t = 0; t < (int)PGC_PGX_NR_TAGS; t++)
+		clear_tag_path(path, d, index, t);
 	atomic_store_explicit(slot, PGC_FRAME_NONE, memory_order_release);
 	path[d - 1]->count--;
 	x->nr--;
@@ -323,6 +443,77 @@ int pgc__pgx_replace(struct pgc_pgx *x, uint64_t index, uint32_t old_id, uint32_
 	    atomic_load_explicit(slot, memory_order_relaxed) != old_id)
 		return -ENOENT;
 	atomic_store_explicit(slot, new_id, memory_order_release);
+	return 0;
+}
+
+/* check(): the tags of the subtree n, returning per tag whether any id below has it. */
+static int check_node(const struct pgc_pgx_node *n, unsigned depth, uint64_t *ids, bool any[],
+		      const char **why)
+{
+	uint64_t have[PGC_PGX_NR_TAGS] = {0};
+	unsigned used = 0;
+	if (depth > MAX_DEPTH) {
+		*why = "the tree is deeper than any index needs";
+		return -1;
+	}
+	for (unsigned i = 0; i < PGC_PGX_SLOTS; i++) {
+		bool sub[PGC_PGX_NR_TAGS] = {false};
+		if (n->shift == 0) {
+			if (atomic_load_explicit(&leaf_of(n)->id[i], memory_order_relaxed) ==
+			    PGC_FRAME_NONE)
+				continue;
+			(*ids)++;
+			for (unsigned t = 0; t < PGC_PGX_NR_TAGS; t++)
+				sub[t] = atomic_load_explicit(&n->tags[t], memory_order_relaxed) &
+					 (1ull << i);
+		} else {
+			const struct pgc_pgx_node *c =
+				atomic_load_explicit(&inner_of(n)->child[i], memory_order_relaxed);
+			if (!c)
+				continue;
+			if (c->shift + PGC_PGX_BITS != n->shift) {
+				*why = "a child's shift does not follow its parent's";
+				return -1;
+			}
+			if (check_node(c, depth + 1, ids, sub, why))
+				return -1;
+		}
+		used++;
+		for (unsigned t = 0; t < PGC_PGX_NR_TAGS; t++)
+			if (sub[t])
+				have[t] |= 1ull << i;
+	}
+	if (used != n->count) {
+		*why = "a node's count differs from its slots in use";
+		return -1;
+	}
+	if (used == 0) {
+		*why = "an empty node is still linked";
+		return -1;
+	}
+	for (unsigned t = 0; t < PGC_PGX_NR_TAGS; t++) {
+		if (atomic_load_explicit(&n->tags[t], memory_order_relaxed) != have[t]) {
+			*why = n->shift ? "an inner node's tag bits differ from its children's"
+					: "a leaf tags an empty slot";
+			return -1;
+		}
+		any[t] = have[t] != 0;
+	}
+	return 0;
+}
+
+int pgc__pgx_check(const struct pgc_pgx *x, const char **why)
+{
+	const struct pgc_pgx_node *r = atomic_load_explicit(&x->root, memory_order_relaxed);
+	uint64_t ids = 0;
+	bool any[PGC_PGX_NR_TAGS];
+	*why = NULL;
+	if (r && check_node(r, 1, &ids, any, why))
+		return -1;
+	if (ids != x->nr) {
+		*why = "the index counts a different number of ids than it holds";
+		return -1;
+	}
 	return 0;
 }
 

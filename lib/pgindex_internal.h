@@ -14,6 +14,12 @@
  * conventions allow (no maintained C library offers an RCU radix tree); the
  * RCU itself is liburcu's.
  *
+ * Each slot carries PGC_PGX_NR_TAGS tag bits, and every inner node the
+ * union of its children's, so a walk for a tag visits only the subtrees
+ * that hold tagged ids, in index order (the kernel's xarray marks). Tags
+ * change under the writers' lock; an erase clears the slot's tags, a
+ * replace keeps them.
+ *
  * A frame id from a lookup names a descriptor that may have been freed or
  * reused since: the caller takes a speculative reference and checks the
  * page's mapping and index, as with any lockless page-cache lookup.
@@ -28,6 +34,7 @@
 
 #define PGC_PGX_BITS 6u
 #define PGC_PGX_SLOTS (1u << PGC_PGX_BITS)
+#define PGC_PGX_NR_TAGS 3u /* tags 0-2; what they mean is the mapping's */
 
 struct pgc_pgx_node;
 
@@ -57,7 +64,39 @@ uint32_t pgc__pgx_load(const struct pgc_pgx *x, uint64_t index);
  */
 uint32_t pgc__pgx_next(const struct pgc_pgx *x, uint64_t *index, uint64_t end);
 
+/*
+ * As next(), for the ids that carry tag (tag < 0: any id). Readers see a
+ * tag set before their walk began; one set or cleared meanwhile may be
+ * seen or not.
+ */
+uint32_t pgc__pgx_next_tagged(const struct pgc_pgx *x, uint64_t *index, uint64_t end, int tag);
+
+/* Whether the id at index carries tag (a reader's answer may be stale). */
+bool pgc__pgx_tagged(const struct pgc_pgx *x, uint64_t index, int tag);
+
+/* Whether any id carries tag (the root's bits: one load). */
+bool pgc__pgx_any_tagged(const struct pgc_pgx *x, int tag);
+
 /* Writers, under the index's lock. */
+
+/* Sets or clears tag on the id at index: 0, or -ENOENT if the slot is empty. */
+int pgc__pgx_tag_set(struct pgc_pgx *x, uint64_t index, int tag);
+int pgc__pgx_tag_clear(struct pgc_pgx *x, uint64_t index, int tag);
+
+/*
+ * Sets tag to on every id in [start, end] that carries tag from, at most
+ * max of them (the kernel's tag_pages_for_writeback). If more are left,
+ * *more is set and the index to go on from is returned.
+ */
+uint64_t pgc__pgx_tag_copy(struct pgc_pgx *x, uint64_t start, uint64_t end, int from, int to,
+			   uint64_t max, bool *more);
+
+/*
+ * Checks the tree's invariants (counts, shifts, tag bits up the tree,
+ * no empty linked node): 0, or -1 with *why set. The writer, or when quiet.
+ */
+int pgc__pgx_check(const struct pgc_pgx *x, const char **why);
+
 
 /* Stores id (not PGC_FRAME_NONE) at an empty index: 0, -EEXIST, -ENOMEM. */
 int pgc__pgx_insert(struct pgc_pgx *x, uint64_t index, uint32_t id);

@@ -1,8 +1,10 @@
 /*
  * Suite "pgindex": the model test of the page index alone (lib/pgindex.c,
  * a radix tree from page number to frame id). Random inserts, erases,
- * replaces, lookups, range walks and truncates run against a shadow (a
- * sorted array), with the tree's own counts checked along the way; the
+ * replaces, lookups, range walks (of every id or of one tag), tag sets,
+ * clears, tests and range copies, and truncates run against a shadow (a
+ * sorted array), with the tree's own counts, tag bits and shape checked
+ * along the way; the
  * node memory of a dense index is measured; allocation failures leave the
  * tree as it was; and RCU readers run against a writer, each id they see
  * checked against the index it was stored at.
@@ -23,6 +25,7 @@
 struct entry {
 	uint64_t index;
 	uint32_t id;
+	unsigned tags; /* bit t: tag t */
 };
 
 struct shadow {
@@ -63,7 +66,7 @@ static void sh_put(struct shadow *s, uint64_t index, uint32_t id)
 		ck_assert_ptr_nonnull(s->v);
 	}
 	memmove(s->v + i + 1, s->v + i, (s->n - i) * sizeof(*s->v));
-	s->v[i] = (struct entry){index, id};
+	s->v[i] = (struct entry){index, id, 0};
 	s->n++;
 }
 
@@ -104,9 +107,47 @@ static uint32_t new_id(struct pgc_rng *r)
 	return 1 + (uint32_t)pgc_rng_below(r, UINT32_MAX - 1);
 }
 
+/* The first shadow entry at or after index, up to end, with tag (tag < 0: any). */
+static const struct entry *sh_next_tagged(const struct shadow *s, uint64_t index, uint64_t end,
+					  int tag)
+{
+	for (size_t i = sh_find(s, index); i < s->n && s->v[i].index <= end; i++)
+		if (tag < 0 || (s->v[i].tags & (1u << tag)))
+			return &s->v[i];
+	return NULL;
+}
+
+/* Each tag, walked with next_tagged(), equals the shadow's; the tree checks itself. */
+static void check_tags(struct pgc_pgx *x, const struct shadow *s)
+{
+	const char *why;
+	ck_assert_msg(pgc__pgx_check(x, &why) == 0, "index check: %s", why);
+	for (int tag = 0; tag < (int)PGC_PGX_NR_TAGS; tag++) {
+		uint64_t idx = 0;
+		const struct entry *e = sh_next_tagged(s, 0, UINT64_MAX, tag);
+		for (;;) {
+			uint32_t id = pgc__pgx_next_tagged(x, &idx, UINT64_MAX, tag);
+			if (id == PGC_FRAME_NONE) {
+				ck_assert_msg(!e, "tag %d: walk ended before index %#" PRIx64, tag,
+					      e ? e->index : 0);
+				break;
+			}
+			ck_assert_msg(e && e->index == idx && e->id == id,
+				      "tag %d: walk found %#" PRIx64 ", shadow %#" PRIx64, tag, idx,
+				      e ? e->index : 0);
+			if (idx == UINT64_MAX)
+				break;
+			idx++;
+			e = sh_next_tagged(s, idx, UINT64_MAX, tag);
+		}
+		ck_assert(pgc__pgx_any_tagged(x, tag) == (sh_next_tagged(s, 0, UINT64_MAX, tag) != NULL));
+	}
+}
+
 /* Every id of the tree, walked with next(), equals the shadow. */
 static void check_all(struct pgc_pgx *x, const struct shadow *s)
 {
+	check_tags(x, s);
 	uint64_t idx = 0;
 	size_t k = 0;
 	for (;;) {
@@ -170,20 +211,51 @@ START_TEST(model_random)
 			if (!err)
 				sh_put(&s, index, id);
 			counts[2]++;
-		} else if (kind < 85) { /* lookup */
+		} else if (kind < 78) { /* lookup */
 			ck_assert_uint_eq(pgc__pgx_load(&x, index), want);
 			counts[3]++;
+		} else if (kind < 85) { /* tags: set, clear, test, or copy over a range */
+			int tag = (int)pgc_rng_below(&r, PGC_PGX_NR_TAGS);
+			size_t i = sh_find(&s, index);
+			struct entry *e = want ? &s.v[i] : NULL;
+			unsigned how = (unsigned)pgc_rng_below(&r, 16);
+			if (how < 7) {
+				ck_assert_int_eq(pgc__pgx_tag_set(&x, index, tag), e ? 0 : -ENOENT);
+				if (e)
+					e->tags |= 1u << tag;
+			} else if (how < 13) {
+				ck_assert_int_eq(pgc__pgx_tag_clear(&x, index, tag), e ? 0 : -ENOENT);
+				if (e)
+					e->tags &= ~(1u << tag);
+			} else if (how < 15) {
+				ck_assert(pgc__pgx_tagged(&x, index, tag) ==
+					  (e && (e->tags & (1u << tag))));
+			} else { /* copy tag to another over [index, end], a few at a time */
+				int to = (tag + 1) % (int)PGC_PGX_NR_TAGS;
+				uint64_t end = index + pgc_rng_below(&r, 1u << 14);
+				if (end < index)
+					end = UINT64_MAX;
+				uint64_t max = 1 + pgc_rng_below(&r, 8), at = index;
+				bool more = true;
+				while (more)
+					at = pgc__pgx_tag_copy(&x, at, end, tag, to, max, &more);
+				for (size_t k = i; k < s.n && s.v[k].index <= end; k++)
+					if (s.v[k].tags & (1u << tag))
+						s.v[k].tags |= 1u << to;
+			}
+			counts[6]++;
 		} else if (kind < 97) { /* next in a range */
 			uint64_t end = pgc_rng_below(&r, 2) ? UINT64_MAX
 				       : index + pgc_rng_below(&r, 1u << (6 * pgc_rng_below(&r, 4)));
 			if (end < index)
 				end = UINT64_MAX;
 			uint64_t got = index;
-			uint32_t id = pgc__pgx_next(&x, &got, end);
-			size_t i = sh_find(&s, index);
-			if (i < s.n && s.v[i].index <= end) {
-				ck_assert_uint_eq(id, s.v[i].id);
-				ck_assert_uint_eq(got, s.v[i].index);
+			int tag = (int)pgc_rng_below(&r, PGC_PGX_NR_TAGS + 1) - 1; /* -1: any */
+			uint32_t id = pgc__pgx_next_tagged(&x, &got, end, tag);
+			const struct entry *e = sh_next_tagged(&s, index, end, tag);
+			if (e) {
+				ck_assert_uint_eq(id, e->id);
+				ck_assert_uint_eq(got, e->index);
 			} else {
 				ck_assert_uint_eq(id, PGC_FRAME_NONE);
 				ck_assert_uint_eq(got, index);
@@ -214,9 +286,9 @@ START_TEST(model_random)
 		s.n--;
 	}
 	check_all(&x, &s);
-	printf("pgindex: %lu inserts, %lu erases, %lu replaces, %lu lookups, %lu walks, "
-	       "%lu truncates\n",
-	       counts[0], counts[1], counts[2], counts[3], counts[4], counts[5]);
+	printf("pgindex: %lu inserts, %lu erases, %lu replaces, %lu lookups, %lu walks (any id "
+	       "or by tag), %lu truncates, %lu tag operations\n",
+	       counts[0], counts[1], counts[2], counts[3], counts[4], counts[5], counts[6]);
 	pgc__pgx_destroy(&x);
 	free(s.v);
 }
