@@ -68,7 +68,7 @@ static bool valid_id(const struct pgc_cache *c, uint32_t id)
 	       slot >= 1 && slot <= c->frames.chunks[chunk]->nr_frames;
 }
 
-/* --- a mapping: its index and its dirty list --- */
+/* --- a mapping: its index and its tags --- */
 
 static void check_index(struct check *ck, struct pgc_mapping *m)
 {
@@ -127,7 +127,7 @@ static void check_index(struct check *ck, struct pgc_mapping *m)
 		bool is_dirty = f & PGC_BIT(PGC_PG_DIRTY), on = f & PGC_BIT(PGC_PGI_ONDIRTY);
 		/* A locked page may be between clear_dirty_for_io and start_writeback. */
 		if (is_dirty != on && !locked)
-			problem(ck, "page %#x (index %llu): DIRTY is %d but on the dirty list is %d",
+			problem(ck, "page %#x (index %llu): DIRTY is %d but tagged dirty is %d",
 				pgc__page_id(p), (unsigned long long)index, is_dirty, on);
 		if (is_dirty && index * ps >= size)
 			problem(ck, "page %#x: dirty at index %llu, past the mapping's size %llu",
@@ -155,44 +155,54 @@ static void check_index(struct check *ck, struct pgc_mapping *m)
 			(unsigned long long)listed, (unsigned long long)nr);
 }
 
-static void check_dirty_list(struct check *ck, struct pgc_mapping *m)
+/* The index's own invariants and its tags against the pages' flags. */
+static void check_tags(struct check *ck, struct pgc_mapping *m)
 {
-	uint64_t walked = 0, limit = nr_frames(m->cache) + 1;
-	uint32_t prev = PGC_FRAME_NONE;
+	uint64_t limit = nr_frames(m->cache) + 1;
+	uint64_t nr_tagged[PGC_PGX_NR_TAGS] = {0};
+	const char *why;
 
-	pthread_mutex_lock(&m->dirty_lock);
-	for (uint32_t id = m->dirty_head; id != PGC_FRAME_NONE;) {
-		if (!valid_id(m->cache, id)) {
-			problem(ck, "mapping %p: dirty list holds the bad frame id %#x", (void *)m, id);
-			break;
+	pthread_mutex_lock(&m->index_lock);
+	if (pgc__pgx_check(&m->index, &why))
+		problem(ck, "mapping %p: the index is damaged: %s", (void *)m, why);
+	for (int tag = 0; tag < (int)PGC_PGX_NR_TAGS; tag++) {
+		uint64_t at = 0;
+		uint32_t id;
+		while ((id = pgc__pgx_next_tagged(&m->index, &at, UINT64_MAX, tag)) !=
+		       PGC_FRAME_NONE) {
+			if (++nr_tagged[tag] > limit || !valid_id(m->cache, id))
+				break; /* check_index() tells what is wrong with the ids */
+			struct pgc_page *p = pgc__frames_page(&m->cache->frames, id);
+			uint32_t f = pgc__flags(p);
+			if (tag == PGC_TAG_DIRTY && !(f & PGC_BIT(PGC_PGI_ONDIRTY)))
+				problem(ck, "page %#x (index %llu) is tagged dirty without ONDIRTY",
+					id, (unsigned long long)at);
+			if (tag == PGC_TAG_WRITEBACK && !(f & PGC_BIT(PGC_PG_WRITEBACK)))
+				problem(ck, "page %#x (index %llu) is tagged writeback but is not",
+					id, (unsigned long long)at);
+			if (tag == PGC_TAG_TOWRITE && !pgc__pgx_tagged(&m->index, at, PGC_TAG_DIRTY))
+				problem(ck, "page %#x (index %llu) is tagged to write but not dirty",
+					id, (unsigned long long)at);
+			if ((f & PGC_BIT(PGC_PGI_ONDIRTY)) &&
+			    !pgc__pgx_tagged(&m->index, at, PGC_TAG_DIRTY))
+				problem(ck, "page %#x (index %llu) has ONDIRTY but no dirty tag", id,
+					(unsigned long long)at);
+			if (at == UINT64_MAX)
+				break;
+			at++;
 		}
-		if (++walked > limit) {
-			problem(ck, "mapping %p: dirty list has a cycle", (void *)m);
-			break;
-		}
-		struct pgc_page *p = pgc__frames_page(&m->cache->frames, id);
-		if (p->dirty_prev != prev)
-			problem(ck, "mapping %p: dirty list page %#x links back to %#x, not %#x",
-				(void *)m, id, p->dirty_prev, prev);
-		if (!pgc__test(p, PGC_PGI_ONDIRTY))
-			problem(ck, "page %#x is on a dirty list without ONDIRTY", id);
-		if (atomic_load_explicit(&p->mapping, memory_order_relaxed) != m)
-			problem(ck, "page %#x is on mapping %p's dirty list but names mapping %p", id,
-				(void *)m, (void *)atomic_load_explicit(&p->mapping, memory_order_relaxed));
-		prev = id;
-		id = p->dirty_next;
 	}
 	uint64_t nr = atomic_load_explicit(&m->nr_dirty, memory_order_relaxed);
-	pthread_mutex_unlock(&m->dirty_lock);
-	if (walked != nr)
-		problem(ck, "mapping %p: dirty list holds %llu pages, the count says %llu", (void *)m,
-			(unsigned long long)walked, (unsigned long long)nr);
+	pthread_mutex_unlock(&m->index_lock);
+	if (nr_tagged[PGC_TAG_DIRTY] != nr)
+		problem(ck, "mapping %p: %llu pages are tagged dirty, the count says %llu", (void *)m,
+			(unsigned long long)nr_tagged[PGC_TAG_DIRTY], (unsigned long long)nr);
 }
 
 static void check_mapping(struct check *ck, struct pgc_mapping *m)
 {
 	check_index(ck, m);
-	check_dirty_list(ck, m);
+	check_tags(ck, m);
 }
 
 PGC_API int pgc_mapping_check(pgc_mapping *mapping, char *why, size_t why_len)

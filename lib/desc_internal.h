@@ -38,7 +38,7 @@
  */
 enum {
 	PGC_PGI_WAITERS = 12,  /* someone sleeps on this word: wake on change */
-	PGC_PGI_ONDIRTY = 13,  /* on its mapping's dirty list */
+	PGC_PGI_ONDIRTY = 13,  /* its slot in the mapping's index is tagged dirty */
 	/* 14: free (was STALE, for the hash index that lived in descriptors) */
 	PGC_PGI_FREE = 15,     /* on a free or pending list */
 	PGC_PGI_ISOLATED = 16, /* taken off its LRU list by reclaim */
@@ -61,9 +61,10 @@ struct pgc_page {
 	_Atomic uint64_t index;             /* page number in the mapping */
 	uintptr_t private_value;            /* the owner's value (PGC_PG_PRIVATE) */
 	_Atomic uint32_t seq;               /* odd while the data changes (page_internal.h) */
-	uint32_t spare[3];                  /* free since the index left the descriptor */
+	uint32_t spare[4];                  /* free since the index and the dirty list
+					     * left the descriptor */
 	uint32_t lru_prev, lru_next;        /* LRU list, or free list (next) */
-	uint32_t dirty_prev, dirty_next;    /* the mapping's dirty list */
+	uint32_t pending_next;              /* a pending list of frames.c */
 };
 
 _Static_assert(sizeof(struct pgc_page) == PGC_DESC_SIZE, "descriptor is one cache line");

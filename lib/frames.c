@@ -295,7 +295,7 @@ static struct pgc_pending_batch *pending_batch_take(struct pgc_cache *cache, uns
 	batch->pool_idx = pool_idx;
 	batch->head = pool->pending_head;
 	/* The pending list remembers its tail in its head. */
-	batch->tail = pgc__frames_page(&cache->frames, pool->pending_head)->dirty_next;
+	batch->tail = pgc__frames_page(&cache->frames, pool->pending_head)->pending_next;
 	batch->nr = pool->nr_pending;
 	pool->nr_inflight += batch->nr;
 	pool->pending_head = PGC_FRAME_NONE;
@@ -330,7 +330,7 @@ static void page_init(struct pgc_frame_pool *pool, struct pgc_page *p)
 	atomic_store_explicit(&p->index, 0, memory_order_relaxed);
 	p->private_value = 0;
 	p->lru_prev = p->lru_next = PGC_FRAME_NONE;
-	p->dirty_prev = p->dirty_next = PGC_FRAME_NONE;
+	p->pending_next = PGC_FRAME_NONE;
 	atomic_store_explicit(&p->flags, node_bits, memory_order_relaxed);
 	atomic_store_explicit(&p->refcount, 1, memory_order_release);
 	atomic_fetch_add_explicit(&pool->nr_inuse, 1, memory_order_relaxed);
@@ -360,7 +360,7 @@ static struct pgc_page *pool_take(struct pgc_cache *cache, unsigned pool_idx, bo
 			pool->nr_taken += nr;
 			pthread_mutex_unlock(&pool->lock);
 			struct pgc_page *last = pgc__frames_page(
-				&cache->frames, pgc__frames_page(&cache->frames, first)->dirty_next);
+				&cache->frames, pgc__frames_page(&cache->frames, first)->pending_next);
 			/* No reader that saw these frames in an index may remain. */
 			synchronize_rcu();
 			pthread_mutex_lock(&pool->lock);
@@ -435,9 +435,9 @@ void pgc__frames_put(struct pgc_cache *cache, struct pgc_page *p)
 	uint32_t id = pgc__page_id(p);
 	pthread_mutex_lock(&pool->lock);
 	if (pool->pending_head == PGC_FRAME_NONE)
-		p->dirty_next = id; /* the pending list remembers its tail in its head */
+		p->pending_next = id; /* the pending list remembers its tail in its head */
 	else
-		p->dirty_next = pgc__frames_page(&cache->frames, pool->pending_head)->dirty_next;
+		p->pending_next = pgc__frames_page(&cache->frames, pool->pending_head)->pending_next;
 	p->lru_next = pool->pending_head;
 	pool->pending_head = id;
 	pool->nr_pending++;

@@ -1,6 +1,6 @@
 /*
  * Mappings: the index from page number to page of one cached object (the
- * kernel's address_space), its dirty set, truncate and invalidate.
+ * kernel's address_space), its tagged dirty set, truncate and invalidate.
  *
  * The index is a radix tree of frame ids (pgindex.c) with RCU readers and
  * its writers under the mapping's index lock. A lookup runs inside an RCU
@@ -13,10 +13,13 @@
  *
  * Writers change a page's membership only with the page locked (insert of a
  * new page excepted), which serialises truncate, delete, reclaim and
- * invalidate on the same page. The dirty list and page->mapping change under
- * the mapping's dirty lock, so dirty accounting never sees half a removal.
+ * invalidate on the same page. The index's tags (dirty, writeback, to
+ * write) and page->mapping change under the index lock too, so dirty
+ * accounting never sees half a removal, and writeback, sync, truncate and
+ * invalidate walk exactly the pages they need, in index order.
  */
 #include <errno.h>
+#include <limits.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +69,8 @@ struct pgc_page *pgc__mapping_lookup(struct pgc_mapping *m, uint64_t index)
 	return p;
 }
 
+static void sync_dirty_locked(struct pgc_mapping *m, struct pgc_page *page);
+
 int pgc__mapping_add(struct pgc_mapping *m, struct pgc_page *page, uint64_t index)
 {
 	struct pgc_mapping *none = NULL;
@@ -82,6 +87,8 @@ int pgc__mapping_add(struct pgc_mapping *m, struct pgc_page *page, uint64_t inde
 	pgc__hb_release(page); /* the index publishes the page */
 	pthread_mutex_lock(&m->index_lock);
 	int err = pgc__pgx_insert(&m->index, index, pgc__page_id(page));
+	if (!err)
+		sync_dirty_locked(m, page); /* a page inserted dirty */
 	pthread_mutex_unlock(&m->index_lock);
 	if (err) {
 		atomic_store_explicit(&page->mapping, NULL, memory_order_release);
@@ -90,43 +97,40 @@ int pgc__mapping_add(struct pgc_mapping *m, struct pgc_page *page, uint64_t inde
 	}
 	atomic_fetch_add_explicit(&m->nr_pages, 1, memory_order_relaxed);
 	pgc__stat_inc(m->cache, PGC_ST_INSERTS);
-	if (pgc__test(page, PGC_PG_DIRTY))
-		pgc__mapping_sync_dirty(page);
 	pgc__lru_add(m->cache, page);
 	return 0;
 }
 
-/* Dirty list operations, under m->dirty_lock. */
-static void dirty_list_add(struct pgc_mapping *m, struct pgc_page *p)
+/*
+ * The dirty set is the index's DIRTY tag, kept in line with the pages'
+ * DIRTY flags through ONDIRTY (set exactly while the page's slot carries
+ * the tag). Under m->index_lock, with page in m.
+ */
+static void dirty_tag_set(struct pgc_mapping *m, struct pgc_page *p)
 {
-	struct pgc_frames *fr = &m->cache->frames;
-	uint32_t id = pgc__page_id(p);
-	p->dirty_prev = PGC_FRAME_NONE;
-	p->dirty_next = m->dirty_head;
-	if (m->dirty_head != PGC_FRAME_NONE)
-		pgc__frames_page(fr, m->dirty_head)->dirty_prev = id;
-	m->dirty_head = id;
+	uint64_t idx = atomic_load_explicit(&p->index, memory_order_relaxed);
+	int err = pgc__pgx_tag_set(&m->index, idx, PGC_TAG_DIRTY);
+	pgc_assert(err == 0);
+	(void)err;
 	pgc__set(p, PGC_PGI_ONDIRTY);
 	atomic_fetch_add_explicit(&m->nr_dirty, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&m->cache->nr_dirty, 1, memory_order_relaxed);
 }
 
-static void dirty_list_del(struct pgc_mapping *m, struct pgc_page *p)
+/* Clears DIRTY and TOWRITE (a page to write is a dirty one); erase clears them itself. */
+static void dirty_tag_clear(struct pgc_mapping *m, struct pgc_page *p, bool in_index)
 {
-	struct pgc_frames *fr = &m->cache->frames;
-	if (p->dirty_prev != PGC_FRAME_NONE)
-		pgc__frames_page(fr, p->dirty_prev)->dirty_next = p->dirty_next;
-	else
-		m->dirty_head = p->dirty_next;
-	if (p->dirty_next != PGC_FRAME_NONE)
-		pgc__frames_page(fr, p->dirty_next)->dirty_prev = p->dirty_prev;
-	p->dirty_prev = p->dirty_next = PGC_FRAME_NONE;
+	if (in_index) {
+		uint64_t idx = atomic_load_explicit(&p->index, memory_order_relaxed);
+		pgc__pgx_tag_clear(&m->index, idx, PGC_TAG_DIRTY);
+		pgc__pgx_tag_clear(&m->index, idx, PGC_TAG_TOWRITE);
+	}
 	pgc__clear(p, PGC_PGI_ONDIRTY);
 	atomic_fetch_sub_explicit(&m->nr_dirty, 1, memory_order_relaxed);
 	atomic_fetch_sub_explicit(&m->cache->nr_dirty, 1, memory_order_relaxed);
 }
 
-/* Under m->dirty_lock: the page's place on the list follows DIRTY, if it is still m's. */
+/* Under m->index_lock: the page's DIRTY tag follows its flag, if it is still m's. */
 static void sync_dirty_locked(struct pgc_mapping *m, struct pgc_page *page)
 {
 	if (atomic_load_explicit(&page->mapping, memory_order_relaxed) != m)
@@ -134,9 +138,9 @@ static void sync_dirty_locked(struct pgc_mapping *m, struct pgc_page *page)
 	uint32_t f = pgc__flags(page);
 	bool dirty = f & PGC_BIT(PGC_PG_DIRTY), on = f & PGC_BIT(PGC_PGI_ONDIRTY);
 	if (dirty && !on)
-		dirty_list_add(m, page);
+		dirty_tag_set(m, page);
 	else if (!dirty && on)
-		dirty_list_del(m, page);
+		dirty_tag_clear(m, page, true);
 }
 
 void pgc__mapping_sync_dirty(struct pgc_page *page)
@@ -144,17 +148,39 @@ void pgc__mapping_sync_dirty(struct pgc_page *page)
 	struct pgc_mapping *m = atomic_load_explicit(&page->mapping, memory_order_acquire);
 	if (!m)
 		return;
-	pthread_mutex_lock(&m->dirty_lock);
+	pthread_mutex_lock(&m->index_lock);
 	sync_dirty_locked(m, page); /* re-reads mapping: removal clears it under the lock */
-	pthread_mutex_unlock(&m->dirty_lock);
+	pthread_mutex_unlock(&m->index_lock);
 }
 
-void pgc__mapping_sync_dirty_batch(struct pgc_mapping *m, struct pgc_page **pages, unsigned n)
+void pgc__mapping_tag_dirty_batch(struct pgc_mapping *m, struct pgc_page **pages, unsigned n)
 {
-	pthread_mutex_lock(&m->dirty_lock);
-	for (unsigned i = 0; i < n; i++)
-		sync_dirty_locked(m, pages[i]);
-	pthread_mutex_unlock(&m->dirty_lock);
+	pthread_mutex_lock(&m->index_lock);
+	for (unsigned i = 0; i < n; i++) {
+		struct pgc_page *p = pages[i];
+		if (atomic_load_explicit(&p->mapping, memory_order_relaxed) == m &&
+		    (pgc__flags(p) & (PGC_BIT(PGC_PG_DIRTY) | PGC_BIT(PGC_PGI_ONDIRTY))) ==
+			    PGC_BIT(PGC_PG_DIRTY))
+			dirty_tag_set(m, p);
+	}
+	pthread_mutex_unlock(&m->index_lock);
+}
+
+void pgc__mapping_writeback_tag(struct pgc_mapping *m, struct pgc_page *page, bool on)
+{
+	pthread_mutex_lock(&m->index_lock);
+	if (atomic_load_explicit(&page->mapping, memory_order_relaxed) == m) {
+		uint64_t idx = atomic_load_explicit(&page->index, memory_order_relaxed);
+		if (on)
+			pgc__pgx_tag_set(&m->index, idx, PGC_TAG_WRITEBACK);
+		else
+			pgc__pgx_tag_clear(&m->index, idx, PGC_TAG_WRITEBACK);
+		/* Tagged under writeback first, out of the dirty set second
+		 * (if clean now), in one step for readers of the tags. */
+		if (on)
+			sync_dirty_locked(m, page);
+	}
+	pthread_mutex_unlock(&m->index_lock);
 }
 
 /* Takes a locked (or frozen) page out of the index; the mapping's reference stays for the caller to drop. */
@@ -164,17 +190,15 @@ static void remove_page(struct pgc_mapping *m, struct pgc_page *page)
 		atomic_load_explicit(&m->priv_ops, memory_order_acquire)->detach(m, page);
 	pthread_mutex_lock(&m->index_lock);
 	int err = pgc__pgx_erase(&m->index, atomic_load_explicit(&page->index, memory_order_relaxed),
-				 pgc__page_id(page));
-	pthread_mutex_unlock(&m->index_lock);
+				 pgc__page_id(page)); /* and its tags */
 	pgc_assert(err == 0);
 	(void)err;
 	pgc__page_seq_bump(page);
-	pthread_mutex_lock(&m->dirty_lock);
 	pgc__clear(page, PGC_PG_DIRTY);
 	if (pgc__test(page, PGC_PGI_ONDIRTY))
-		dirty_list_del(m, page);
+		dirty_tag_clear(m, page, false);
 	atomic_store_explicit(&page->mapping, NULL, memory_order_release);
-	pthread_mutex_unlock(&m->dirty_lock);
+	pthread_mutex_unlock(&m->index_lock);
 	atomic_fetch_sub_explicit(&m->nr_pages, 1, memory_order_relaxed);
 }
 
@@ -185,23 +209,22 @@ int pgc__mapping_replace(struct pgc_mapping *m, struct pgc_page *old, struct pgc
 	atomic_store_explicit(&new->mapping, m, memory_order_relaxed);
 	pgc__hb_release(new); /* the index publishes the page */
 	pthread_mutex_lock(&m->index_lock);
+	/* One slot store; the slot's tags stay, and so do the counts. */
 	int err = pgc__pgx_replace(&m->index, index, pgc__page_id(old), pgc__page_id(new));
-	pthread_mutex_unlock(&m->index_lock);
 	if (err) {
+		pthread_mutex_unlock(&m->index_lock);
 		atomic_store_explicit(&new->mapping, NULL, memory_order_relaxed);
 		return err;
 	}
-	pthread_mutex_lock(&m->dirty_lock);
 	if (pgc__test(old, PGC_PGI_ONDIRTY)) {
-		/* The new page takes the old one's place: the counts stay. */
-		dirty_list_del(m, old);
+		pgc__clear(old, PGC_PGI_ONDIRTY);
 		pgc__set(new, PGC_PG_DIRTY);
-		dirty_list_add(m, new);
+		pgc__set(new, PGC_PGI_ONDIRTY);
 	}
 	pgc__clear(old, PGC_PG_DIRTY);
 	pgc__page_seq_bump(old);
 	atomic_store_explicit(&old->mapping, NULL, memory_order_release);
-	pthread_mutex_unlock(&m->dirty_lock);
+	pthread_mutex_unlock(&m->index_lock);
 	return 0;
 }
 
@@ -272,8 +295,6 @@ PGC_API int pgc_mapping_create(pgc_cache *cache, const struct pgc_mapping_ops *o
 	atomic_init(&m->dio_max_segment, PGC_DIO_DEFAULT_SEGMENT);
 	atomic_init(&m->ra_max, PGC_RA_DEFAULT_MAX);
 	atomic_init(&m->ra_next, UINT64_MAX); /* no miss yet: the first is not sequential */
-	m->dirty_head = PGC_FRAME_NONE;
-	pthread_mutex_init(&m->dirty_lock, NULL);
 	pthread_rwlockattr_t attr;
 	pthread_rwlockattr_init(&attr);
 	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
@@ -301,7 +322,6 @@ PGC_API int pgc_mapping_destroy(pgc_mapping *m)
 	pgc__pgx_destroy(&m->index); /* empty by now; frees the root if any */
 	pthread_mutex_destroy(&m->index_lock);
 	atomic_fetch_sub(&m->cache->nr_mappings, 1);
-	pthread_mutex_destroy(&m->dirty_lock);
 	pthread_rwlock_destroy(&m->dio_lock);
 	free(m);
 	return 0;
@@ -402,115 +422,101 @@ PGC_API int pgc_mapping_delete(pgc_page *page)
 	return 0;
 }
 
-static int cmp_index(const void *a, const void *b)
+unsigned pgc__mapping_gang(struct pgc_mapping *m, uint64_t *pos, uint64_t end, int tag,
+			   struct pgc_page **pages, unsigned nr, bool *done)
 {
-	uint64_t x = atomic_load_explicit(&(*(struct pgc_page *const *)a)->index, memory_order_relaxed);
-	uint64_t y = atomic_load_explicit(&(*(struct pgc_page *const *)b)->index, memory_order_relaxed);
-	return x < y ? -1 : x > y;
-}
-
-/*
- * Referenced pages of the mapping with start <= index <= end, in index
- * order. The array grows on the heap; when memory is short the walk uses
- * the few slots on the collector itself and stops when they are full, with
- * partial set: the caller processes what it has and walks again. So the
- * operations built on it (truncate, invalidate, waiting for writeback)
- * never fail for lack of memory.
- */
-#define COLLECT_STACK 16u
-
-struct collect {
-	struct pgc_page **v;
-	size_t n, cap;
-	bool partial;
-	struct pgc_page *stack[COLLECT_STACK];
-};
-
-static void collect_range_if(struct pgc_mapping *m, uint64_t start, uint64_t end, uint32_t need,
-			     struct collect *c)
-{
-	c->partial = false;
-	c->n = 0;
-	c->cap = 64;
-	c->v = pgc__malloc(c->cap * sizeof(*c->v));
-	if (!c->v) {
-		c->v = c->stack;
-		c->cap = COLLECT_STACK;
-	}
-	const struct pgc_frames *fr = &m->cache->frames;
-	uint64_t idx = start;
-	uint32_t id;
+	uint64_t idx = *pos;
+	unsigned n = 0;
+	*done = false;
 	rcu_read_lock();
-	while ((id = pgc__pgx_next(&m->index, &idx, end)) != PGC_FRAME_NONE) {
-		struct pgc_page *p = pgc__frames_page(fr, id);
-		pgc__hb_acquire(p); /* published by pgc__mapping_add() */
-		if ((pgc__flags(p) & need) == need) {
-			if (c->n == c->cap) {
-				struct pgc_page **nv =
-					c->v == c->stack ? NULL
-							 : pgc__realloc(c->v, 2 * c->cap * sizeof(*nv));
-				if (!nv) {
-					c->partial = true;
-					break;
-				}
-				c->v = nv;
-				c->cap *= 2;
-			}
-			p = get_if_at(m, id, idx);
-			if (p)
-				c->v[c->n++] = p;
-		}
-		if (idx == end)
+	while (n < nr) {
+		uint32_t id = pgc__pgx_next_tagged(&m->index, &idx, end, tag);
+		if (id == PGC_FRAME_NONE) {
+			*done = true;
 			break;
+		}
+		struct pgc_page *p;
+		unsigned tries = 0;
+		/* Frozen (being evicted or replaced) or recycled: look again at
+		 * the same index; a replacement keeps the slot's tags. */
+		while (!(p = get_if_at(m, id, idx))) {
+			id = pgc__pgx_load(&m->index, idx);
+			if (id == PGC_FRAME_NONE)
+				break;
+			if (++tries > 64)
+				caa_cpu_relax();
+		}
+		if (p)
+			pages[n++] = p;
+		if (idx == end) {
+			*done = true;
+			break;
+		}
 		idx++;
 	}
 	rcu_read_unlock();
-	/* The walk is in index order: no sort. */
+	*pos = idx;
+	return n;
 }
 
-static void collect_range(struct pgc_mapping *m, uint64_t start, uint64_t end, struct collect *c)
+/* Pages fetched per step of a walk: references held, no lock. */
+#define WALK_BATCH 16u
+
+int pgc__mapping_walk(struct pgc_mapping *m, uint64_t start, uint64_t end, int tag,
+		      pgc_page_visit_fn fn, void *arg)
 {
-	collect_range_if(m, start, end, 0, c);
+	struct pgc_page *v[WALK_BATCH];
+	uint64_t pos = start;
+	bool done = false;
+	int ret = 0;
+	while (!done && !ret) {
+		unsigned n = pgc__mapping_gang(m, &pos, end, tag, v, WALK_BATCH, &done);
+		for (unsigned i = 0; i < n; i++) {
+			if (!ret)
+				ret = fn(v[i], arg);
+			pgc__put(v[i]);
+		}
+	}
+	return ret;
 }
 
-static void collect_free(struct collect *c)
+void pgc__mapping_tag_towrite(struct pgc_mapping *m, uint64_t start, uint64_t end)
 {
-	if (c->v != c->stack)
-		free(c->v);
-	c->v = NULL;
+	bool more = true;
+	while (more) {
+		pthread_mutex_lock(&m->index_lock);
+		/* In steps, so that the lock is never held for long. */
+		start = pgc__pgx_tag_copy(&m->index, start, end, PGC_TAG_DIRTY, PGC_TAG_TOWRITE,
+					  4096, &more);
+		pthread_mutex_unlock(&m->index_lock);
+	}
+}
+
+PGC_API long pgc_mapping_find_range(pgc_mapping *m, uint64_t start, uint64_t end, int tag,
+				    pgc_page **pages, unsigned nr)
+{
+	if (!m || !pages || start > end || tag < PGC_TAG_ANY || tag > PGC_TAG_TOWRITE)
+		return -EINVAL;
+	bool done;
+	return (long)pgc__mapping_gang(m, &start, end, tag, pages, nr, &done);
 }
 
 int pgc__mapping_wait_writeback(struct pgc_mapping *m, uint64_t start, uint64_t end)
 {
-	/* A page leaves the dirty list only once counted here (see
+	/* A page leaves the dirty set only once tagged here (see
 	 * pgc_page_start_writeback), so zero means nothing to wait for. */
-	uint64_t nr = atomic_load_explicit(&m->nr_pages, memory_order_relaxed);
-	if (atomic_load_explicit(&m->nr_writeback, memory_order_acquire) == 0 || nr == 0)
+	if (atomic_load_explicit(&m->nr_writeback, memory_order_acquire) == 0)
 		return 0;
-	if (end - start < nr) {
-		/* A short range: look each index up rather than walk the table. */
-		for (uint64_t idx = start;; idx++) {
-			struct pgc_page *p = pgc__mapping_lookup(m, idx);
-			if (p) {
-				pgc__wait_bit(p, PGC_PG_WRITEBACK);
-				pgc__put(p);
-			}
-			if (idx == end)
-				break;
+	struct pgc_page *v[WALK_BATCH];
+	bool done = false;
+	while (!done) {
+		unsigned n = pgc__mapping_gang(m, &start, end, PGC_TAG_WRITEBACK, v, WALK_BATCH,
+					       &done);
+		for (unsigned i = 0; i < n; i++) {
+			pgc__wait_bit(v[i], PGC_PG_WRITEBACK);
+			pgc__put(v[i]);
 		}
-		return 0;
 	}
-	/* A long range: one walk of the table for the pages under writeback
-	 * (again only if the walk was cut short by a failed allocation). */
-	struct collect c;
-	do {
-		collect_range_if(m, start, end, PGC_BIT(PGC_PG_WRITEBACK), &c);
-		for (size_t i = 0; i < c.n; i++) {
-			pgc__wait_bit(c.v[i], PGC_PG_WRITEBACK);
-			pgc__put(c.v[i]);
-		}
-		collect_free(&c);
-	} while (c.partial);
 	return 0;
 }
 
@@ -557,28 +563,28 @@ static void truncate_pages(struct pgc_mapping *m, uint64_t new_size)
 	if (new_size > UINT64_MAX - psize)
 		first = UINT64_MAX; /* nothing past the last possible page */
 
-	/* Passes that saw every page count towards the limit (pages inserted
-	 * past the size meanwhile are the caller's race); passes cut short by
-	 * memory always make progress. */
-	for (int pass = 0; pass < 64 && first != UINT64_MAX;) {
-		struct collect c;
-		collect_range(m, first, UINT64_MAX, &c);
-		if (c.n == 0) {
-			collect_free(&c);
+	/* Pages inserted past the size meanwhile are the caller's race: a
+	 * few passes, each a walk of the pages past the size in index order. */
+	for (int pass = 0; pass < 64 && first != UINT64_MAX; pass++) {
+		struct pgc_page *v[WALK_BATCH];
+		uint64_t pos = first;
+		bool done = false, found = false;
+		while (!done) {
+			unsigned n = pgc__mapping_gang(m, &pos, UINT64_MAX, PGC_TAG_ANY, v, WALK_BATCH,
+						       &done);
+			found |= n > 0;
+			for (unsigned i = 0; i < n; i++) {
+				struct pgc_page *p = v[i];
+				pgc__lock(p);
+				if (atomic_load_explicit(&p->mapping, memory_order_relaxed) == m &&
+				    atomic_load_explicit(&p->index, memory_order_relaxed) >= first)
+					truncate_page(m, p, psize);
+				pgc__unlock(p);
+				pgc__put(p);
+			}
+		}
+		if (!found)
 			break;
-		}
-		if (!c.partial)
-			pass++;
-		for (size_t i = 0; i < c.n; i++) {
-			struct pgc_page *p = c.v[i];
-			pgc__lock(p);
-			if (atomic_load_explicit(&p->mapping, memory_order_relaxed) == m &&
-			    atomic_load_explicit(&p->index, memory_order_relaxed) >= first)
-				truncate_page(m, p, psize);
-			pgc__unlock(p);
-			pgc__put(p);
-		}
-		collect_free(&c);
 	}
 	size_t offset = (size_t)(new_size & (psize - 1));
 	if (offset)
@@ -610,29 +616,29 @@ PGC_API long pgc_mapping_invalidate(pgc_mapping *m, uint64_t start, uint64_t end
 {
 	if (!m || start > end)
 		return -EINVAL;
-	/* One walk: with memory short it drops fewer pages, as it does when
-	 * pages are busy. */
-	struct collect c;
-	collect_range(m, start, end, &c);
 	long dropped = 0;
-	for (size_t i = 0; i < c.n; i++) {
-		struct pgc_page *p = c.v[i];
-		if (!pgc__trylock(p)) {
+	struct pgc_page *v[WALK_BATCH];
+	bool done = false;
+	while (!done) {
+		unsigned n = pgc__mapping_gang(m, &start, end, PGC_TAG_ANY, v, WALK_BATCH, &done);
+		for (unsigned i = 0; i < n; i++) {
+			struct pgc_page *p = v[i];
+			if (!pgc__trylock(p)) {
+				pgc__put(p);
+				continue;
+			}
+			if (atomic_load_explicit(&p->mapping, memory_order_relaxed) == m &&
+			    !(pgc__flags(p) & (PGC_BIT(PGC_PG_DIRTY) | PGC_BIT(PGC_PG_WRITEBACK))) &&
+			    atomic_load_explicit(&p->refcount, memory_order_relaxed) == 2 &&
+			    pgc__mapping_release_private(m, p) && pgc__mapping_evict(m, p) == 0) {
+				pgc__stat_inc(m->cache, PGC_ST_DELETES);
+				dropped++;
+				continue; /* evict unlocked and freed it, with our reference */
+			}
+			pgc__unlock(p);
 			pgc__put(p);
-			continue;
 		}
-		if (atomic_load_explicit(&p->mapping, memory_order_relaxed) == m &&
-		    !(pgc__flags(p) & (PGC_BIT(PGC_PG_DIRTY) | PGC_BIT(PGC_PG_WRITEBACK))) &&
-		    atomic_load_explicit(&p->refcount, memory_order_relaxed) == 2 &&
-		    pgc__mapping_release_private(m, p) && pgc__mapping_evict(m, p) == 0) {
-			pgc__stat_inc(m->cache, PGC_ST_DELETES);
-			dropped++;
-			continue; /* evict unlocked and freed it, with our reference */
-		}
-		pgc__unlock(p);
-		pgc__put(p);
 	}
-	collect_free(&c);
 	return dropped;
 }
 
@@ -641,74 +647,7 @@ PGC_API int pgc_mapping_for_each_dirty(pgc_mapping *m, uint64_t start, uint64_t 
 {
 	if (!m || !fn || start > end)
 		return -EINVAL;
-	/* Room for the page, or for its index when the page is frozen. */
-	union dirty_slot {
-		struct pgc_page *page;
-		uint64_t index;
-	};
-	union dirty_slot *v = NULL;
-	bool *frozen = NULL;
-	size_t cap = 0, n = 0;
-	struct pgc_frames *fr = &m->cache->frames;
-	/* The array must hold the whole list, which may grow while we allocate:
-	 * a page of the range left out would be silently not written. */
-	pthread_mutex_lock(&m->dirty_lock);
-	while (atomic_load_explicit(&m->nr_dirty, memory_order_relaxed) > cap) {
-		size_t want = atomic_load_explicit(&m->nr_dirty, memory_order_relaxed) + 64;
-		pthread_mutex_unlock(&m->dirty_lock);
-		union dirty_slot *nv = pgc__realloc(v, want * sizeof(*v));
-		if (nv)
-			v = nv;
-		bool *nf = nv ? pgc__realloc(frozen, want * sizeof(*frozen)) : NULL;
-		if (!nf) {
-			free(v);
-			free(frozen);
-			return -ENOMEM;
-		}
-		frozen = nf;
-		cap = want;
-		pthread_mutex_lock(&m->dirty_lock);
-	}
-	for (uint32_t id = m->dirty_head; id != PGC_FRAME_NONE && n < cap;) {
-		struct pgc_page *p = pgc__frames_page(fr, id);
-		id = p->dirty_next;
-		uint64_t idx = atomic_load_explicit(&p->index, memory_order_relaxed);
-		if (idx < start || idx > end)
-			continue;
-		/* A frozen page is being migrated (its replacement inherits
-		 * DIRTY) or removed: find what the index holds once it thaws. */
-		frozen[n] = !pgc__get_unless_zero(p);
-		if (frozen[n])
-			v[n].index = idx;
-		else
-			v[n].page = p;
-		n++;
-	}
-	pthread_mutex_unlock(&m->dirty_lock);
-	size_t got = 0;
-	for (size_t i = 0; i < n; i++) {
-		struct pgc_page *p = frozen[i] ? pgc__mapping_lookup(m, v[i].index) : v[i].page;
-		if (p && !pgc__test(p, PGC_PG_DIRTY) && frozen[i]) {
-			pgc__put(p);
-			p = NULL;
-		}
-		if (p)
-			v[got++].page = p;
-	}
-	free(frozen);
-	if (got == 0) {
-		free(v);
-		return 0;
-	}
-	qsort(v, got, sizeof(*v), cmp_index);
-	int ret = 0;
-	for (size_t i = 0; i < got; i++) {
-		if (!ret)
-			ret = fn(v[i].page, arg);
-		pgc__put(v[i].page);
-	}
-	free(v);
-	return ret;
+	return pgc__mapping_walk(m, start, end, PGC_TAG_DIRTY, fn, arg);
 }
 
 PGC_API int pgc_mapping_account_dirty(pgc_page *page)
@@ -737,10 +676,10 @@ PGC_API int pgc_page_clear_dirty_for_io(pgc_page *page)
 		return -EINVAL;
 	if (!pgc__test_and_clear(page, PGC_PG_DIRTY))
 		return 0;
-	/* Like the kernel's dirty tag, the page stays on the dirty list until
-	 * its writeback starts: a concurrent sync that snapshots the list in
-	 * between still finds it and waits. Already under writeback (started
-	 * first), it may leave the list now. */
+	/* Like the kernel's, the page keeps its dirty tag until its
+	 * writeback starts: a concurrent sync that walks the tag in between
+	 * still finds it and waits. Already under writeback (started first),
+	 * it may lose the tag now. */
 	if (pgc__test(page, PGC_PG_WRITEBACK))
 		pgc__mapping_sync_dirty(page);
 	return 1;

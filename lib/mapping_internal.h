@@ -1,6 +1,6 @@
 /*
  * Mappings inside the library: the radix-tree index of one object's pages
- * (pgindex_internal.h), its dirty list, and the helpers that the layers
+ * (pgindex_internal.h) with its tags, and the helpers that the layers
  * above (writeback, reclaim, filemap) use to look up, remove and account
  * pages.
  */
@@ -32,18 +32,18 @@ struct pgc__private_ops {
 struct pgc_mapping {
 	struct pgc_cache *cache;
 	struct pgc_pgx index;        /* page number -> frame id; RCU readers */
-	pthread_mutex_t index_lock;  /* the index's writers */
+	/* The index's writers and its tags; page->mapping, ONDIRTY and the
+	 * dirty counts change under it too. */
+	pthread_mutex_t index_lock;
 	struct pgc_mapping_ops ops;
 	void *owner;
 	_Atomic uint64_t size;
 	_Atomic uint64_t nr_pages;
-	pthread_mutex_t dirty_lock;  /* the dirty list; page->mapping changes under it */
 	/* Direct writes take it exclusive; buffered writes (pgc_write) and
 	 * page fills from the store (pgc_read, pgc_mapping_read_page) shared:
 	 * see pgc__mapping_fill_begin(). */
 	pthread_rwlock_t dio_lock;
-	uint32_t dirty_head;         /* frame ids linked through dirty_prev/next */
-	_Atomic uint64_t nr_dirty;   /* pages on the dirty list */
+	_Atomic uint64_t nr_dirty;   /* pages tagged dirty (ONDIRTY) */
 	_Atomic uint64_t nr_writeback; /* its pages with PG_writeback set */
 	_Atomic uint32_t wb_err;     /* errseq of write errors (errseq.c) */
 	_Atomic uint32_t dio_block;  /* direct-I/O limits, see mapping.h */
@@ -134,23 +134,60 @@ bool pgc__mapping_release_private(struct pgc_mapping *m, struct pgc_page *page);
 /*
  * Puts newpage in page's slot of m's index (the kernel's
  * folio_migrate_mapping, without the reference freeze, which is the
- * caller's): a concurrent lookup sees one or the other. The new page takes
- * the old one's place on the dirty list; the old page leaves the mapping.
+ * caller's): one slot store, so a concurrent lookup sees one or the other,
+ * and the slot keeps its tags: the new page is dirty if the old one was
+ * (page may not be under writeback). The old page leaves the mapping.
  * Both are locked, page frozen. 0, or -ENOENT if page is not in the index.
  */
 int pgc__mapping_replace(struct pgc_mapping *m, struct pgc_page *page, struct pgc_page *newpage);
 
-/* Brings a page's place on its mapping's dirty list in line with DIRTY. */
+/* Brings the page's dirty tag (and ONDIRTY) in line with its DIRTY flag. */
 void pgc__mapping_sync_dirty(struct pgc_page *page);
 
-/* The same for pages of m, taking the dirty list's lock once. */
-void pgc__mapping_sync_dirty_batch(struct pgc_mapping *m, struct pgc_page **pages, unsigned n);
+/*
+ * Tags dirty those pages of m that are DIRTY and not tagged yet, taking the
+ * index lock once; it never clears a tag. The tag of a page whose flag is
+ * clear goes only when its writeback starts (or it is discarded or
+ * removed): between clear_dirty_for_io and start_writeback, with the page
+ * locked, the dirty tag is all a sync has to find the page by (then it
+ * waits for the lock), so a writer's commit that saw the flag clear must
+ * not take it away.
+ */
+void pgc__mapping_tag_dirty_batch(struct pgc_mapping *m, struct pgc_page **pages, unsigned n);
+
+/*
+ * Sets (on) or clears the WRITEBACK tag of a page of m; on setting it, the
+ * dirty tag follows the DIRTY flag in the same step. For start and end of
+ * writeback (writeback.c).
+ */
+void pgc__mapping_writeback_tag(struct pgc_mapping *m, struct pgc_page *page, bool on);
+
+/*
+ * The gang lookup under every walk (find_get_pages_tag): up to nr pages of
+ * m in [*pos, end] that carry tag (PGC_TAG_ANY: all), in index order, each
+ * with a reference. *pos is left after the last page looked at, *done set
+ * once the range is exhausted. A page frozen for replacement is waited
+ * for, so its successor is found instead. Never fails.
+ */
+unsigned pgc__mapping_gang(struct pgc_mapping *m, uint64_t *pos, uint64_t end, int tag,
+			   struct pgc_page **pages, unsigned nr, bool *done);
+
+/* Calls fn (pgc_page_visit_fn) on the tagged pages of [start, end] in index order. */
+int pgc__mapping_walk(struct pgc_mapping *m, uint64_t start, uint64_t end, int tag,
+		      pgc_page_visit_fn fn, void *arg);
+
+/*
+ * Tags TOWRITE every page of [start, end] tagged DIRTY now, so that a sync
+ * writes what was dirty when it began and is not kept going by pages
+ * dirtied behind it (the kernel's tag_pages_for_writeback).
+ */
+void pgc__mapping_tag_towrite(struct pgc_mapping *m, uint64_t start, uint64_t end);
 
 /*
  * Waits until no page of m in [start, end] that was under writeback when
- * called still is (the kernel's filemap_fdatawait_range). With the dirty
- * list, this is what a sync needs: a page another thread took off the list
- * for its own writeback is waited for here. 0 or -ENOMEM.
+ * called still is (the kernel's filemap_fdatawait_range), by a walk of the
+ * WRITEBACK tag. This is what a sync needs: a page another thread took out
+ * of the dirty set for its own writeback is waited for here. Returns 0.
  */
 int pgc__mapping_wait_writeback(struct pgc_mapping *m, uint64_t start, uint64_t end);
 

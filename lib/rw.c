@@ -10,10 +10,10 @@
  * grows while the reader goes forward page after page.
  *
  * A write goes through write_begin (own the page's handle, make the bytes
- * the write does not cover valid) and write_end (dirty, size, queue); the
- * queue is committed in batches. A tiny write that lands in one page that
- * is already up to date, dirty (and accounted on the dirty list) and not
- * under writeback skips all of that:
+ * the write does not cover valid) and write_end (dirty and tagged dirty,
+ * size, queue); the queue is committed in batches. A tiny write that lands
+ * in one page that is already up to date, dirty (and tagged so in the
+ * index) and not under writeback skips all of that:
  * the bytes are copied under the page lock and nothing else changes, which
  * is what a server doing small appends or overwrites needs most.
  */
@@ -304,6 +304,18 @@ PGC_API int pgc_write_begin(pgc_io *io, uint64_t pos, size_t len, pgc_clpage **c
 	return 0;
 }
 
+/*
+ * Tags a locked page that has just been made dirty. Under the page lock,
+ * DIRTY with ONDIRTY stays set (clearing either needs the lock), so a page
+ * already tagged costs no index lock.
+ */
+static void mark_dirty_locked(struct pgc_mapping *m, struct pgc_page *p)
+{
+	const uint32_t both = PGC_BIT(PGC_PG_DIRTY) | PGC_BIT(PGC_PGI_ONDIRTY);
+	if ((pgc__flags(p) & both) != both)
+		pgc__mapping_tag_dirty_batch(m, &p, 1);
+}
+
 PGC_API int pgc_io_commit(pgc_io *io)
 {
 	if (!io)
@@ -325,14 +337,20 @@ PGC_API int pgc_io_commit(pgc_io *io)
 			m->ops.set_page_dirty(m, p);
 			continue;
 		}
+		/* write_end tagged it; only a page dirty and untagged now needs
+		 * the lock (a page cleaned meanwhile keeps its tag until its
+		 * writeback starts: see pgc__mapping_tag_dirty_batch()). */
+		if ((pgc__flags(p) & (PGC_BIT(PGC_PG_DIRTY) | PGC_BIT(PGC_PGI_ONDIRTY))) !=
+		    PGC_BIT(PGC_PG_DIRTY))
+			continue;
 		batch[n++] = p;
 		if (n == PGC_COMMIT_BATCH) {
-			pgc__mapping_sync_dirty_batch(m, batch, n);
+			pgc__mapping_tag_dirty_batch(m, batch, n);
 			n = 0;
 		}
 	}
 	if (n)
-		pgc__mapping_sync_dirty_batch(m, batch, n);
+		pgc__mapping_tag_dirty_batch(m, batch, n);
 	uint64_t lo = io->commit_lo, hi = io->commit_hi;
 	pgc_clpage_list_splice(&io->queue.qout, qin);
 	pgc_clpage_list_fini(NULL, &io->queue.qout);
@@ -359,7 +377,19 @@ PGC_API int pgc_write_end(pgc_io *io, pgc_clpage *clp, uint64_t pos, size_t copi
 	}
 	struct pgc_page *p = pgc_clpage_vmpage(clp);
 	pgc__set(p, PGC_PG_UPTODATE);
-	pgc__set(p, PGC_PG_DIRTY); /* accounted at commit; reclaim sees the flag now */
+	pgc__set(p, PGC_PG_DIRTY);
+	/*
+	 * Tagged dirty now, under the page lock (as the kernel's write_end
+	 * does), not at commit: a writeback that cleans the page between here
+	 * and the commit clears DIRTY for I/O and starts the writeback under
+	 * the page lock, so a sync walking the tags either finds the dirty tag
+	 * (and waits for the lock) or the writeback tag. Tagged at commit, the
+	 * page could be neither yet while its writeback was in flight, and a
+	 * direct read after the write would read the store's older bytes. An
+	 * owner's set_page_dirty still runs at commit.
+	 */
+	if (!m->ops.set_page_dirty)
+		mark_dirty_locked(m, p);
 	pgc_clpage_touch(io, clp, in + copied);
 	pgc__page_seq_end(p); /* the data is written */
 	pgc__mark_accessed(p);
@@ -370,9 +400,9 @@ PGC_API int pgc_write_end(pgc_io *io, pgc_clpage *clp, uint64_t pos, size_t copi
 		io->commit_hi = index;
 	/* Queue while still owning the page. If another I/O has the page's
 	 * handle queued, its commit will account the page; this one accounts
-	 * it at once, so that its own sync sees it on the dirty list. */
-	if (pgc_clpage_list_add(&io->queue.qin, clp) != 0)
-		pgc__mapping_sync_dirty(p);
+	 * it at once, so that its own sync finds it. */
+	if (pgc_clpage_list_add(&io->queue.qin, clp) != 0 && m->ops.set_page_dirty)
+		m->ops.set_page_dirty(m, p);
 	pgc_clpage_disown(io, clp);
 	pgc_clpage_put(clp); /* the queue holds its own reference */
 	io->written += copied;
@@ -382,17 +412,17 @@ PGC_API int pgc_write_end(pgc_io *io, pgc_clpage *clp, uint64_t pos, size_t copi
 }
 
 /*
- * The tiny-write fast path: the page is present, up to date, dirty, on its
- * mapping's dirty list and not under writeback, so the write changes
- * nothing but bytes (and maybe the size). Returns false if the page does
- * not qualify; nothing was done then.
+ * The tiny-write fast path: the page is present, up to date, dirty, tagged
+ * dirty in its mapping's index and not under writeback, so the write
+ * changes nothing but bytes (and maybe the size). Returns false if the page
+ * does not qualify; nothing was done then.
  *
- * DIRTY alone is not enough: write_end sets the flag at once but another
- * writer's commit puts the page on the dirty list only later, and a sync
- * (or the writeback before a direct read) walks the list. A tiny write to
- * such a page, then a direct read, would find nothing to write back and
- * read the store's older bytes. Under the page lock, DIRTY and ONDIRTY
- * together stay set until a writeback clears them (which needs the lock).
+ * DIRTY alone is not enough: with an owner's set_page_dirty, the page is
+ * tagged only at the writer's commit, and a sync (or the writeback before
+ * a direct read) walks the tag. A tiny write to such a page, then a direct
+ * read, would find nothing to write back and read the store's older bytes.
+ * Under the page lock, DIRTY and ONDIRTY together stay set until a
+ * writeback clears them (which needs the lock).
  */
 static bool tiny_write(struct pgc_mapping *m, const void *buf, size_t len, uint64_t off)
 {

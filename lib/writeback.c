@@ -1,7 +1,8 @@
 /*
  * Writeback: turning dirty pages clean through the mapping's writepage and
  * writepages operations. Reclaim (above) writes single pages from here; the
- * default writepages walks the dirty set in index order.
+ * default writepages walks the index's dirty (or, for a sync, to-write)
+ * tag in index order.
  *
  * A failed write never loses data: the page is marked dirty again and gets
  * ERROR, and the error goes back to the caller. (The per-caller error
@@ -30,10 +31,11 @@ PGC_API int pgc_page_start_writeback(pgc_page *page)
 	struct pgc_mapping *m = atomic_load_explicit(&page->mapping, memory_order_relaxed);
 	if (m)
 		atomic_fetch_add_explicit(&m->nr_writeback, 1, memory_order_relaxed);
-	/* Counted under writeback first, off the dirty list second (if clean
-	 * now): a sync never finds the page in neither set, so it either
-	 * writes it or waits for it (pgc__mapping_wait_writeback). */
-	pgc__mapping_sync_dirty(page);
+	/* Tagged under writeback first, out of the dirty set second (if
+	 * clean now): a sync never finds the page in neither set, so it
+	 * either writes it or waits for it (pgc__mapping_wait_writeback). */
+	if (m)
+		pgc__mapping_writeback_tag(m, page, true);
 	return 0;
 }
 
@@ -44,8 +46,10 @@ PGC_API int pgc_page_end_writeback(pgc_page *page)
 	atomic_fetch_sub_explicit(&pgc__page_chunk(page)->cache->nr_writeback, 1,
 				  memory_order_relaxed);
 	struct pgc_mapping *m = atomic_load_explicit(&page->mapping, memory_order_relaxed);
-	if (m)
+	if (m) {
+		pgc__mapping_writeback_tag(m, page, false); /* the tag goes before the flag */
 		atomic_fetch_sub_explicit(&m->nr_writeback, 1, memory_order_relaxed);
+	}
 	pgc__clear_and_wake(page, PGC_PG_WRITEBACK);
 	return 0;
 }
@@ -119,10 +123,26 @@ static int write_one(pgc_page *page, void *arg)
 	return err == -EROFS ? err : 0;
 }
 
+/*
+ * The pages a writeback walks: with PGC_WB_NONE the dirty ones as it goes;
+ * with PGC_WB_ALL those dirty when it began (tagged TOWRITE first), so that
+ * writers dirtying pages behind the walk cannot keep a sync going forever.
+ */
+static int walk_to_write(struct pgc_mapping *m, struct pgc_writeback_control *wbc,
+			 pgc_page_visit_fn fn, void *arg)
+{
+	if (wbc->range_start > wbc->range_end)
+		return -EINVAL;
+	if (wbc->sync_mode != PGC_WB_ALL)
+		return pgc__mapping_walk(m, wbc->range_start, wbc->range_end, PGC_TAG_DIRTY, fn, arg);
+	pgc__mapping_tag_towrite(m, wbc->range_start, wbc->range_end);
+	return pgc__mapping_walk(m, wbc->range_start, wbc->range_end, PGC_TAG_TOWRITE, fn, arg);
+}
+
 static int default_writepages(struct pgc_mapping *m, struct pgc_writeback_control *wbc)
 {
 	struct wb_walk w = {.m = m, .wbc = wbc, .first_error = 0};
-	int ret = pgc_mapping_for_each_dirty(m, wbc->range_start, wbc->range_end, write_one, &w);
+	int ret = walk_to_write(m, wbc, write_one, &w);
 	if (ret < 0 && ret != -EROFS)
 		return ret;
 	return w.first_error;
@@ -239,7 +259,7 @@ PGC_API int pgc_mapping_writeback_runs(pgc_mapping *m, struct pgc_writeback_cont
 	w.pages = pgc__malloc(max_run * sizeof(*w.pages));
 	if (!w.pages)
 		return -ENOMEM;
-	int ret = pgc_mapping_for_each_dirty(m, wbc->range_start, wbc->range_end, run_visit, &w);
+	int ret = walk_to_write(m, wbc, run_visit, &w);
 	run_flush(&w);
 	free(w.pages);
 	if (ret < 0)

@@ -1386,6 +1386,39 @@ ROW("pgc_mapping_for_each_dirty", "start > end", -EINVAL)
 	return pgc_mapping_for_each_dirty(M(f), 10, 0, visit_nothing, NULL);
 }
 
+ROW("pgc_mapping_find_range", "mapping NULL", -EINVAL)
+{
+	pgc_page *v[4];
+	return pgc_mapping_find_range(NULL, 0, 10, PGC_TAG_ANY, v, 4);
+}
+ROW("pgc_mapping_find_range", "pages NULL", -EINVAL)
+{
+	return pgc_mapping_find_range(M(f), 0, 10, PGC_TAG_ANY, NULL, 4);
+}
+ROW("pgc_mapping_find_range", "start > end", -EINVAL)
+{
+	pgc_page *v[4];
+	return pgc_mapping_find_range(M(f), 10, 0, PGC_TAG_DIRTY, v, 4);
+}
+ROW("pgc_mapping_find_range", "tag below PGC_TAG_ANY", -EINVAL)
+{
+	pgc_page *v[4];
+	return pgc_mapping_find_range(M(f), 0, 10, -2, v, 4);
+}
+ROW("pgc_mapping_find_range", "tag past PGC_TAG_TOWRITE", -EINVAL)
+{
+	pgc_page *v[4];
+	return pgc_mapping_find_range(M(f), 0, 10, PGC_TAG_TOWRITE + 1, v, 4);
+}
+ROW("pgc_mapping_find_range", "nr 0 (valid: 0 pages)", 0)
+{
+	pgc_page *v[1];
+	dirty_mp(f);
+	long r = pgc_mapping_find_range(f->m, 0, UINT64_MAX, PGC_TAG_DIRTY, v, 0);
+	ck_assert_int_eq(pgc_mapping_writeback(f->m, 0, UINT64_MAX, PGC_WB_ALL), 0);
+	return r;
+}
+
 ROW("pgc_mapping_account_dirty", "page NULL", -EINVAL)
 {
 	return pgc_mapping_account_dirty(NULL);

@@ -731,6 +731,51 @@ static void *straddle_write(void *arg)
  * read must return the tiny write's bytes (the tiny-write fast path used
  * to take the page for accounted and left it unwritten).
  */
+/*
+ * A writer's commit must not take the dirty tag of a page that a writeback
+ * holds locked between clear_dirty_for_io and start_writeback: that tag is
+ * all a sync has to find the page by until its writeback starts, and a
+ * sync that found neither tag would return with the writer's bytes still
+ * unwritten (a direct read then read the store's older bytes: seen as
+ * store_own_block_direct_read_after_write failing 1 run in 10).
+ */
+START_TEST(commit_keeps_tag_of_page_being_cleaned)
+{
+	struct fx f;
+	fx_init(&f, 64, 16, 0, &ms_ops);
+	unsigned char buf[512];
+	memset(buf, 0x5a, sizeof(buf));
+	pgc_io *io;
+	ck_assert_int_eq(pgc_io_create(f.m, 0, &io), 0);
+	pgc_clpage *clp;
+	ck_assert_int_eq(pgc_write_begin(io, 0, sizeof(buf), &clp), 0);
+	memcpy(pgc_clpage_data(clp), buf, sizeof(buf));
+	ck_assert_int_eq(pgc_write_end(io, clp, 0, sizeof(buf)), 0);
+	/* The writer's commit is still to come; a writeback cleans the page. */
+	pgc_page *p, *v[2];
+	ck_assert_int_eq(pgc_mapping_find_lock(f.m, 0, &p), 0);
+	ck_assert_int_eq(pgc_page_clear_dirty_for_io(p), 1);
+	ck_assert_int_eq(pgc_io_commit(io), 0);
+	/* A sync finds it by its dirty tag (and would wait for its lock). */
+	ck_assert_int_eq(pgc_mapping_find_range(f.m, 0, 0, PGC_TAG_DIRTY, v, 2), 1);
+	ck_assert_ptr_eq(v[0], p);
+	pgc_page_put(v[0]);
+	/* Once the writeback starts, by its writeback tag instead. */
+	ck_assert_int_eq(pgc_page_start_writeback(p), 0);
+	ck_assert_int_eq(pgc_mapping_find_range(f.m, 0, 0, PGC_TAG_DIRTY, v, 2), 0);
+	ck_assert_int_eq(pgc_mapping_find_range(f.m, 0, 0, PGC_TAG_WRITEBACK, v, 2), 1);
+	pgc_page_put(v[0]);
+	ck_assert_int_eq(pgc_page_end_writeback(p), 0);
+	ck_assert_int_eq(pgc_mapping_find_range(f.m, 0, UINT64_MAX, PGC_TAG_WRITEBACK, v, 2), 0);
+	ck_assert_int_eq(pgc_page_unlock(p), 0);
+	pgc_page_put(p);
+	ck_assert_uint_eq(pgc_mapping_nr_dirty(f.m), 0);
+	ck_assert_int_eq(pgc_io_destroy(io), 0);
+	ck_assert_int_eq(pgc_cache_check(f.cache, NULL, 0), 0);
+	fx_fini(&f);
+}
+END_TEST
+
 START_TEST(dio_read_sees_tiny_write_on_uncommitted_page)
 {
 	struct fx f;
@@ -1765,6 +1810,7 @@ static Suite *io_suite(void)
 	PGC_ADD(s, resize_op_called_by_truncate_and_sync, 10);
 	PGC_ADD(s, store_concurrent_buffered_and_direct, 30);
 	PGC_ADD(s, store_own_block_direct_read_after_write, 60);
+	PGC_ADD(s, commit_keeps_tag_of_page_being_cleaned, 30);
 	return s;
 }
 

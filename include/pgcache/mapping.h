@@ -399,7 +399,7 @@ PGC_API int pgc_mapping_truncate(pgc_mapping *mapping, uint64_t new_size);
 PGC_API long pgc_mapping_invalidate(pgc_mapping *mapping, uint64_t start, uint64_t end);
 
 /**
- * @brief Checks that a mapping's index, dirty list and counters agree: the
+ * @brief Checks that a mapping's index, its tags and counters agree: the
  * part of pgc_cache_check() that concerns one mapping, which also covers
  * mappings without pages.
  *
@@ -415,9 +415,50 @@ PGC_API long pgc_mapping_invalidate(pgc_mapping *mapping, uint64_t start, uint64
 PGC_API int pgc_mapping_check(pgc_mapping *mapping, char *why, size_t why_len);
 
 /**
+ * @brief The tags of a mapping's page index (pgc_mapping_find_range()).
+ *
+ * Each cached page's slot in the index carries these marks, and every node
+ * of the index the union of those below it, so a walk by tag visits only
+ * the pages that carry it, in index order (the kernel's xarray marks).
+ */
+enum pgc_mapping_tag {
+	PGC_TAG_ANY = -1,      /**< no tag: every cached page */
+	PGC_TAG_DIRTY = 0,     /**< dirty pages (pgc_mapping_nr_dirty() counts them) */
+	PGC_TAG_WRITEBACK = 1, /**< pages under writeback */
+	PGC_TAG_TOWRITE = 2,   /**< dirty pages a sync in progress is to write */
+};
+
+/**
+ * @brief Finds up to @p nr cached pages of an index range, optionally only
+ * those with a tag, in index order (the kernel's find_get_pages_range_tag).
+ *
+ * Each page returned carries a reference for the caller (drop it with
+ * pgc_page_put()), not the lock: the page may leave the mapping or change
+ * state at once, so check under the page lock. The walk is lock-free (RCU);
+ * a page that is being migrated is waited for and its replacement returned.
+ * To go on after a full batch, call again from the index after the last
+ * page's, pgc_page_index(pages[nr - 1]) + 1 (unless that page was at
+ * @p end).
+ *
+ * @param mapping the mapping.
+ * @param start   first index.
+ * @param end     last index (inclusive).
+ * @param tag     a #pgc_mapping_tag; #PGC_TAG_ANY for every page.
+ * @param pages   receives the pages.
+ * @param nr      room in @p pages.
+ * @return the number of pages stored, from 0 to @p nr; fewer than @p nr
+ *         means none is left in the range; -EINVAL for NULL arguments,
+ *         start > end or an unknown tag.
+ * @par Thread safety
+ * Safe from any thread; never sleeps on a page and allocates nothing.
+ */
+PGC_API long pgc_mapping_find_range(pgc_mapping *mapping, uint64_t start, uint64_t end, int tag,
+				    pgc_page **pages, unsigned nr);
+
+/**
  * @brief Visitor for pgc_mapping_for_each_dirty().
- * @param page a dirty page (at the time of the snapshot); the iterator holds
- *             a reference during the call, not the lock.
+ * @param page a page that was dirty when the walk reached it; the iterator
+ *             holds a reference during the call, not the lock.
  * @param arg  the caller's argument.
  * @return 0 to go on, nonzero to stop (that value is returned).
  */
@@ -426,9 +467,11 @@ typedef int (*pgc_page_visit_fn)(pgc_page *page, void *arg);
 /**
  * @brief Calls @p fn on each dirty page of an index range, in index order.
  *
- * The set of pages is taken when the call starts (as the kernel's tagged
- * writeback does), so pages dirtied during the walk may be missed and a page
- * may be clean again by the time it is visited: check under the page lock.
+ * The walk follows the index's dirty tag (as the kernel's tagged writeback
+ * does) a few pages at a time, so a page dirtied during the walk is visited
+ * if the walk has not passed its index yet, and a page may be clean again
+ * by the time it is visited: check under the page lock. A page that is
+ * being migrated is waited for and its replacement visited.
  *
  * @param mapping the mapping.
  * @param start   first index.
@@ -436,8 +479,8 @@ typedef int (*pgc_page_visit_fn)(pgc_page *page, void *arg);
  * @param fn      the visitor.
  * @param arg     passed to @p fn.
  * @return 0 after visiting every page; the visitor's nonzero value if it
- *         stopped; -EINVAL for NULL arguments or start > end; -ENOMEM if the
- *         snapshot could not be allocated.
+ *         stopped; -EINVAL for NULL arguments or start > end. It allocates
+ *         nothing, so it never fails for lack of memory.
  * @par Thread safety
  * Safe from any thread; the visitor may lock pages, write them back or put
  * them dirty again.
