@@ -22,6 +22,7 @@
 #include <limits.h>
 #include <sched.h>
 #include <stdlib.h>
+#include <stdalign.h>
 #include <string.h>
 
 #include "alloc_internal.h"
@@ -281,9 +282,11 @@ PGC_API int pgc_mapping_create(pgc_cache *cache, const struct pgc_mapping_ops *o
 			if (extra[i])
 				return -EINVAL;
 	}
-	struct pgc_mapping *m = pgc__calloc(1, sizeof(*m));
-	if (!m)
+	struct pgc_mapping *m;
+	/* Aligned, so that its cache-line groups are lines (mapping_internal.h). */
+	if (pgc__memalign((void **)&m, alignof(struct pgc_mapping), sizeof(*m)))
 		return -ENOMEM;
+	memset(m, 0, sizeof(*m));
 	if (ops)
 		memcpy(&m->ops, ops, ops->size < sizeof(*ops) ? ops->size : sizeof(*ops));
 	m->ops.size = sizeof(m->ops);

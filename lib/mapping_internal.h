@@ -13,6 +13,8 @@
 #include "page_internal.h"
 #include "pgindex_internal.h"
 
+#include <stdalign.h>
+
 /*
  * What the handle layer (clpage.c, above) does when a page that carries a
  * handle (PGC_PGI_HANDLE) is to be released or leaves its mapping. The
@@ -29,30 +31,42 @@ struct pgc__private_ops {
 	int (*migrate)(struct pgc_mapping *m, struct pgc_page *page, struct pgc_page *newpage);
 };
 
+/*
+ * Laid out by how often the fields are written, so that the hit path
+ * (pgc_read, lookups) reads only lines that nobody writes on the hot paths
+ * (no false sharing): first the read-mostly fields, then the index root on
+ * a line of its own, then what the index's writers and the accounting
+ * write, then what fills, buffered writes and misses write.
+ */
 struct pgc_mapping {
+	/* Read-mostly: set at create, or by rare calls (limits, size growth). */
 	struct pgc_cache *cache;
-	struct pgc_pgx index;        /* page number -> frame id; RCU readers */
-	/* The index's writers and its tags; page->mapping, ONDIRTY and the
-	 * dirty counts change under it too. */
-	pthread_mutex_t index_lock;
-	struct pgc_mapping_ops ops;
 	void *owner;
-	_Atomic uint64_t size;
-	_Atomic uint64_t nr_pages;
-	/* Direct writes take it exclusive; buffered writes (pgc_write) and
-	 * page fills from the store (pgc_read, pgc_mapping_read_page) shared:
-	 * see pgc__mapping_fill_begin(). */
-	pthread_rwlock_t dio_lock;
-	_Atomic uint64_t nr_dirty;   /* pages tagged dirty (ONDIRTY) */
-	_Atomic uint64_t nr_writeback; /* its pages with PG_writeback set */
-	_Atomic uint32_t wb_err;     /* errseq of write errors (errseq.c) */
+	_Atomic uint64_t size;       /* written when a write grows it, or truncate */
+	const struct pgc__private_ops *_Atomic priv_ops;
 	_Atomic uint32_t dio_block;  /* direct-I/O limits, see mapping.h */
 	_Atomic uint32_t dio_mem_align;
 	_Atomic uint64_t dio_max_segment;
 	_Atomic uint32_t ra_max;     /* readahead window cap in pages (rw.c) */
+	struct pgc_mapping_ops ops;
+
+	/* page number -> frame id, RCU readers: root alone on its line, the
+	 * writers' counts on the next (pgindex_internal.h) */
+	struct pgc_pgx index;
+	/* The index's writers and its tags; page->mapping, ONDIRTY and the
+	 * dirty counts change under it too. */
+	pthread_mutex_t index_lock;
+	_Atomic uint64_t nr_pages;
+	_Atomic uint64_t nr_dirty;   /* pages tagged dirty (ONDIRTY) */
+	_Atomic uint64_t nr_writeback; /* its pages with PG_writeback set */
+	_Atomic uint32_t wb_err;     /* errseq of write errors (errseq.c) */
+
+	/* Direct writes take it exclusive; buffered writes (pgc_write, but
+	 * not its tiny-write path) and page fills from the store (pgc_read,
+	 * pgc_mapping_read_page) shared: see pgc__mapping_fill_begin(). */
+	alignas(PGC_CACHELINE) pthread_rwlock_t dio_lock;
 	_Atomic uint64_t ra_next;    /* index expected next by a sequential reader */
 	_Atomic uint32_t ra_window;  /* current readahead window in pages */
-	const struct pgc__private_ops *_Atomic priv_ops;
 };
 
 /* The default direct-I/O limits and readahead cap of a new mapping. */

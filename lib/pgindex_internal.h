@@ -27,6 +27,7 @@
 #ifndef PGC_PGINDEX_INTERNAL_H
 #define PGC_PGINDEX_INTERNAL_H
 
+#include <stdalign.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -38,9 +39,15 @@
 
 struct pgc_pgx_node;
 
+#define PGC_CACHELINE 64
+
+/*
+ * The root, which every lookup reads, has a cache line to itself; the
+ * counts, which every insert and erase writes, start the next one.
+ */
 struct pgc_pgx {
-	struct pgc_pgx_node *_Atomic root; /* NULL: empty */
-	uint64_t nr;   /* ids held (writers only) */
+	alignas(PGC_CACHELINE) struct pgc_pgx_node *_Atomic root; /* NULL: empty */
+	alignas(PGC_CACHELINE) uint64_t nr; /* ids held (writers only) */
 	uint64_t bytes; /* node memory held, freed-pending excluded (writers only) */
 };
 

@@ -109,8 +109,10 @@ static void readahead_on_miss(struct pgc_mapping *m, uint64_t index, uint64_t la
 	uint64_t expected = atomic_load_explicit(&m->ra_next, memory_order_relaxed);
 	unsigned win = atomic_load_explicit(&m->ra_window, memory_order_relaxed);
 	if (index != expected) {
-		/* Random access: no readahead; start over if it goes on from here. */
-		atomic_store_explicit(&m->ra_window, 0, memory_order_relaxed);
+		/* Random access: no readahead; start over if it goes on from here
+		 * (the window is written only when it changes). */
+		if (win)
+			atomic_store_explicit(&m->ra_window, 0, memory_order_relaxed);
 		atomic_store_explicit(&m->ra_next, index + 1, memory_order_relaxed);
 		return;
 	}
@@ -467,6 +469,18 @@ PGC_API ssize_t pgc_write(pgc_mapping *m, const void *buf, size_t len, uint64_t 
 	if (len > UINT64_MAX - off)
 		return -EINVAL; /* past the last byte a mapping can hold */
 	size_t ps = page_size_of(m);
+	/*
+	 * The tiny write takes no mapping-wide lock. It needs no exclusion
+	 * from direct writes: a direct write first writes back (cleans) the
+	 * cached pages of its range, and until it has put its own bytes in
+	 * them no other write can dirty them again (full writes wait for the
+	 * fill lock); a tiny write only lands in a page that is dirty, checked
+	 * under the page lock, so never in one of those. One that lands before
+	 * the writeback is written by it.
+	 */
+	if (!(flags & PGC_WRITE_SYNC) && len <= ps - (size_t)(off & (ps - 1)) &&
+	    tiny_write(m, buf, len, off))
+		return (ssize_t)len;
 	/* Direct writes wait until this write is committed (see mapping_internal.h). */
 	pgc__mapping_fill_begin(m);
 	ssize_t r = write_locked(m, buf, len, off, flags, ps);
@@ -478,9 +492,6 @@ PGC_API ssize_t pgc_write(pgc_mapping *m, const void *buf, size_t len, uint64_t 
 static ssize_t write_locked(struct pgc_mapping *m, const void *buf, size_t len, uint64_t off,
 			    unsigned flags, size_t ps)
 {
-	if (!(flags & PGC_WRITE_SYNC) && len <= ps - (size_t)(off & (ps - 1)) &&
-	    tiny_write(m, buf, len, off))
-		return (ssize_t)len;
 
 	struct pgc_io io;
 	pgc__io_init(&io, m, (flags & PGC_WRITE_SYNC) ? PGC_IO_SYNC : 0);
