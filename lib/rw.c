@@ -159,6 +159,9 @@ static bool read_optimistic(struct pgc_mapping *m, uint64_t index, void *dst, si
 	if (pgc_likely(id != PGC_FRAME_NONE)) {
 		struct pgc_page *p = pgc__frames_page(&m->cache->frames, id);
 		pgc__hb_acquire(p); /* published by pgc__mapping_add() */
+		/* The data's address needs only the id (and the chunk's header):
+		 * its miss overlaps the descriptor's instead of following it. */
+		__builtin_prefetch((const char *)pgc__page_data(p) + in);
 		uint32_t s = atomic_load_explicit(&p->seq, memory_order_acquire);
 		if (!(s & 1) && (pgc__flags(p) & PGC_BIT(PGC_PG_UPTODATE)) &&
 		    atomic_load_explicit(&p->mapping, memory_order_acquire) == m &&
