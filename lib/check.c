@@ -1,7 +1,7 @@
 /*
  * Consistency checks of a quiescent cache (pgc_cache_check,
  * pgc_mapping_check): the frames, the free and pending lists, the LRU
- * lists, each mapping's index and dirty list, the handles attached to pages
+ * lists, each mapping's index and its tags, the handles attached to pages
  * and the counters that summarise them must all tell the same story.
  *
  * The checks read structures that other threads change without the locks

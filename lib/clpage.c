@@ -457,7 +457,7 @@ PGC_API int pgc_clpage_discard(pgc_io *io, pgc_clpage *clp)
 	if (!pgc_clpage_is_owned(clp, io))
 		return -EINVAL;
 	if (clp->type == PGC_CLP_CACHEABLE) {
-		/* Dropped, not written: off the dirty list at once. */
+		/* Dropped, not written: its dirty tag goes at once. */
 		if (pgc__test_and_clear(clp->vmpage, PGC_PG_DIRTY))
 			pgc__mapping_sync_dirty(clp->vmpage);
 		pgc__clear(clp->vmpage, PGC_PG_UPTODATE);

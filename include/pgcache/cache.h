@@ -278,7 +278,7 @@ PGC_API long pgc_cache_reclaim(pgc_cache *cache, unsigned long nr);
  * a debugging and testing aid, as fsck is for a file system.
  *
  * It walks every frame, the free and pending lists and the LRU lists of each
- * node, and the index and dirty list of every mapping that has pages, and
+ * node, and the index and its tags of every mapping that has pages, and
  * checks that they agree: a page in an index names that mapping and index,
  * holds a reference and is on an LRU list (or isolated); a free frame has no
  * references and no mapping; the LRU list a page is on matches its ACTIVE and

@@ -282,9 +282,9 @@ PGC_API int pgc_page_set_dirty(pgc_page *page);
  * @brief Clears the dirty flag before the page is written back
  * (the kernel's clear_page_dirty_for_io).
  *
- * Like the kernel's dirty tag, the page stays on its mapping's dirty list
- * until pgc_page_start_writeback(), so that a concurrent sync never finds
- * it in neither state. Call pgc_page_start_writeback() next (before or
+ * As in the kernel, the page keeps its dirty tag in its mapping's index
+ * (#PGC_TAG_DIRTY) until pgc_page_start_writeback(), so that a concurrent
+ * sync never finds it in neither state. Call pgc_page_start_writeback() next (before or
  * after this call); a page made clean without being written must be marked
  * dirty again with pgc_page_set_dirty().
  * @param page a locked page.
@@ -298,9 +298,10 @@ PGC_API int pgc_page_clear_dirty_for_io(pgc_page *page);
 /**
  * @brief Sets the writeback flag.
  *
- * The page is counted under writeback, then leaves its mapping's dirty list
- * if it is clean; a sync (pgc_mapping_writeback() with ::PGC_WB_ALL) waits
- * for it until pgc_page_end_writeback().
+ * The page is counted and tagged under writeback (#PGC_TAG_WRITEBACK), and
+ * in the same step loses its dirty and to-write tags if it is clean; a sync
+ * (pgc_mapping_writeback() with ::PGC_WB_ALL) waits for it until
+ * pgc_page_end_writeback(), which takes the writeback tag away.
  * @param page a locked page.
  * @return 0; -EBUSY if the page is already under writeback;
  *         -EINVAL if @p page is NULL or not locked.
