@@ -5,6 +5,7 @@
  * chunk at a time, from frames.c.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -20,13 +21,60 @@
 #define PGC_STATS_SIZE_V1 sizeof(struct pgc_stats)
 #define PGC_NODE_STATS_SIZE_V1 sizeof(struct pgc_node_stats)
 
+/* Owned stripes: bit i set while a live thread owns stripe i. */
+static _Atomic uint32_t stripes_owned;
+static pthread_key_t stripe_key;
+static pthread_once_t stripe_once = PTHREAD_ONCE_INIT;
+static bool stripe_key_made;
+static __thread unsigned stripe_mine = ~0u;
+
+/* At a thread's exit: its stripe (value: stripe + 1) is free again. */
+static void stripe_release(void *v)
+{
+	unsigned i = (unsigned)(uintptr_t)v - 1u;
+	atomic_fetch_and_explicit(&stripes_owned, ~(1u << i), memory_order_release);
+}
+
+/* The library may be unloaded (dlclose) while threads live: no destructor may run then. */
+__attribute__((destructor)) static void stripe_key_fini(void)
+{
+	if (stripe_key_made)
+		pthread_key_delete(stripe_key);
+}
+
+static void stripe_key_init(void)
+{
+	if (pthread_key_create(&stripe_key, stripe_release) != 0)
+		stripe_key = (pthread_key_t)-1;
+	else
+		stripe_key_made = true;
+}
+
+static unsigned stripe_claim(void)
+{
+	pthread_once(&stripe_once, stripe_key_init);
+	uint32_t owned = atomic_load_explicit(&stripes_owned, memory_order_relaxed);
+	const uint32_t all = (1u << PGC_STAT_SHARED) - 1u;
+	while ((owned & all) != all && stripe_key != (pthread_key_t)-1) {
+		unsigned i = (unsigned)__builtin_ctz(~owned & all);
+		if (atomic_compare_exchange_weak_explicit(&stripes_owned, &owned, owned | (1u << i),
+							  memory_order_acquire, memory_order_relaxed)) {
+			/* The last owner's plain stores come before ours (release at its
+			 * exit, acquire here). Without the key, no release: share. */
+			if (pthread_setspecific(stripe_key, (void *)(uintptr_t)(i + 1u)) == 0)
+				return i;
+			stripe_release((void *)(uintptr_t)(i + 1u));
+			break;
+		}
+	}
+	return PGC_STAT_SHARED;
+}
+
 unsigned pgc__stat_stripe(void)
 {
-	static _Atomic unsigned next;
-	static __thread unsigned mine = ~0u;
-	if (pgc_unlikely(mine == ~0u))
-		mine = atomic_fetch_add_explicit(&next, 1, memory_order_relaxed) % PGC_STAT_STRIPES;
-	return mine;
+	if (pgc_unlikely(stripe_mine == ~0u))
+		stripe_mine = stripe_claim();
+	return stripe_mine;
 }
 
 PGC_API void pgc_cache_config_init(struct pgc_cache_config *cfg)

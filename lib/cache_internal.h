@@ -27,7 +27,16 @@ enum pgc_stat {
 	PGC_NR_STATS
 };
 
+/*
+ * Statistics are striped: each of the first PGC_STAT_STRIPES - 1 threads
+ * alive at a time owns a stripe of every cache's counters and adds to it
+ * with a plain load and store (no locked instruction on the hit path: an
+ * atomic add costs as much as the rest of a cached read); threads beyond
+ * them share the last stripe and add atomically. A thread's stripe is
+ * given back when it exits (cache.c).
+ */
 #define PGC_STAT_STRIPES 32u
+#define PGC_STAT_SHARED (PGC_STAT_STRIPES - 1u)
 
 struct pgc_stat_stripe {
 	_Atomic uint64_t v[PGC_NR_STATS];
@@ -69,7 +78,14 @@ unsigned pgc__stat_stripe(void);
 
 static inline void pgc__stat_add(struct pgc_cache *c, enum pgc_stat s, uint64_t n)
 {
-	atomic_fetch_add_explicit(&c->stats[pgc__stat_stripe()].v[s], n, memory_order_relaxed);
+	unsigned i = pgc__stat_stripe();
+	_Atomic uint64_t *v = &c->stats[i].v[s];
+	if (pgc_likely(i != PGC_STAT_SHARED))
+		/* Only this thread writes it: readers see one value or the next. */
+		atomic_store_explicit(v, atomic_load_explicit(v, memory_order_relaxed) + n,
+				      memory_order_relaxed);
+	else
+		atomic_fetch_add_explicit(v, n, memory_order_relaxed);
 }
 
 static inline void pgc__stat_inc(struct pgc_cache *c, enum pgc_stat s)

@@ -919,6 +919,63 @@ static void *or_reader(void *arg)
 	return NULL;
 }
 
+/*
+ * Hit counts stay exact with more threads than owned stat stripes (the
+ * rest share one, atomically) and with threads coming and going (a
+ * stripe given back at a thread's exit is taken by the next).
+ */
+#define SC_WAVES 3
+#define SC_THREADS 40 /* more than the 31 owned stripes */
+#define SC_READS 2000
+
+struct sc_arg {
+	pgc_mapping *m;
+	size_t ps;
+	struct pgc_tfail *fail;
+};
+
+static void *sc_reader(void *arg)
+{
+	struct sc_arg *a = arg;
+	unsigned char b[8];
+	for (unsigned i = 0; i < SC_READS; i++)
+		if (!TCHECK(a->fail, pgc_read(a->m, b, sizeof(b), (uint64_t)(i % 4) * a->ps) ==
+					    (ssize_t)sizeof(b),
+			    "pgc_read of a cached page failed"))
+			break;
+	return NULL;
+}
+
+START_TEST(stat_counts_exact_across_threads)
+{
+	pgc_cache *c = pgc_test_cache(16, 0);
+	size_t ps = pgc_cache_page_size(c);
+	pgc_mapping *m;
+	ck_assert_int_eq(pgc_mapping_create(c, NULL, NULL, 4 * ps, &m), 0);
+	unsigned char *buf = calloc(4, ps);
+	ck_assert_int_eq(pgc_write(m, buf, 4 * ps, 0, 0), (ssize_t)(4 * ps));
+	struct pgc_stats before = {.size = sizeof(before)}, after = {.size = sizeof(after)};
+	ck_assert_int_eq(pgc_cache_stats(c, &before), 0);
+	struct pgc_tfail fail = {0};
+	struct sc_arg a = {.m = m, .ps = ps, .fail = &fail};
+	for (int w = 0; w < SC_WAVES; w++) {
+		pthread_t th[SC_THREADS];
+		for (int i = 0; i < SC_THREADS; i++)
+			ck_assert_int_eq(pthread_create(&th[i], NULL, sc_reader, &a), 0);
+		for (int i = 0; i < SC_THREADS; i++)
+			pthread_join(th[i], NULL);
+	}
+	PGC_ASSERT_NO_THREAD_FAILURE(&fail);
+	ck_assert_int_eq(pgc_cache_stats(c, &after), 0);
+	ck_assert_uint_eq(after.hits - before.hits, (uint64_t)SC_WAVES * SC_THREADS * SC_READS);
+	ck_assert_uint_eq(after.misses, before.misses);
+	free(buf);
+	ck_assert_int_eq(pgc_mapping_truncate(m, 0), 0); /* no store: drop the dirty pages */
+	ck_assert_int_eq(pgc_mapping_destroy(m), 0);
+	ck_assert_int_eq(pgc_cache_destroy(c), 0);
+}
+END_TEST
+
 START_TEST(optimistic_reads_consistent)
 {
 	static struct orshared sh;
@@ -969,6 +1026,7 @@ static Suite *concurrency_suite(void)
 	PGC_ADD(s, page_lock_mutual_exclusion, 60);
 	PGC_ADD(s, first_allocations_race, 60);
 	PGC_ADD(s, optimistic_reads_consistent, 60);
+	PGC_ADD(s, stat_counts_exact_across_threads, 60);
 	return s;
 }
 
