@@ -425,6 +425,24 @@ static int bench_sized(const struct options *o, unsigned si)
 		return 1;
 	}
 
+	/*
+	 * The floor's memory first, then the cache's. On the VM these numbers
+	 * were taken on, at 1 Mi pages the library's hits cost 6-10 us when the
+	 * floor's 4 GiB was faulted in after the cache (even in rounds that
+	 * never touch the floor) and 0.7-1.1 us when before it, the floor's
+	 * own loads the same either way: the order is the fair one.
+	 */
+	t0 = now_ns();
+	mem = bench_map_indexed(npages, PS, 0);
+	if (!mem) {
+		fprintf(stderr, "bench_buffered: no memory for the floor's %" PRIu64 " pages\n",
+			npages);
+		ret = 1;
+		goto out;
+	}
+	fprintf(stderr, "   memcpy floor's memory faulted in in %.1f s\n",
+		(double)(now_ns() - t0) / 1e9);
+
 	/* Capacity: the file's pages exactly, all of them cached, nothing evicted. */
 	pgc_cache_config_init(&cfg);
 	cfg.page_size = PS;
@@ -459,16 +477,6 @@ static int bench_sized(const struct options *o, unsigned si)
 		ret = 1;
 		goto out;
 	}
-	t0 = now_ns();
-	mem = bench_map_indexed(npages, PS, cfg.huge_pages);
-	if (!mem) {
-		fprintf(stderr, "bench_buffered: no memory for the floor's %" PRIu64 " pages\n",
-			npages);
-		ret = 1;
-		goto out;
-	}
-	fprintf(stderr, "   memcpy floor's memory faulted in in %.1f s\n",
-		(double)(now_ns() - t0) / 1e9);
 
 	for (unsigned ti = 0; ti < o->nr_threads; ti++) {
 		unsigned nthreads = o->threads[ti];
