@@ -237,91 +237,39 @@ static struct bench_pool pool;
 static void run_lib(struct bench_worker *w, const void *arg)
 {
 	const struct rjob j = *(const struct rjob *)arg;
-	uint64_t s = bench_worker_seed(j.seed, w->id);
-	uint64_t ops = 0, misses = 0, bad = 0, t;
-	uint64_t t0 = now_ns(), deadline = t0 + j.duration_ns;
 	unsigned char *buf = w->buf;
-
-	do {
-		for (unsigned i = 0; i < BENCH_BATCH; i++) {
-			uint64_t idx = bench_pick_index(&s, j.npages), v;
-
-			if (__builtin_expect(pgc_read(j.m, buf, PS, idx * PS) != (ssize_t)PS, 0)) {
-				misses++;
-				continue;
-			}
-			memcpy(&v, buf, sizeof(v));
-			bad += v != idx;
-			s ^= v ^ idx;
-		}
-		ops += BENCH_BATCH;
-		t = now_ns();
-	} while (t < deadline);
-	w->ops = ops;
-	w->misses = misses;
-	w->bad = bad;
-	w->t_start = t0;
-	w->t_end = t;
+#define LIB_READ(idx, v)                                                                   \
+	(pgc_read(j.m, buf, PS, (idx) * PS) == (ssize_t)PS && (memcpy(&(v), buf, sizeof(v)), 1))
+	BENCH_CHAIN(w, j.seed, j.npages, j.duration_ns, LIB_READ);
+#undef LIB_READ
 }
 
 static void run_pread(struct bench_worker *w, const void *arg)
 {
 	const struct rjob j = *(const struct rjob *)arg;
-	uint64_t s = bench_worker_seed(j.seed, w->id);
-	uint64_t ops = 0, misses = 0, bad = 0, t;
-	uint64_t t0 = now_ns(), deadline = t0 + j.duration_ns;
 	unsigned char *buf = w->buf;
+#define PREAD_READ(idx, v)                                                                 \
+	(pread(j.fd, buf, PS, (off_t)((idx) * PS)) == (ssize_t)PS &&                       \
+	 (memcpy(&(v), buf, sizeof(v)), 1))
+	BENCH_CHAIN(w, j.seed, j.npages, j.duration_ns, PREAD_READ);
+#undef PREAD_READ
+}
 
-	do {
-		for (unsigned i = 0; i < BENCH_BATCH; i++) {
-			uint64_t idx = bench_pick_index(&s, j.npages), v;
-
-			if (__builtin_expect(pread(j.fd, buf, PS, (off_t)(idx * PS)) != (ssize_t)PS,
-					     0)) {
-				misses++;
-				continue;
-			}
-			memcpy(&v, buf, sizeof(v));
-			bad += v != idx;
-			s ^= v ^ idx;
-		}
-		ops += BENCH_BATCH;
-		t = now_ns();
-	} while (t < deadline);
-	w->ops = ops;
-	w->misses = misses;
-	w->bad = bad;
-	w->t_start = t0;
-	w->t_end = t;
+/* A 4 KiB copy the compiler may not drop (the asm says buf is used). */
+static inline void copy_kept(unsigned char *buf, const unsigned char *src)
+{
+	memcpy(buf, src, PS);
+	__asm__ __volatile__("" : : "r"(buf) : "memory");
 }
 
 static void run_memcpy(struct bench_worker *w, const void *arg)
 {
 	const struct rjob j = *(const struct rjob *)arg;
-	uint64_t s = bench_worker_seed(j.seed, w->id);
-	uint64_t ops = 0, bad = 0, t;
-	uint64_t t0 = now_ns(), deadline = t0 + j.duration_ns;
 	unsigned char *buf = w->buf;
-
-	do {
-		for (unsigned i = 0; i < BENCH_BATCH; i++) {
-			uint64_t idx = bench_pick_index(&s, j.npages), v;
-
-			memcpy(buf, j.mem + idx * PS, PS);
-			/* The whole copy happens: the compiler may not drop it. */
-			__asm__ __volatile__("" : : "r"(buf) : "memory");
-			memcpy(&v, buf, sizeof(v));
-			bad += v != idx;
-			s ^= v ^ idx;
-		}
-		ops += BENCH_BATCH;
-		t = now_ns();
-	} while (t < deadline);
-	w->ops = ops;
-	w->misses = 0;
-	w->bad = bad;
-	w->t_start = t0;
-	w->t_end = t;
+#define MEMCPY_READ(idx, v)                                                                \
+	(copy_kept(buf, j.mem + (idx) * PS), memcpy(&(v), buf, sizeof(v)), 1)
+	BENCH_CHAIN(w, j.seed, j.npages, j.duration_ns, MEMCPY_READ);
+#undef MEMCPY_READ
 }
 
 static const bench_work_fn rkind_fn[NR_RKINDS] = { run_lib, run_pread, run_memcpy };

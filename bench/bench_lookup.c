@@ -69,7 +69,6 @@
 #define MAX_THREADS BENCH_POOL_MAX
 #define MAX_SIZES 16
 #define MAX_ROUNDS 101
-#define BATCH BENCH_BATCH	/* operations between two clock reads */
 
 enum kind { KIND_LIB = 0, KIND_PREAD = 1, KIND_LOAD = 2, KIND_READ8 = 3, NR_KINDS = 4 };
 static const char *const kind_name[NR_KINDS] = { "lib", "pread", "load", "read8" };
@@ -94,120 +93,43 @@ static struct bench_pool pool;
 static void run_lib(struct bench_worker *w, const void *arg)
 {
 	const struct job j = *(const struct job *)arg;
-	uint64_t s = bench_worker_seed(j.seed, w->id);
-	uint64_t ops = 0, misses = 0, bad = 0, t;
-	uint64_t t0 = now_ns(), deadline = t0 + j.duration_ns;
-
-	do {
-		for (unsigned i = 0; i < BATCH; i++) {
-			uint64_t idx = bench_pick_index(&s, j.npages), v;
-			pgc_page *p;
-
-			if (__builtin_expect(pgc_mapping_find(j.mapping, idx, &p) != 0, 0)) {
-				misses++;
-				continue;
-			}
-			memcpy(&v, pgc_page_data(p), sizeof(v));
-			bad += v != idx;
-			s ^= v ^ idx;
-			pgc_page_put(p);
-		}
-		ops += BATCH;
-		t = now_ns();
-	} while (t < deadline);
-	w->ops = ops;
-	w->misses = misses;
-	w->bad = bad;
-	w->t_start = t0;
-	w->t_end = t;
+	pgc_page *p;
+#define LIB_READ(idx, v)                                                                   \
+	(pgc_mapping_find(j.mapping, (idx), &p) == 0 &&                                    \
+	 (memcpy(&(v), pgc_page_data(p), sizeof(v)), pgc_page_put(p), 1))
+	BENCH_CHAIN(w, j.seed, j.npages, j.duration_ns, LIB_READ);
+#undef LIB_READ
 }
 
 static void run_pread(struct bench_worker *w, const void *arg)
 {
 	const struct job j = *(const struct job *)arg;
-	uint64_t s = bench_worker_seed(j.seed, w->id);
-	uint64_t ops = 0, misses = 0, bad = 0, t;
-	uint64_t t0 = now_ns(), deadline = t0 + j.duration_ns;
 	unsigned char *buf = w->buf;
-
-	do {
-		for (unsigned i = 0; i < BATCH; i++) {
-			uint64_t idx = bench_pick_index(&s, j.npages), v;
-
-			if (__builtin_expect(pread(j.fd, buf, BENCH_PAGE_SIZE,
-						   (off_t)(idx * BENCH_PAGE_SIZE)) !=
-					     (ssize_t)BENCH_PAGE_SIZE, 0)) {
-				misses++;
-				continue;
-			}
-			memcpy(&v, buf, sizeof(v));
-			bad += v != idx;
-			s ^= v ^ idx;
-		}
-		ops += BATCH;
-		t = now_ns();
-	} while (t < deadline);
-	w->ops = ops;
-	w->misses = misses;
-	w->bad = bad;
-	w->t_start = t0;
-	w->t_end = t;
+#define PREAD_READ(idx, v)                                                                 \
+	(pread(j.fd, buf, BENCH_PAGE_SIZE, (off_t)((idx) * BENCH_PAGE_SIZE)) ==            \
+		 (ssize_t)BENCH_PAGE_SIZE &&                                               \
+	 (memcpy(&(v), buf, sizeof(v)), 1))
+	BENCH_CHAIN(w, j.seed, j.npages, j.duration_ns, PREAD_READ);
+#undef PREAD_READ
 }
 
 /* An 8-byte pgc_read of the same pages: the hit path without a reference. */
 static void run_read8(struct bench_worker *w, const void *arg)
 {
 	const struct job j = *(const struct job *)arg;
-	uint64_t s = bench_worker_seed(j.seed, w->id);
-	uint64_t ops = 0, misses = 0, bad = 0, t;
-	uint64_t t0 = now_ns(), deadline = t0 + j.duration_ns;
-
-	do {
-		for (unsigned i = 0; i < BATCH; i++) {
-			uint64_t idx = bench_pick_index(&s, j.npages), v;
-
-			if (__builtin_expect(pgc_read(j.mapping, &v, sizeof(v),
-						      idx * BENCH_PAGE_SIZE) != (ssize_t)sizeof(v), 0)) {
-				misses++;
-				continue;
-			}
-			bad += v != idx;
-			s ^= v ^ idx;
-		}
-		ops += BATCH;
-		t = now_ns();
-	} while (t < deadline);
-	w->ops = ops;
-	w->misses = misses;
-	w->bad = bad;
-	w->t_start = t0;
-	w->t_end = t;
+#define READ8_READ(idx, v)                                                                 \
+	(pgc_read(j.mapping, &(v), sizeof(v), (idx) * BENCH_PAGE_SIZE) == (ssize_t)sizeof(v))
+	BENCH_CHAIN(w, j.seed, j.npages, j.duration_ns, READ8_READ);
+#undef READ8_READ
 }
 
 /* The floor: the same chain of loads as run_lib(), without the cache. */
 static void run_load(struct bench_worker *w, const void *arg)
 {
 	const struct job j = *(const struct job *)arg;
-	uint64_t s = bench_worker_seed(j.seed, w->id);
-	uint64_t ops = 0, bad = 0, t;
-	uint64_t t0 = now_ns(), deadline = t0 + j.duration_ns;
-
-	do {
-		for (unsigned i = 0; i < BATCH; i++) {
-			uint64_t idx = bench_pick_index(&s, j.npages), v;
-
-			memcpy(&v, j.mem + idx * BENCH_PAGE_SIZE, sizeof(v));
-			bad += v != idx;
-			s ^= v ^ idx;
-		}
-		ops += BATCH;
-		t = now_ns();
-	} while (t < deadline);
-	w->ops = ops;
-	w->misses = 0;
-	w->bad = bad;
-	w->t_start = t0;
-	w->t_end = t;
+#define LOAD_READ(idx, v) (memcpy(&(v), j.mem + (idx) * BENCH_PAGE_SIZE, sizeof(v)), 1)
+	BENCH_CHAIN(w, j.seed, j.npages, j.duration_ns, LOAD_READ);
+#undef LOAD_READ
 }
 
 static const bench_work_fn kind_fn[NR_KINDS] = { run_lib, run_pread, run_load, run_read8 };

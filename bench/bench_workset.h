@@ -60,6 +60,41 @@ static inline uint64_t bench_worker_seed(uint64_t seed, unsigned id)
 	return bench_mix64(seed ^ (uint64_t)(id + 1) * 0x100000001b3ull);
 }
 
+/*
+ * The timed loop of every kind of both benchmarks: a chain of dependent
+ * reads of random pages for duration_ns, the clock read every BENCH_BATCH
+ * operations, the result left in the worker. READ(idx, v) reads the first
+ * 8 bytes of page idx into v and is false if the read failed (a miss); the
+ * next index depends on v (the state is xored with v ^ idx, which is 0 when
+ * v is right), so no read starts before the previous one has its data.
+ * A macro, not a function taking a callback: the read stays inlined in
+ * the loop, as a caller's would be. Needs bench_util.h and bench_pool.h.
+ */
+#define BENCH_CHAIN(w, seed, npages, duration_ns, READ)                                  \
+	do {                                                                             \
+		uint64_t bc_s = bench_worker_seed((seed), (w)->id);                       \
+		uint64_t bc_ops = 0, bc_misses = 0, bc_bad = 0, bc_t;                      \
+		uint64_t bc_t0 = now_ns(), bc_deadline = bc_t0 + (duration_ns);           \
+		do {                                                                     \
+			for (unsigned bc_i = 0; bc_i < BENCH_BATCH; bc_i++) {              \
+				uint64_t idx = bench_pick_index(&bc_s, (npages)), v;      \
+				if (__builtin_expect(!(READ(idx, v)), 0)) {              \
+					bc_misses++;                                     \
+					continue;                                        \
+				}                                                        \
+				bc_bad += v != idx;                                      \
+				bc_s ^= v ^ idx;                                         \
+			}                                                                \
+			bc_ops += BENCH_BATCH;                                           \
+			bc_t = now_ns();                                                 \
+		} while (bc_t < bc_deadline);                                            \
+		(w)->ops = bc_ops;                                                       \
+		(w)->misses = bc_misses;                                                 \
+		(w)->bad = bc_bad;                                                       \
+		(w)->t_start = bc_t0;                                                    \
+		(w)->t_end = bc_t;                                                       \
+	} while (0)
+
 /* "1Ki", "64Ki", "1Mi", or the plain number for other sizes. */
 static inline void bench_size_label(uint64_t n, char *out, size_t len)
 {
