@@ -123,6 +123,9 @@ static void check_index(struct check *ck, struct pgc_mapping *m)
 				(void *)m, (unsigned long long)index, pgc__page_id(p));
 		else
 			pgc__put(p); /* the lookup's reference */
+		if ((f & PGC_BIT(PGC_PGI_ONDIRTY)) && !pgc__pgx_tagged(&m->index, index, PGC_TAG_DIRTY))
+			problem(ck, "page %#x (index %llu) has ONDIRTY but no dirty tag",
+				pgc__page_id(p), (unsigned long long)index);
 		bool locked = f & PGC_BIT(PGC_PG_LOCKED);
 		bool is_dirty = f & PGC_BIT(PGC_PG_DIRTY), on = f & PGC_BIT(PGC_PGI_ONDIRTY);
 		/* A locked page may be between clear_dirty_for_io and start_writeback. */
@@ -183,10 +186,6 @@ static void check_tags(struct check *ck, struct pgc_mapping *m)
 			if (tag == PGC_TAG_TOWRITE && !pgc__pgx_tagged(&m->index, at, PGC_TAG_DIRTY))
 				problem(ck, "page %#x (index %llu) is tagged to write but not dirty",
 					id, (unsigned long long)at);
-			if ((f & PGC_BIT(PGC_PGI_ONDIRTY)) &&
-			    !pgc__pgx_tagged(&m->index, at, PGC_TAG_DIRTY))
-				problem(ck, "page %#x (index %llu) has ONDIRTY but no dirty tag", id,
-					(unsigned long long)at);
 			if (at == UINT64_MAX)
 				break;
 			at++;

@@ -154,19 +154,6 @@ void pgc__mapping_sync_dirty(struct pgc_page *page)
 	pthread_mutex_unlock(&m->index_lock);
 }
 
-void pgc__mapping_tag_dirty_batch(struct pgc_mapping *m, struct pgc_page **pages, unsigned n)
-{
-	pthread_mutex_lock(&m->index_lock);
-	for (unsigned i = 0; i < n; i++) {
-		struct pgc_page *p = pages[i];
-		if (atomic_load_explicit(&p->mapping, memory_order_relaxed) == m &&
-		    (pgc__flags(p) & (PGC_BIT(PGC_PG_DIRTY) | PGC_BIT(PGC_PGI_ONDIRTY))) ==
-			    PGC_BIT(PGC_PG_DIRTY))
-			dirty_tag_set(m, p);
-	}
-	pthread_mutex_unlock(&m->index_lock);
-}
-
 void pgc__mapping_writeback_tag(struct pgc_mapping *m, struct pgc_page *page, bool on)
 {
 	pthread_mutex_lock(&m->index_lock);
@@ -504,23 +491,20 @@ PGC_API long pgc_mapping_find_range(pgc_mapping *m, uint64_t start, uint64_t end
 	return (long)pgc__mapping_gang(m, &start, end, tag, pages, nr, &done);
 }
 
+static int wait_one(pgc_page *page, void *arg)
+{
+	(void)arg;
+	pgc__wait_bit(page, PGC_PG_WRITEBACK);
+	return 0;
+}
+
 int pgc__mapping_wait_writeback(struct pgc_mapping *m, uint64_t start, uint64_t end)
 {
 	/* A page leaves the dirty set only once tagged here (see
 	 * pgc_page_start_writeback), so zero means nothing to wait for. */
 	if (atomic_load_explicit(&m->nr_writeback, memory_order_acquire) == 0)
 		return 0;
-	struct pgc_page *v[WALK_BATCH];
-	bool done = false;
-	while (!done) {
-		unsigned n = pgc__mapping_gang(m, &start, end, PGC_TAG_WRITEBACK, v, WALK_BATCH,
-					       &done);
-		for (unsigned i = 0; i < n; i++) {
-			pgc__wait_bit(v[i], PGC_PG_WRITEBACK);
-			pgc__put(v[i]);
-		}
-	}
-	return 0;
+	return pgc__mapping_walk(m, start, end, PGC_TAG_WRITEBACK, wait_one, NULL);
 }
 
 /* Drops one locked page of the mapping for truncate. */
@@ -556,6 +540,25 @@ static void truncate_partial(struct pgc_mapping *m, uint64_t index, size_t offse
 	pgc__put(p);
 }
 
+struct truncate_walk {
+	struct pgc_mapping *m;
+	uint64_t first; /* the first index past the size */
+	size_t psize;
+	bool found;     /* a page was there */
+};
+
+static int truncate_one(pgc_page *p, void *arg)
+{
+	struct truncate_walk *t = arg;
+	t->found = true;
+	pgc__lock(p);
+	if (atomic_load_explicit(&p->mapping, memory_order_relaxed) == t->m &&
+	    atomic_load_explicit(&p->index, memory_order_relaxed) >= t->first)
+		truncate_page(t->m, p, t->psize);
+	pgc__unlock(p);
+	return 0;
+}
+
 /* Sets the size and drops the pages past it; the store is not told. */
 static void truncate_pages(struct pgc_mapping *m, uint64_t new_size)
 {
@@ -569,24 +572,9 @@ static void truncate_pages(struct pgc_mapping *m, uint64_t new_size)
 	/* Pages inserted past the size meanwhile are the caller's race: a
 	 * few passes, each a walk of the pages past the size in index order. */
 	for (int pass = 0; pass < 64 && first != UINT64_MAX; pass++) {
-		struct pgc_page *v[WALK_BATCH];
-		uint64_t pos = first;
-		bool done = false, found = false;
-		while (!done) {
-			unsigned n = pgc__mapping_gang(m, &pos, UINT64_MAX, PGC_TAG_ANY, v, WALK_BATCH,
-						       &done);
-			found |= n > 0;
-			for (unsigned i = 0; i < n; i++) {
-				struct pgc_page *p = v[i];
-				pgc__lock(p);
-				if (atomic_load_explicit(&p->mapping, memory_order_relaxed) == m &&
-				    atomic_load_explicit(&p->index, memory_order_relaxed) >= first)
-					truncate_page(m, p, psize);
-				pgc__unlock(p);
-				pgc__put(p);
-			}
-		}
-		if (!found)
+		struct truncate_walk t = {.m = m, .first = first, .psize = psize, .found = false};
+		pgc__mapping_walk(m, first, UINT64_MAX, PGC_TAG_ANY, truncate_one, &t);
+		if (!t.found)
 			break;
 	}
 	size_t offset = (size_t)(new_size & (psize - 1));

@@ -155,19 +155,16 @@ bool pgc__mapping_release_private(struct pgc_mapping *m, struct pgc_page *page);
  */
 int pgc__mapping_replace(struct pgc_mapping *m, struct pgc_page *page, struct pgc_page *newpage);
 
-/* Brings the page's dirty tag (and ONDIRTY) in line with its DIRTY flag. */
+/*
+ * Brings the page's dirty tag (and ONDIRTY) in line with its DIRTY flag.
+ * It takes the tag away only from a page whose flag is clear, so callers
+ * that may see a page between clear_dirty_for_io and start_writeback (its
+ * flag clear, the page locked by the writeback, the tag all a sync has to
+ * find it by) must not call it for such a page: a writer's commit does not
+ * (pgc_write_end() tags under the page lock instead).
+ */
 void pgc__mapping_sync_dirty(struct pgc_page *page);
 
-/*
- * Tags dirty those pages of m that are DIRTY and not tagged yet, taking the
- * index lock once; it never clears a tag. The tag of a page whose flag is
- * clear goes only when its writeback starts (or it is discarded or
- * removed): between clear_dirty_for_io and start_writeback, with the page
- * locked, the dirty tag is all a sync has to find the page by (then it
- * waits for the lock), so a writer's commit that saw the flag clear must
- * not take it away.
- */
-void pgc__mapping_tag_dirty_batch(struct pgc_mapping *m, struct pgc_page **pages, unsigned n);
 
 /*
  * Sets (on) or clears the WRITEBACK tag of a page of m; on setting it, the

@@ -368,12 +368,18 @@ static void clear_tag_path(struct pgc_pgx_node **path, unsigned d, uint64_t inde
 	}
 }
 
+/* The full path to the id at index (root first, *d nodes); false if the slot is empty. */
+static bool path_to_id(struct pgc_pgx *x, uint64_t index, struct pgc_pgx_node **path, unsigned *d)
+{
+	_Atomic uint32_t *slot = leaf_slot(x, index, path, d);
+	return slot && atomic_load_explicit(slot, memory_order_relaxed) != PGC_FRAME_NONE;
+}
+
 int pgc__pgx_tag_set(struct pgc_pgx *x, uint64_t index, int tag)
 {
 	struct pgc_pgx_node *path[MAX_DEPTH];
 	unsigned d;
-	_Atomic uint32_t *slot = leaf_slot(x, index, path, &d);
-	if (!slot || atomic_load_explicit(slot, memory_order_relaxed) == PGC_FRAME_NONE)
+	if (!path_to_id(x, index, path, &d))
 		return -ENOENT;
 	/* Bottom up: a reader that sees an ancestor's bit finds the leaf's. */
 	while (d > 0) {
@@ -391,8 +397,7 @@ int pgc__pgx_tag_clear(struct pgc_pgx *x, uint64_t index, int tag)
 {
 	struct pgc_pgx_node *path[MAX_DEPTH];
 	unsigned d;
-	_Atomic uint32_t *slot = leaf_slot(x, index, path, &d);
-	if (!slot || atomic_load_explicit(slot, memory_order_relaxed) == PGC_FRAME_NONE)
+	if (!path_to_id(x, index, path, &d))
 		return -ENOENT;
 	clear_tag_path(path, d, index, tag);
 	return 0;

@@ -314,11 +314,11 @@ PGC_API int pgc_write_begin(pgc_io *io, uint64_t pos, size_t len, pgc_clpage **c
  * DIRTY with ONDIRTY stays set (clearing either needs the lock), so a page
  * already tagged costs no index lock.
  */
-static void mark_dirty_locked(struct pgc_mapping *m, struct pgc_page *p)
+static void mark_dirty_locked(struct pgc_page *p)
 {
 	const uint32_t both = PGC_BIT(PGC_PG_DIRTY) | PGC_BIT(PGC_PGI_ONDIRTY);
 	if ((pgc__flags(p) & both) != both)
-		pgc__mapping_tag_dirty_batch(m, &p, 1);
+		pgc__mapping_sync_dirty(p);
 }
 
 PGC_API int pgc_io_commit(pgc_io *io)
@@ -329,33 +329,16 @@ PGC_API int pgc_io_commit(pgc_io *io)
 	if (qin->nr == 0)
 		return 0;
 	struct pgc_mapping *m = io->mapping;
-	struct pgc_page *batch[PGC_COMMIT_BATCH];
-	unsigned n = 0;
 	int err = 0;
-	/* Handles in the queue are unowned, so their pages may have left the
-	 * mapping; accounting checks the mapping under its lock. */
-	for (pgc_clpage *c = qin->head; c; c = pgc_clpage_list_next(c)) {
-		struct pgc_page *p = pgc_clpage_vmpage(c);
-		if (!p)
-			continue;
-		if (m->ops.set_page_dirty) {
-			m->ops.set_page_dirty(m, p);
-			continue;
+	/* pgc_write_end() tagged the pages dirty already; an owner's
+	 * set_page_dirty runs here. Handles in the queue are unowned, so their
+	 * pages may have left the mapping: the owner's operation checks. */
+	if (m->ops.set_page_dirty)
+		for (pgc_clpage *c = qin->head; c; c = pgc_clpage_list_next(c)) {
+			struct pgc_page *p = pgc_clpage_vmpage(c);
+			if (p)
+				m->ops.set_page_dirty(m, p);
 		}
-		/* write_end tagged it; only a page dirty and untagged now needs
-		 * the lock (a page cleaned meanwhile keeps its tag until its
-		 * writeback starts: see pgc__mapping_tag_dirty_batch()). */
-		if ((pgc__flags(p) & (PGC_BIT(PGC_PG_DIRTY) | PGC_BIT(PGC_PGI_ONDIRTY))) !=
-		    PGC_BIT(PGC_PG_DIRTY))
-			continue;
-		batch[n++] = p;
-		if (n == PGC_COMMIT_BATCH) {
-			pgc__mapping_tag_dirty_batch(m, batch, n);
-			n = 0;
-		}
-	}
-	if (n)
-		pgc__mapping_tag_dirty_batch(m, batch, n);
 	uint64_t lo = io->commit_lo, hi = io->commit_hi;
 	pgc_clpage_list_splice(&io->queue.qout, qin);
 	pgc_clpage_list_fini(NULL, &io->queue.qout);
@@ -394,7 +377,7 @@ PGC_API int pgc_write_end(pgc_io *io, pgc_clpage *clp, uint64_t pos, size_t copi
 	 * owner's set_page_dirty still runs at commit.
 	 */
 	if (!m->ops.set_page_dirty)
-		mark_dirty_locked(m, p);
+		mark_dirty_locked(p);
 	pgc_clpage_touch(io, clp, in + copied);
 	pgc__page_seq_end(p); /* the data is written */
 	pgc__mark_accessed(p);
