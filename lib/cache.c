@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -14,11 +15,12 @@
 
 #include "alloc_internal.h"
 #include "cache_internal.h"
+#include "balance_internal.h"
 #include "numa_internal.h"
 
 /* The first released layouts, below which a caller's size is refused. */
-#define PGC_CONFIG_SIZE_V1 sizeof(struct pgc_cache_config)
-#define PGC_STATS_SIZE_V1 sizeof(struct pgc_stats)
+#define PGC_CONFIG_SIZE_V1 offsetof(struct pgc_cache_config, dirty_ratio)
+#define PGC_STATS_SIZE_V1 offsetof(struct pgc_stats, dirty_limit)
 #define PGC_NODE_STATS_SIZE_V1 sizeof(struct pgc_node_stats)
 
 /* Owned stripes: bit i set while a live thread owns stripe i. */
@@ -107,6 +109,9 @@ static int check_config(const struct pgc_cache_config *cfg, size_t *page_size, u
 	if (cfg->nr_node_pages && !cfg->node_pages)
 		return -EINVAL;
 	if (cfg->nodes && cfg->node_pages && cfg->nr_node_pages != cfg->nr_nodes)
+		return -EINVAL;
+	if (cfg->dirty_ratio > 100 || cfg->dirty_background_ratio > 100 ||
+	    (cfg->flags & ~PGC_CACHE_WRITEBACK_THREAD))
 		return -EINVAL;
 	*page_size = ps;
 	*capacity = cap;
@@ -198,6 +203,8 @@ static int build_fallback(struct pgc_cache *c)
 	return 0;
 }
 
+static void cache_teardown(struct pgc_cache *c);
+
 static void cache_free(struct pgc_cache *c)
 {
 	free(c->fallback);
@@ -206,12 +213,17 @@ static void cache_free(struct pgc_cache *c)
 	free(c);
 }
 
-PGC_API int pgc_cache_create(const struct pgc_cache_config *cfg, pgc_cache **cachep)
+PGC_API int pgc_cache_create(const struct pgc_cache_config *ucfg, pgc_cache **cachep)
 {
 	if (cachep)
 		*cachep = NULL;
-	if (!cfg || !cachep)
+	if (!ucfg || !cachep || ucfg->size < PGC_CONFIG_SIZE_V1)
 		return -EINVAL;
+	/* Fields the caller's version did not have are 0: the defaults. */
+	struct pgc_cache_config local;
+	memset(&local, 0, sizeof(local));
+	memcpy(&local, ucfg, ucfg->size < sizeof(local) ? ucfg->size : sizeof(local));
+	const struct pgc_cache_config *cfg = &local;
 	size_t page_size;
 	uint64_t capacity;
 	int err = check_config(cfg, &page_size, &capacity);
@@ -267,6 +279,11 @@ PGC_API int pgc_cache_create(const struct pgc_cache_config *cfg, pgc_cache **cac
 		pgc__frame_pool_init(&c->nodes[i].pool, node_limit(cfg, i, c->nodes[i].id, capacity));
 		pgc__lru_init(&c->nodes[i].lru);
 	}
+	err = pgc__wb_init(c, cfg, capacity);
+	if (err) {
+		cache_teardown(c);
+		return err;
+	}
 	pgc__log(c, PGC_LOG_INFO, "cache: %zu-byte pages, capacity %llu, %u node(s)", page_size,
 		 (unsigned long long)capacity, nr);
 	*cachep = c;
@@ -279,13 +296,19 @@ PGC_API int pgc_cache_destroy(pgc_cache *cache)
 		return 0;
 	if (atomic_load(&cache->nr_mappings) > 0)
 		return -EBUSY;
-	pgc__frames_fini(&cache->frames);
-	for (unsigned i = 0; i < cache->nr_nodes; i++) {
-		pgc__frame_pool_fini(&cache->nodes[i].pool);
-		pgc__lru_fini(&cache->nodes[i].lru);
-	}
-	cache_free(cache);
+	pgc__wb_fini(cache);
+	cache_teardown(cache);
 	return 0;
+}
+
+static void cache_teardown(struct pgc_cache *c)
+{
+	pgc__frames_fini(&c->frames);
+	for (unsigned i = 0; i < c->nr_nodes; i++) {
+		pgc__frame_pool_fini(&c->nodes[i].pool);
+		pgc__lru_fini(&c->nodes[i].lru);
+	}
+	cache_free(c);
 }
 
 PGC_API size_t pgc_cache_page_size(const pgc_cache *cache)
@@ -330,6 +353,13 @@ PGC_API int pgc_cache_stats(pgc_cache *cache, struct pgc_stats *st)
 	s.alloc_failures = stat_sum(cache, PGC_ST_ALLOC_FAILURES);
 	s.dirty = atomic_load_explicit(&cache->nr_dirty, memory_order_relaxed);
 	s.writeback = atomic_load_explicit(&cache->nr_writeback, memory_order_relaxed);
+	s.dirty_limit = cache->wb.limit;
+	s.dirty_background = cache->wb.background;
+	s.dirty_counted = atomic_load_explicit(&cache->wb.nr_dirty, memory_order_relaxed);
+	s.throttled = atomic_load_explicit(&cache->wb.throttled, memory_order_relaxed);
+	s.throttled_ns = atomic_load_explicit(&cache->wb.throttle_ns, memory_order_relaxed);
+	s.background_written = atomic_load_explicit(&cache->wb.bg_written, memory_order_relaxed);
+	s.write_failures = atomic_load_explicit(&cache->wb.wb_failures, memory_order_relaxed);
 	for (unsigned i = 0; i < cache->nr_nodes; i++) {
 		uint64_t inuse = atomic_load_explicit(&cache->nodes[i].pool.nr_inuse,
 						      memory_order_relaxed);

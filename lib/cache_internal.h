@@ -5,8 +5,13 @@
 #ifndef PGC_CACHE_INTERNAL_H
 #define PGC_CACHE_INTERNAL_H
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include <urcu/list.h>
 
 #include <pgcache/cache.h>
 
@@ -55,6 +60,32 @@ struct pgc_mig_counters {
 	_Atomic uint64_t calls, succeeded, failed, retried, bytes;
 };
 
+/*
+ * Dirty limits and background writeback of a cache (balance.c, the
+ * kernel's page-writeback.c and fs-writeback.c). Only pages of mappings
+ * that can write back (writepage or writepages) count against the limits:
+ * the others can never be cleaned, as the kernel's tmpfs pages are not
+ * counted. Limits are set at create and never change.
+ */
+struct pgc_wb {
+	_Atomic uint64_t nr_dirty;    /* dirty pages of mappings that can write back */
+	uint64_t limit;               /* writers wait at or above it */
+	uint64_t background;          /* background writeback starts above it */
+	uint64_t wait_ns;             /* longest a writer waits with no progress */
+	uint64_t expire_ns;           /* the thread writes data dirty this long */
+	_Atomic uint64_t throttled, throttle_ns, bg_written, wb_failures;
+	_Atomic bool idle;            /* the thread sleeps and wants a signal */
+	/* Under lock: the mappings with dirty pages that count, oldest
+	 * dirtied first (their wb_link), and the thread's state. */
+	pthread_mutex_t lock;
+	pthread_cond_t wake;          /* the thread sleeps on it */
+	pthread_cond_t done;          /* a step on a mapping ended (wb_busy) */
+	struct cds_list_head dirty;
+	bool running, stop;
+	pid_t pid;                    /* process that started the thread */
+	pthread_t thread;
+};
+
 struct pgc_cache {
 	struct pgc_frames frames;
 	unsigned nr_nodes;
@@ -71,10 +102,19 @@ struct pgc_cache {
 	int log_level;
 	bool huge_pages;              /* frames advised MADV_HUGEPAGE */
 	struct pgc_stat_stripe stats[PGC_STAT_STRIPES];
+	struct pgc_wb wb;
 	struct pgc_mig_counters mig[PGC_MIG_REASONS];
 };
 
 unsigned pgc__stat_stripe(void);
+
+/* CLOCK_MONOTONIC in nanoseconds (no system call: the vDSO serves it). */
+static inline uint64_t pgc__now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 static inline void pgc__stat_add(struct pgc_cache *c, enum pgc_stat s, uint64_t n)
 {

@@ -418,14 +418,29 @@ PGC_API int pgc_cache_check(pgc_cache *cache, char *why, size_t why_len)
 
 	/* Each mapping that has pages, once; their counts add up to the cache's. */
 	qsort(maps, nr_maps, sizeof(*maps), cmp_ptr);
-	uint64_t pages = 0, dirty = 0;
+	uint64_t pages = 0, dirty = 0, dirty_counted = 0;
 	for (uint64_t i = 0; i < nr_maps; i++) {
 		if (i > 0 && maps[i] == maps[i - 1])
 			continue;
 		check_mapping(&ck, maps[i]);
 		pages += atomic_load_explicit(&maps[i]->nr_pages, memory_order_relaxed);
-		dirty += atomic_load_explicit(&maps[i]->nr_dirty, memory_order_relaxed);
+		uint64_t d = atomic_load_explicit(&maps[i]->nr_dirty, memory_order_relaxed);
+		dirty += d;
+		if (maps[i]->wb_counted)
+			dirty_counted += d;
+		/* On the dirty list exactly while it has dirty pages that count. */
+		pthread_mutex_lock(&cache->wb.lock);
+		bool listed = !cds_list_empty(&maps[i]->wb_link);
+		pthread_mutex_unlock(&cache->wb.lock);
+		if (listed != (maps[i]->wb_counted && d > 0))
+			problem(&ck, "a mapping with %llu dirty pages is %son the dirty list",
+				(unsigned long long)d, listed ? "" : "not ");
 	}
+	/* Mappings without pages have no dirty ones: the lists agree. */
+	uint64_t c_counted = atomic_load_explicit(&cache->wb.nr_dirty, memory_order_relaxed);
+	if (dirty_counted != c_counted)
+		problem(&ck, "the mappings hold %llu dirty pages that count, the cache counts %llu",
+			(unsigned long long)dirty_counted, (unsigned long long)c_counted);
 	if (pages != in_maps)
 		problem(&ck, "%llu frames name a mapping, the mappings count %llu pages",
 			(unsigned long long)in_maps, (unsigned long long)pages);

@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <stdalign.h>
 #include <string.h>
@@ -107,6 +108,41 @@ int pgc__mapping_add(struct pgc_mapping *m, struct pgc_page *page, uint64_t inde
  * DIRTY flags through ONDIRTY (set exactly while the page's slot carries
  * the tag). Under m->index_lock, with page in m.
  */
+/*
+ * A mapping that can write back is on its cache's list of dirty mappings
+ * (balance.c walks it, oldest dirtied first) while it has dirty pages, and
+ * its dirty pages count against the cache's limits. Under m->index_lock,
+ * where nr_dirty changes, so the two transitions come in order.
+ */
+static void dirty_count_add(struct pgc_mapping *m)
+{
+	if (atomic_fetch_add_explicit(&m->nr_dirty, 1, memory_order_relaxed) == 0 && m->wb_counted) {
+		struct pgc_wb *wb = &m->cache->wb;
+		pthread_mutex_lock(&wb->lock);
+		m->dirtied_ns = pgc__now_ns();
+		cds_list_add_tail(&m->wb_link, &wb->dirty);
+		if (atomic_load_explicit(&wb->idle, memory_order_relaxed))
+			pthread_cond_signal(&wb->wake); /* to time its expiry */
+		pthread_mutex_unlock(&wb->lock);
+	}
+	atomic_fetch_add_explicit(&m->cache->nr_dirty, 1, memory_order_relaxed);
+	if (m->wb_counted)
+		atomic_fetch_add(&m->cache->wb.nr_dirty, 1); /* seq_cst: see pgc__wb_kick() */
+}
+
+static void dirty_count_sub(struct pgc_mapping *m)
+{
+	if (atomic_fetch_sub_explicit(&m->nr_dirty, 1, memory_order_relaxed) == 1 && m->wb_counted) {
+		struct pgc_wb *wb = &m->cache->wb;
+		pthread_mutex_lock(&wb->lock);
+		cds_list_del_init(&m->wb_link);
+		pthread_mutex_unlock(&wb->lock);
+	}
+	atomic_fetch_sub_explicit(&m->cache->nr_dirty, 1, memory_order_relaxed);
+	if (m->wb_counted)
+		atomic_fetch_sub_explicit(&m->cache->wb.nr_dirty, 1, memory_order_relaxed);
+}
+
 static void dirty_tag_set(struct pgc_mapping *m, struct pgc_page *p)
 {
 	uint64_t idx = atomic_load_explicit(&p->index, memory_order_relaxed);
@@ -114,8 +150,7 @@ static void dirty_tag_set(struct pgc_mapping *m, struct pgc_page *p)
 	pgc_assert(err == 0);
 	(void)err;
 	pgc__set(p, PGC_PGI_ONDIRTY);
-	atomic_fetch_add_explicit(&m->nr_dirty, 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&m->cache->nr_dirty, 1, memory_order_relaxed);
+	dirty_count_add(m);
 }
 
 /* Clears DIRTY and TOWRITE (a page to write is a dirty one); erase clears them itself. */
@@ -127,8 +162,7 @@ static void dirty_tag_clear(struct pgc_mapping *m, struct pgc_page *p, bool in_i
 		pgc__pgx_tag_clear(&m->index, idx, PGC_TAG_TOWRITE);
 	}
 	pgc__clear(p, PGC_PGI_ONDIRTY);
-	atomic_fetch_sub_explicit(&m->nr_dirty, 1, memory_order_relaxed);
-	atomic_fetch_sub_explicit(&m->cache->nr_dirty, 1, memory_order_relaxed);
+	dirty_count_sub(m);
 }
 
 /* Under m->index_lock: the page's DIRTY tag follows its flag, if it is still m's. */
@@ -292,6 +326,9 @@ PGC_API int pgc_mapping_create(pgc_cache *cache, const struct pgc_mapping_ops *o
 	pthread_rwlockattr_destroy(&attr);
 	pgc__pgx_init(&m->index); /* empty: nothing to allocate */
 	pthread_mutex_init(&m->index_lock, NULL);
+	CDS_INIT_LIST_HEAD(&m->wb_link);
+	m->wb_counted = m->ops.writepage || m->ops.writepages;
+	pthread_mutex_init(&m->wb_log_lock, NULL);
 	atomic_fetch_add(&cache->nr_mappings, 1);
 	*mappingp = m;
 	return 0;
@@ -309,8 +346,17 @@ PGC_API int pgc_mapping_destroy(pgc_mapping *m)
 	truncate_pages(m, 0);
 	if (atomic_load(&m->nr_dirty) > 0 || atomic_load(&m->nr_pages) > 0)
 		return -EBUSY;
+	/* Clean, so off the dirty list; a background step that took it
+	 * before it went clean may still be working on it. */
+	struct pgc_wb *wb = &m->cache->wb;
+	pthread_mutex_lock(&wb->lock);
+	while (m->wb_busy)
+		pthread_cond_wait(&wb->done, &wb->lock);
+	pgc_assert(cds_list_empty(&m->wb_link));
+	pthread_mutex_unlock(&wb->lock);
 	pgc__pgx_destroy(&m->index); /* empty by now; frees the root if any */
 	pthread_mutex_destroy(&m->index_lock);
+	pthread_mutex_destroy(&m->wb_log_lock);
 	atomic_fetch_sub(&m->cache->nr_mappings, 1);
 	pthread_rwlock_destroy(&m->dio_lock);
 	free(m);
@@ -343,6 +389,41 @@ PGC_API int pgc_mapping_set_size(pgc_mapping *m, uint64_t size)
 PGC_API uint64_t pgc_mapping_nr_pages(const pgc_mapping *m)
 {
 	return m ? atomic_load_explicit(&m->nr_pages, memory_order_relaxed) : 0;
+}
+
+PGC_API int pgc_mapping_set_name(pgc_mapping *m, const char *name)
+{
+	if (!m || !name)
+		return -EINVAL;
+	pthread_mutex_lock(&m->wb_log_lock);
+	snprintf(m->name, sizeof(m->name), "%s", name);
+	pthread_mutex_unlock(&m->wb_log_lock);
+	return 0;
+}
+
+PGC_API const char *pgc_mapping_name(const pgc_mapping *m)
+{
+	return m ? m->name : NULL;
+}
+
+PGC_API int pgc_mapping_stats(pgc_mapping *m, struct pgc_mapping_stats *st)
+{
+	if (!m || !st || st->size < PGC_MAPPING_STATS_SIZE_0_2)
+		return -EINVAL;
+	struct pgc_mapping_stats s;
+	memset(&s, 0, sizeof(s));
+	s.size = st->size;
+	s.pages = atomic_load_explicit(&m->nr_pages, memory_order_relaxed);
+	s.dirty = atomic_load_explicit(&m->nr_dirty, memory_order_relaxed);
+	s.writeback = atomic_load_explicit(&m->nr_writeback, memory_order_relaxed);
+	s.last_error = atomic_load_explicit(&m->wb_last_err, memory_order_relaxed);
+	uint64_t retry = atomic_load_explicit(&m->wb_retry_ns, memory_order_relaxed), now = pgc__now_ns();
+	s.retry_in_ms = retry > now ? (retry - now + 999999) / 1000000 : 0;
+	pthread_mutex_lock(&m->wb_log_lock);
+	s.write_failures = m->wb_failures;
+	pthread_mutex_unlock(&m->wb_log_lock);
+	memcpy(st, &s, st->size < sizeof(s) ? st->size : sizeof(s));
+	return 0;
 }
 
 PGC_API uint64_t pgc_mapping_nr_dirty(const pgc_mapping *m)

@@ -67,6 +67,23 @@ struct pgc_mapping {
 	alignas(PGC_CACHELINE) pthread_rwlock_t dio_lock;
 	_Atomic uint64_t ra_next;    /* index expected next by a sequential reader */
 	_Atomic uint32_t ra_window;  /* current readahead window in pages */
+
+	/* Background writeback and write errors (balance.c). wb_link,
+	 * dirtied_ns, wb_index and wb_busy are under cache->wb.lock; the
+	 * mapping is on cache->wb.dirty exactly while wb_counted and nr_dirty
+	 * > 0 (both transitions under index_lock, then wb.lock). */
+	alignas(PGC_CACHELINE) struct cds_list_head wb_link;
+	uint64_t dirtied_ns;         /* when nr_dirty last went from 0 to 1 */
+	uint64_t wb_index;           /* where the next background step starts */
+	int wb_busy;                 /* steps working on it (destroy waits) */
+	bool wb_counted;             /* can write back: counts against the limits */
+	_Atomic uint64_t wb_retry_ns; /* after a failure: no background or reclaim write before */
+	_Atomic int wb_last_err;     /* the last write error, 0 after a success */
+	/* Failures and the log's rate limit, under wb_log_lock. */
+	pthread_mutex_t wb_log_lock;
+	uint32_t wb_backoff_ms;
+	uint64_t wb_failures, wb_unlogged, wb_log_ns;
+	char name[PGC_MAPPING_NAME_MAX];
 };
 
 /* The default direct-I/O limits and readahead cap of a new mapping. */

@@ -22,15 +22,28 @@
 #include <errno.h>
 #include <time.h>
 
-#include "mapping_internal.h"
 #include "numa_internal.h"
+#include "writeback_internal.h"
 
 #define PGC_RECLAIM_BATCH 32u
 
 enum shrink_result { PAGE_KEEP, PAGE_FREED };
 
-static enum shrink_result shrink_page(struct pgc_cache *c, struct pgc_page *p, bool may_write)
+/*
+ * What reclaim found in its way: the write error of a dirty page it could
+ * not clean (its own writepage failed, or the mapping backs off after
+ * failures). When no frame can be had, the allocation fails with it rather
+ * than with -ENOMEM: the store is the problem, not memory.
+ */
+struct shrink_ctl {
+	bool may_write;
+	int write_err;
+};
+
+static enum shrink_result shrink_page(struct pgc_cache *c, struct pgc_page *p,
+				      struct shrink_ctl *sc)
 {
+	bool may_write = sc->may_write;
 	pgc__stat_inc(c, PGC_ST_RECLAIM_SCANS);
 	struct pgc_mapping *m = atomic_load_explicit(&p->mapping, memory_order_acquire);
 	/* A page that left its mapping is not put back (see lru putback). */
@@ -48,6 +61,13 @@ static enum shrink_result shrink_page(struct pgc_cache *c, struct pgc_page *p, b
 	if (pgc__test(p, PGC_PG_DIRTY)) {
 		if (!may_write || !m->ops.writepage)
 			goto keep_locked;
+		if (pgc__wb_backing_off(m)) {
+			/* Its store failed lately: no retry in a tight loop. */
+			if (!sc->write_err)
+				sc->write_err = atomic_load_explicit(&m->wb_last_err,
+								     memory_order_relaxed);
+			goto keep_locked;
+		}
 		struct pgc_writeback_control wbc = {
 			.size = sizeof(wbc),
 			.sync_mode = PGC_WB_NONE,
@@ -57,7 +77,10 @@ static enum shrink_result shrink_page(struct pgc_cache *c, struct pgc_page *p, b
 		};
 		wbc.range_end = wbc.range_start;
 		pgc__stat_inc(c, PGC_ST_RECLAIM_WRITES);
-		if (pgc_mapping_write_page(p, &wbc) || pgc__test(p, PGC_PG_DIRTY))
+		int err = pgc_mapping_write_page(p, &wbc);
+		if (err && !sc->write_err)
+			sc->write_err = err;
+		if (err || pgc__test(p, PGC_PG_DIRTY))
 			goto keep_locked;
 	}
 	if (!pgc__mapping_release_private(m, p))
@@ -72,7 +95,8 @@ keep_locked:
 }
 
 /* Frees up to nr pages of one node; returns how many it freed. */
-static unsigned long shrink_node(struct pgc_cache *c, unsigned pi, unsigned long nr, bool may_write)
+static unsigned long shrink_node(struct pgc_cache *c, unsigned pi, unsigned long nr,
+				 struct shrink_ctl *sc)
 {
 	struct pgc_page *batch[PGC_RECLAIM_BATCH], *keep[PGC_RECLAIM_BATCH];
 	uint64_t counts[PGC_NR_LRU];
@@ -100,7 +124,7 @@ static unsigned long shrink_node(struct pgc_cache *c, unsigned pi, unsigned long
 		scanned += n;
 		unsigned nk = 0;
 		for (unsigned i = 0; i < n; i++) {
-			if (shrink_page(c, batch[i], may_write) == PAGE_FREED)
+			if (shrink_page(c, batch[i], sc) == PAGE_FREED)
 				freed++;
 			else
 				keep[nk++] = batch[i];
@@ -113,11 +137,11 @@ static unsigned long shrink_node(struct pgc_cache *c, unsigned pi, unsigned long
 
 /* Reclaims from the pools in order[0..nr_order), stopping once nr pages are free. */
 static unsigned long reclaim_order(struct pgc_cache *c, const unsigned *order, unsigned nr_order,
-				   unsigned long nr, bool may_write)
+				   unsigned long nr, struct shrink_ctl *sc)
 {
 	unsigned long freed = 0;
 	for (unsigned i = 0; i < nr_order && freed < nr; i++)
-		freed += shrink_node(c, order[i], nr - freed, may_write);
+		freed += shrink_node(c, order[i], nr - freed, sc);
 	return freed;
 }
 
@@ -132,7 +156,8 @@ PGC_API long pgc_cache_reclaim(pgc_cache *cache, unsigned long nr)
 	if (!cache)
 		return -EINVAL;
 	const unsigned *order = &cache->fallback[home_pool(cache) * cache->nr_nodes];
-	return (long)reclaim_order(cache, order, cache->nr_nodes, nr, true);
+	struct shrink_ctl sc = {.may_write = true};
+	return (long)reclaim_order(cache, order, cache->nr_nodes, nr, &sc);
 }
 
 #define PGC_ALLOC_MAX_WAITS 100u
@@ -167,6 +192,7 @@ PGC_API int pgc_page_alloc(pgc_cache *cache, int node, unsigned flags, pgc_page 
 	 * about 0.1 s in all. When nobody else holds pages (this thread's own
 	 * migration holds them, say), waiting cannot help. */
 	unsigned idle = 0;
+	struct shrink_ctl sc = {.may_write = may_sleep};
 	for (unsigned attempt = 0; attempt < 16;) {
 		/* Free frames on any allowed node first; then, if allowed,
 		 * wait for frames still in a grace period. */
@@ -207,7 +233,7 @@ PGC_API int pgc_page_alloc(pgc_cache *cache, int node, unsigned flags, pgc_page 
 				return -EAGAIN;
 			}
 		}
-		unsigned long got = reclaim_order(cache, order, nr_order, want, may_sleep);
+		unsigned long got = reclaim_order(cache, order, nr_order, want, &sc);
 		reclaimed += got;
 		if (got > 0) {
 			attempt++;
@@ -221,5 +247,8 @@ PGC_API int pgc_page_alloc(pgc_cache *cache, int node, unsigned flags, pgc_page 
 	}
 	pgc__stat_inc(cache, PGC_ST_ALLOC_FAILURES);
 	/* Frames freed without sleeping wait out a grace period first. */
-	return !may_sleep && reclaimed ? -EAGAIN : -ENOMEM;
+	if (!may_sleep && reclaimed)
+		return -EAGAIN;
+	/* Dirty pages whose store fails held the frames: its error, not ours. */
+	return sc.write_err ? sc.write_err : -ENOMEM;
 }

@@ -23,6 +23,7 @@
 
 #include <pgcache/io.h>
 
+#include "balance_internal.h"
 #include "clpage_internal.h"
 #include "tsan_internal.h"
 
@@ -474,6 +475,35 @@ PGC_API ssize_t pgc_write(pgc_mapping *m, const void *buf, size_t len, uint64_t 
 	return r;
 }
 
+/*
+ * The cache is above its background threshold: wake the writeback thread
+ * and, at the dirty limit, wait for writeback before dirtying the page at
+ * pos, unless it is dirty already (rewriting it adds nothing to write
+ * back). The pages written so far are committed and the fill lock dropped
+ * for the wait, so that a direct write may go ahead meanwhile: each page
+ * of a buffered write is whole either way.
+ */
+static int throttle(struct pgc_mapping *m, struct pgc_io *io, uint64_t pos)
+{
+	const struct pgc_wb *wb = &m->cache->wb;
+	if (atomic_load_explicit(&wb->nr_dirty, memory_order_relaxed) < wb->limit) {
+		pgc__wb_kick(m->cache);
+		return 0;
+	}
+	struct pgc_page *p = pgc__mapping_lookup(m, pos >> m->cache->frames.page_shift);
+	if (p) {
+		bool dirty = pgc__test(p, PGC_PG_DIRTY);
+		pgc__put(p);
+		if (dirty)
+			return 0;
+	}
+	int err = pgc_io_commit(io);
+	pgc__mapping_fill_end(m);
+	int berr = pgc__balance_dirty(m);
+	pgc__mapping_fill_begin(m);
+	return err ? err : berr;
+}
+
 /* pgc_write() under the mapping's fill lock. */
 static ssize_t write_locked(struct pgc_mapping *m, const void *buf, size_t len, uint64_t off,
 			    unsigned flags, size_t ps)
@@ -488,6 +518,11 @@ static ssize_t write_locked(struct pgc_mapping *m, const void *buf, size_t len, 
 		size_t in = (size_t)(pos & (ps - 1)), n = ps - in;
 		if (n > len - done)
 			n = len - done;
+		if (pgc_unlikely(pgc__dirty_exceeded(m))) {
+			err = throttle(m, &io, pos);
+			if (err)
+				break;
+		}
 		pgc_clpage *clp;
 		err = pgc_write_begin(&io, pos, n, &clp);
 		if (err)

@@ -12,7 +12,72 @@
 #include <stdlib.h>
 
 #include "alloc_internal.h"
-#include "mapping_internal.h"
+#include "writeback_internal.h"
+
+#define PGC_BACKOFF_MIN_MS 10u
+#define PGC_BACKOFF_MAX_MS 30000u
+#define PGC_LOG_PERIOD_NS 10000000000ull
+
+static const char *name_of(const struct pgc_mapping *m)
+{
+	return m->name[0] ? m->name : "(unnamed)";
+}
+
+void pgc__wb_write_failed(struct pgc_mapping *m, uint64_t index, unsigned nr, int err)
+{
+	struct pgc_cache *c = m->cache;
+	atomic_fetch_add_explicit(&c->wb.wb_failures, nr, memory_order_relaxed);
+	uint64_t now = pgc__now_ns();
+	pthread_mutex_lock(&m->wb_log_lock);
+	m->wb_failures += nr;
+	/* The delay doubles per attempt after the last one ran out, not per
+	 * page: the other pages of a step fail within the same delay. */
+	if (now >= atomic_load_explicit(&m->wb_retry_ns, memory_order_relaxed)) {
+		m->wb_backoff_ms = m->wb_backoff_ms ? m->wb_backoff_ms * 2 : PGC_BACKOFF_MIN_MS;
+		if (m->wb_backoff_ms > PGC_BACKOFF_MAX_MS)
+			m->wb_backoff_ms = PGC_BACKOFF_MAX_MS;
+		atomic_store_explicit(&m->wb_retry_ns, now + (uint64_t)m->wb_backoff_ms * 1000000u,
+				      memory_order_relaxed);
+	}
+	atomic_store_explicit(&m->wb_last_err, err, memory_order_relaxed);
+	if (m->wb_log_ns == 0) {
+		pgc__log(c, PGC_LOG_ERROR,
+			 "mapping %s: write of %u page(s) from index %llu failed: %d (%s); "
+			 "retrying with backoff, further failures summed up every 10 s",
+			 name_of(m), nr, (unsigned long long)index, err, pgc_strerror(err));
+		m->wb_log_ns = now;
+	} else if (now - m->wb_log_ns >= PGC_LOG_PERIOD_NS) {
+		pgc__log(c, PGC_LOG_ERROR,
+			 "mapping %s: %llu more page write(s) failed in %llu s, the last from index "
+			 "%llu: %d (%s); %llu failed in all, next retry in %u ms",
+			 name_of(m), (unsigned long long)(m->wb_unlogged + nr),
+			 (unsigned long long)((now - m->wb_log_ns) / 1000000000u),
+			 (unsigned long long)index, err, pgc_strerror(err),
+			 (unsigned long long)m->wb_failures, m->wb_backoff_ms);
+		m->wb_unlogged = 0;
+		m->wb_log_ns = now;
+	} else {
+		m->wb_unlogged += nr;
+	}
+	pthread_mutex_unlock(&m->wb_log_lock);
+}
+
+void pgc__wb_recovered(struct pgc_mapping *m)
+{
+	pthread_mutex_lock(&m->wb_log_lock);
+	int err = atomic_load_explicit(&m->wb_last_err, memory_order_relaxed);
+	if (err) {
+		pgc__log(m->cache, PGC_LOG_WARN,
+			 "mapping %s: writes succeed again after %llu failure(s) (last: %d, %s)",
+			 name_of(m), (unsigned long long)m->wb_failures, err, pgc_strerror(err));
+		atomic_store_explicit(&m->wb_last_err, 0, memory_order_relaxed);
+		atomic_store_explicit(&m->wb_retry_ns, 0, memory_order_relaxed);
+		m->wb_backoff_ms = 0;
+		m->wb_unlogged = 0;
+		/* A new failure right away is logged at the next period. */
+	}
+	pthread_mutex_unlock(&m->wb_log_lock);
+}
 
 /*
  * The writeback flag lives here, with the mapping layer, because a mapping
@@ -84,11 +149,11 @@ PGC_API int pgc_mapping_write_page(pgc_page *page, struct pgc_writeback_control 
 		pgc__set(page, PGC_PG_ERROR);
 		pgc_page_set_dirty(page);
 		pgc_mapping_set_error(m, err);
-		pgc__log(m->cache, PGC_LOG_ERROR, "writepage of index %llu failed: %d",
-			 (unsigned long long)atomic_load(&page->index), err);
+		pgc__wb_write_failed(m, atomic_load(&page->index), 1, err);
 	} else {
 		pgc__clear(page, PGC_PG_ERROR);
 		wbc->nr_to_write--;
+		pgc__wb_write_ok(m);
 	}
 	pgc_page_end_writeback(page);
 	return err;
@@ -148,6 +213,11 @@ static int default_writepages(struct pgc_mapping *m, struct pgc_writeback_contro
 	return w.first_error;
 }
 
+int pgc__mapping_writepages(struct pgc_mapping *m, struct pgc_writeback_control *wbc)
+{
+	return m->ops.writepages ? m->ops.writepages(m, wbc) : default_writepages(m, wbc);
+}
+
 PGC_API int pgc_mapping_writeback(pgc_mapping *m, uint64_t start, uint64_t end, int sync_mode)
 {
 	if (!m || start > end || (sync_mode != PGC_WB_NONE && sync_mode != PGC_WB_ALL))
@@ -159,7 +229,7 @@ PGC_API int pgc_mapping_writeback(pgc_mapping *m, uint64_t start, uint64_t end, 
 		.range_end = end,
 		.nr_to_write = (long)((~0ul) >> 1),
 	};
-	int err = m->ops.writepages ? m->ops.writepages(m, &wbc) : default_writepages(m, &wbc);
+	int err = pgc__mapping_writepages(m, &wbc);
 	if (sync_mode == PGC_WB_ALL) {
 		/* Pages that others are writing back count too: wait for them. */
 		int werr = pgc__mapping_wait_writeback(m, start, end);
@@ -201,10 +271,11 @@ static void run_flush(struct run_walk *w)
 	}
 	if (err) {
 		pgc_mapping_set_error(w->m, err);
-		pgc__log(w->m->cache, PGC_LOG_ERROR, "write of %u pages from index %llu failed: %d",
-			 w->nr, (unsigned long long)atomic_load(&w->pages[0]->index), err);
+		pgc__wb_write_failed(w->m, atomic_load(&w->pages[0]->index), w->nr, err);
 		if (!w->first_error)
 			w->first_error = err;
+	} else {
+		pgc__wb_write_ok(w->m);
 	}
 	w->nr = 0;
 }

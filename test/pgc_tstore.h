@@ -8,6 +8,8 @@
 
 #include "pgc_test.h"
 
+#include <time.h>
+
 struct tstore {
 	size_t ps;
 	unsigned char *data;
@@ -15,6 +17,7 @@ struct tstore {
 	atomic_int write_err;   /* writepage returns this if nonzero */
 	atomic_int eagain_left; /* for a test's own migratepage: busy this many times */
 	atomic_int migratepage_calls;
+	atomic_int delay_us;    /* writepage sleeps this long first */
 };
 
 static inline int ts_readpage(pgc_mapping *m, pgc_page *p)
@@ -29,6 +32,11 @@ static inline int ts_writepage(pgc_mapping *m, pgc_page *p, struct pgc_writeback
 	(void)wbc;
 	struct tstore *s = pgc_mapping_owner(m);
 	atomic_fetch_add(&s->writepages, 1);
+	int delay = atomic_load(&s->delay_us);
+	if (delay) {
+		struct timespec ts = {0, (long)delay * 1000};
+		nanosleep(&ts, NULL);
+	}
 	int err = atomic_load(&s->write_err);
 	if (err)
 		return err;

@@ -696,6 +696,76 @@ ROW("pgc_cache_reclaim", "nr 0: 0 freed", 0)
 	return pgc_cache_reclaim(C(f), 0);
 }
 
+ROW("pgc_cache_start_writeback", "cache NULL", -EINVAL)
+{
+	return pgc_cache_start_writeback(NULL);
+}
+ROW("pgc_cache_start_writeback", "twice: 0, one thread", 0)
+{
+	long r = pgc_cache_start_writeback(C(f));
+	return r ? r : pgc_cache_start_writeback(C(f));
+}
+ROW("pgc_cache_stop_writeback", "cache NULL", -EINVAL)
+{
+	return pgc_cache_stop_writeback(NULL);
+}
+ROW("pgc_cache_stop_writeback", "no thread running: 0", 0)
+{
+	return pgc_cache_stop_writeback(C(f));
+}
+ROW("pgc_mapping_balance_dirty", "mapping NULL", -EINVAL)
+{
+	return pgc_mapping_balance_dirty(NULL);
+}
+ROW("pgc_mapping_balance_dirty", "nothing dirty: 0", 0)
+{
+	return pgc_mapping_balance_dirty(M(f));
+}
+ROW("pgc_mapping_set_name", "mapping NULL", -EINVAL)
+{
+	return pgc_mapping_set_name(NULL, "x");
+}
+ROW("pgc_mapping_set_name", "name NULL", -EINVAL)
+{
+	return pgc_mapping_set_name(M(f), NULL);
+}
+ROW("pgc_mapping_set_name", "a name longer than PGC_MAPPING_NAME_MAX is cut: 1 when compared", 1)
+{
+	char name[3 * PGC_MAPPING_NAME_MAX];
+	memset(name, 'n', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	if (pgc_mapping_set_name(M(f), name))
+		return -1;
+	return strlen(pgc_mapping_name(M(f))) == PGC_MAPPING_NAME_MAX - 1;
+}
+ROW("pgc_mapping_name", "mapping NULL: NULL, 1 when compared", 1)
+{
+	return pgc_mapping_name(NULL) == NULL;
+}
+ROW("pgc_mapping_name", "no name yet: \"\", 1 when compared", 1)
+{
+	return strcmp(pgc_mapping_name(M(f)), "") == 0;
+}
+ROW("pgc_mapping_stats", "mapping NULL", -EINVAL)
+{
+	struct pgc_mapping_stats st = {.size = sizeof(st)};
+	return pgc_mapping_stats(NULL, &st);
+}
+ROW("pgc_mapping_stats", "st NULL", -EINVAL)
+{
+	return pgc_mapping_stats(M(f), NULL);
+}
+ROW("pgc_mapping_stats", "st->size 0", -EINVAL)
+{
+	struct pgc_mapping_stats st = {.size = 0};
+	return pgc_mapping_stats(M(f), &st);
+}
+ROW("pgc_mapping_stats", "st->size one below the first released size", -EINVAL)
+{
+	struct pgc_mapping_stats st = {.size = PGC_MAPPING_STATS_SIZE_0_2 - 1};
+	return pgc_mapping_stats(M(f), &st);
+}
+
 ROW("pgc_cache_check", "cache NULL", -EINVAL)
 {
 	char why[64];

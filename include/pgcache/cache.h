@@ -79,7 +79,52 @@ struct pgc_cache_config {
 	 * ten times slower (see bench/README.md). Advice only.
 	 */
 	int huge_pages;
+
+	/* Fields below were added in 0.2; a 0.1 caller's size leaves them 0. */
+
+	/**
+	 * Dirty limit in percent of the capacity (1-100), used when
+	 * @ref dirty_limit_pages is 0. 0 means the default, 50. A writer that
+	 * would dirty a page while this many pages are dirty waits for
+	 * writeback first (the kernel's balance_dirty_pages): it writes back
+	 * the oldest dirty mappings itself, or, with a writeback thread
+	 * (#PGC_CACHE_WRITEBACK_THREAD), waits for the thread. Only pages of
+	 * mappings that can write back (a writepage or writepages operation)
+	 * count.
+	 */
+	uint32_t dirty_ratio;
+	/**
+	 * Background threshold in percent of the capacity, used when
+	 * @ref dirty_background_pages is 0. 0 means half the dirty limit.
+	 * Above it the writeback thread, if any, writes back oldest first.
+	 */
+	uint32_t dirty_background_ratio;
+	/** Dirty limit in pages; 0: @ref dirty_ratio applies. */
+	uint64_t dirty_limit_pages;
+	/** Background threshold in pages; 0: @ref dirty_background_ratio applies. */
+	uint64_t dirty_background_pages;
+	/**
+	 * Longest a writer waits at the dirty limit while no writeback makes
+	 * progress, in milliseconds; then the write fails with -EAGAIN.
+	 * 0 means the default, 30000. (While writeback progresses, writers
+	 * wait as long as it takes; while it fails, they get its error.)
+	 */
+	uint32_t dirty_wait_ms;
+	/**
+	 * With a writeback thread: data dirty this long is written back even
+	 * below the background threshold, in milliseconds (the kernel's
+	 * dirty_expire_centisecs). 0 means the default, 30000.
+	 */
+	uint32_t dirty_expire_ms;
+	/** 0 or #PGC_CACHE_WRITEBACK_THREAD. */
+	uint32_t flags;
 };
+
+/**
+ * Flag of pgc_cache_config::flags: pgc_cache_create() starts the cache's
+ * writeback thread (as pgc_cache_start_writeback() does).
+ */
+#define PGC_CACHE_WRITEBACK_THREAD 0x1u
 
 /**
  * @brief A snapshot of a cache's statistics, filled by pgc_cache_stats().
@@ -128,6 +173,23 @@ struct pgc_stats {
 	uint64_t unevictable;
 	/** Pages in use per node, indexed by node number (nodes >= #PGC_STATS_NODES: see pgc_cache_node_stats()). */
 	uint64_t node_resident[PGC_STATS_NODES];
+
+	/* Fields below were added in 0.2. */
+
+	/** The dirty limit in pages (see pgc_cache_config::dirty_ratio). */
+	uint64_t dirty_limit;
+	/** The background threshold in pages. */
+	uint64_t dirty_background;
+	/** Pages now dirty that count against the limits. */
+	uint64_t dirty_counted;
+	/** Times a writer waited at the dirty limit. */
+	uint64_t throttled;
+	/** Nanoseconds writers spent waiting at the dirty limit, in all. */
+	uint64_t throttled_ns;
+	/** Pages the writeback thread wrote back. */
+	uint64_t background_written;
+	/** Page writes that failed (every mapping, every path). */
+	uint64_t write_failures;
 };
 
 /**
@@ -177,10 +239,14 @@ PGC_API void pgc_cache_config_init(struct pgc_cache_config *cfg);
  *         -EINVAL if @p cfg or @p cachep is NULL, @p cfg->size is smaller
  *         than the first released version of the structure, the page size is
  *         not a power of two in range, the capacity is 0 or too large, a node
- *         is listed twice or nr_nodes exceeds #PGC_MAX_NODES;
+ *         is listed twice or nr_nodes exceeds #PGC_MAX_NODES, a ratio is
+ *         above 100, the background threshold is not below the dirty limit,
+ *         or flags has unknown bits;
  *         -ENODEV if a listed node does not exist or has no memory;
  *         -EACCES if a listed node is outside the process's allowed nodes;
- *         -ENOMEM if memory for the cache's own structures is missing.
+ *         -ENOMEM if memory for the cache's own structures is missing;
+ *         -EAGAIN if #PGC_CACHE_WRITEBACK_THREAD is set and the thread
+ *         could not be created.
  * @par Thread safety
  * Safe from any thread. The cache returned is safe to use from many threads.
  */
@@ -200,6 +266,34 @@ PGC_API int pgc_cache_create(const struct pgc_cache_config *cfg, pgc_cache **cac
  * the call.
  */
 PGC_API int pgc_cache_destroy(pgc_cache *cache);
+
+/**
+ * @brief Starts the cache's writeback thread, if it is not running.
+ *
+ * The thread writes back dirty pages, oldest dirtied mapping first, while
+ * more than the background threshold are dirty, and data dirty longer than
+ * pgc_cache_config::dirty_expire_ms; writers at the dirty limit then wait
+ * for it instead of writing back themselves. After a write fails it retries
+ * that mapping with a delay growing from 10 ms to 30 s. pgc_cache_destroy()
+ * stops it.
+ * @param cache the cache.
+ * @return 0 (also if it runs already); -EINVAL for NULL; -EAGAIN or
+ *         -ENOMEM if the thread could not be created (writers then keep
+ *         writing back themselves).
+ * @par Thread safety
+ * Safe from any thread.
+ */
+PGC_API int pgc_cache_start_writeback(pgc_cache *cache);
+
+/**
+ * @brief Stops the cache's writeback thread and waits for it to exit.
+ * Dirty pages stay dirty; writers write back themselves again.
+ * @param cache the cache.
+ * @return 0 (also if no thread runs); -EINVAL for NULL.
+ * @par Thread safety
+ * Safe from any thread but the writeback thread itself (from a callback).
+ */
+PGC_API int pgc_cache_stop_writeback(pgc_cache *cache);
 
 /**
  * @brief The page size of a cache in bytes, or 0 if @p cache is NULL.

@@ -40,8 +40,9 @@ extern "C" {
  * @return the bytes read: fewer than @p len at the mapping's size (0 at or
  *         past it), or when a page after the first could not be read (its
  *         error is then not returned); or, if nothing was read, -EINVAL for
- *         a NULL argument, -ENOMEM if no frame could be had, or the readpage
- *         error (-EIO...).
+ *         a NULL argument, -ENOMEM if no frame could be had (or a store's
+ *         write error when dirty pages it cannot write hold the frames, see
+ *         pgc_page_alloc()), or the readpage error (-EIO...).
  * @par Thread safety
  * Safe from any thread; may sleep (page locks, reclaim, store reads). The
  * caller holds no page lock. A cached page is copied without its lock and
@@ -71,7 +72,11 @@ PGC_API ssize_t pgc_read(pgc_mapping *mapping, void *buf, size_t len, uint64_t o
  *         returned instead of the count: the bytes stay dirty in the cache.
  *         -EINVAL for a NULL argument, unknown flags, or
  *         @p offset + @p len past 2^64 (nothing is written); -ENOMEM;
- *         the readpage error of a partial page that had to be read.
+ *         the readpage error of a partial page that had to be read; at the
+ *         cache's dirty limit (see pgc_mapping_balance_dirty()), the write
+ *         error of the store that keeps the pages dirty (-ENOSPC, -EIO...),
+ *         or -EAGAIN after waiting pgc_cache_config::dirty_wait_ms with no
+ *         writeback progress.
  * @par Thread safety
  * Safe from any thread; may sleep. The caller holds no page lock. A direct
  * write to the same mapping (pgc_direct_io()) waits until the write is
@@ -79,6 +84,28 @@ PGC_API ssize_t pgc_read(pgc_mapping *mapping, void *buf, size_t len, uint64_t o
  */
 PGC_API ssize_t pgc_write(pgc_mapping *mapping, const void *buf, size_t len, uint64_t offset,
 			  unsigned flags);
+
+/**
+ * @brief Waits, if the cache is at its dirty limit, until writeback has
+ * brought it below (the kernel's balance_dirty_pages).
+ *
+ * pgc_write() calls it before it dirties a page that is not dirty yet;
+ * callers that dirty pages through pgc_write_begin() or the page calls
+ * should call it between pages (holding no page lock). Without a writeback
+ * thread the caller writes back a step of the oldest dirty mapping of the
+ * cache itself; with one, it sleeps in pauses of 1-16 ms while the thread
+ * works. It returns once below the limit, or when writeback cannot make
+ * progress: every mapping with dirty pages that count is backing off
+ * after a failed write (the error of one of them is returned), or nothing
+ * was written back for pgc_cache_config::dirty_wait_ms (-EAGAIN). Pages of
+ * mappings without a writepage or writepages operation neither count nor
+ * wait.
+ * @param mapping the mapping about to be dirtied.
+ * @return 0; -EINVAL for NULL; a store's write error; -EAGAIN.
+ * @par Thread safety
+ * Safe from any thread; sleeps. The caller holds no page lock.
+ */
+PGC_API int pgc_mapping_balance_dirty(pgc_mapping *mapping);
 
 /**
  * @brief Prepares a write of @p len bytes at @p pos, all inside one page

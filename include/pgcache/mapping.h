@@ -73,9 +73,12 @@ struct pgc_mapping_ops {
 	 * flag already cleared and its writeback flag set; return 0 on success
 	 * or a negative errno. The library then ends writeback; the page stays
 	 * locked for whoever locked it. On an error the library marks the page
-	 * dirty again and sets ERROR, so nothing is lost (if the store keeps
-	 * failing, such pages fill the cache, and calls that need a frame fail
-	 * with -ENOMEM until a writeback succeeds or a truncate drops them).
+	 * dirty again and sets ERROR, so nothing is lost; the mapping then
+	 * backs off (reclaim and the writeback thread leave its dirty pages
+	 * alone for 10 ms, doubling up to 30 s while failures go on), the
+	 * error is logged once and then summed up every 10 s, and writers at
+	 * the cache's dirty limit and allocations that find only such pages
+	 * get the error (see pgc_mapping_balance_dirty()).
 	 * Default (NULL): dirty pages cannot be written back, so
 	 * reclaim never evicts them and writeback returns -EROFS.
 	 */
@@ -261,6 +264,75 @@ PGC_API int pgc_mapping_set_size(pgc_mapping *mapping, uint64_t size);
  * Safe from any thread.
  */
 PGC_API uint64_t pgc_mapping_nr_pages(const pgc_mapping *mapping);
+
+/** Longest mapping name kept, with its terminating NUL (pgc_mapping_set_name()). */
+#define PGC_MAPPING_NAME_MAX 32
+
+/** Size of struct pgc_mapping_stats as first released (0.2); never changes. */
+#define PGC_MAPPING_STATS_SIZE_0_2 48u
+
+/**
+ * @brief Figures of one mapping, filled by pgc_mapping_stats().
+ */
+struct pgc_mapping_stats {
+	/** sizeof(struct pgc_mapping_stats): set by the caller before the call. */
+	uint32_t size;
+	/**
+	 * The error of the last failed write back of one of its pages, or 0
+	 * if none failed since the last one that succeeded.
+	 */
+	int last_error;
+	/** Pages cached. */
+	uint64_t pages;
+	/** Pages dirty. */
+	uint64_t dirty;
+	/** Pages under writeback. */
+	uint64_t writeback;
+	/** Page writes that failed since the mapping was created. */
+	uint64_t write_failures;
+	/**
+	 * After failures: milliseconds until background writeback and reclaim
+	 * try its dirty pages again (they back off, from 10 ms doubling up to
+	 * 30 s, while the store keeps failing); 0 when they may now.
+	 */
+	uint64_t retry_in_ms;
+};
+
+/**
+ * @brief Names a mapping for the log, e.g. after the file it caches.
+ *
+ * The log lines about a mapping's write failures carry the name. A mapping
+ * has no name until this is called (the built-in store's mappings are named
+ * after the store's file, see pgc_store_mapping_create()).
+ * @param mapping the mapping.
+ * @param name    the name, copied (cut at #PGC_MAPPING_NAME_MAX - 1 bytes).
+ * @return 0; -EINVAL if an argument is NULL.
+ * @par Thread safety
+ * Safe from any thread.
+ */
+PGC_API int pgc_mapping_set_name(pgc_mapping *mapping, const char *name);
+
+/**
+ * @brief The name of a mapping ("" if it has none).
+ * @param mapping the mapping.
+ * @return the name, valid until the next pgc_mapping_set_name() or the
+ *         mapping's destruction; NULL if @p mapping is NULL.
+ * @par Thread safety
+ * Safe from any thread; the text may be torn by a concurrent rename.
+ */
+PGC_API const char *pgc_mapping_name(const pgc_mapping *mapping);
+
+/**
+ * @brief Fills the figures of a mapping.
+ * @param mapping the mapping.
+ * @param st      the figures; the caller sets @c st->size first (at least
+ *                #PGC_MAPPING_STATS_SIZE_0_2). Fields beyond it are not written.
+ * @return 0; -EINVAL if an argument is NULL or @c st->size is too small.
+ * @par Thread safety
+ * Safe from any thread; fields read while others work may belong to
+ * slightly different instants.
+ */
+PGC_API int pgc_mapping_stats(pgc_mapping *mapping, struct pgc_mapping_stats *st);
 
 /**
  * @brief Number of dirty pages in the mapping.

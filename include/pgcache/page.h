@@ -82,6 +82,9 @@ enum pgc_page_flag {
  *         -ENOENT if @p node is not a node of the cache; -ENOMEM if the
  *         capacity (or the node's limit with #PGC_ALLOC_STRICT) is reached and
  *         nothing could be reclaimed, or the operating system refused memory;
+ *         the write error of a store (-ENOSPC, -EIO...) instead when dirty
+ *         pages that could not be written back (their write failed, or their
+ *         mapping backs off after failures) held the frames;
  *         -EAGAIN with #PGC_ALLOC_NOWAIT when the only frames left were
  *         freed recently and are not reusable before an RCU grace period (a
  *         call without the flag waits for them; a later call gets them).
