@@ -274,6 +274,11 @@ PGC_API int pgc_mapping_create(pgc_cache *cache, const struct pgc_mapping_ops *o
 	if (pgc__memalign((void **)&m, alignof(struct pgc_mapping), sizeof(*m)))
 		return -ENOMEM;
 	memset(m, 0, sizeof(*m));
+	/*
+	 * Only the caller's size is read: the members an older caller's table
+	 * lacks (sync, since 0.1.0) stay NULL in the zeroed copy, which means
+	 * their default, and nothing past its size is ever read.
+	 */
 	if (ops)
 		memcpy(&m->ops, ops, ops->size < sizeof(*ops) ? ops->size : sizeof(*ops));
 	m->ops.size = sizeof(m->ops);
