@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "alloc_internal.h"
+#include "fork_internal.h"
 #include "mapping_internal.h"
 #include "tsan_internal.h"
 
@@ -284,6 +285,7 @@ PGC_API int pgc_mapping_create(pgc_cache *cache, const struct pgc_mapping_ops *o
 	m->ops.size = sizeof(m->ops);
 	m->cache = cache;
 	m->owner = owner;
+	m->fork_gen = pgc__fork_generation();
 	atomic_init(&m->size, size);
 	atomic_init(&m->dio_block, PGC_DIO_DEFAULT_BLOCK);
 	atomic_init(&m->dio_mem_align, PGC_DIO_DEFAULT_BLOCK);
@@ -308,6 +310,15 @@ PGC_API int pgc_mapping_destroy(pgc_mapping *m)
 {
 	if (!m)
 		return 0;
+	/*
+	 * A child's copy of a parent's mapping is dropped as it is: its dirty
+	 * pages are the parent's to write, and its locks may be held by
+	 * threads that are not in this process (cache.h, fork).
+	 */
+	if (pgc_unlikely(pgc__fork_inherited(m->fork_gen))) {
+		atomic_fetch_sub(&m->cache->nr_mappings, 1);
+		return 0;
+	}
 	if (atomic_load(&m->nr_dirty) > 0 || atomic_load(&m->nr_writeback) > 0)
 		return -EBUSY;
 	/* Drops the clean pages; the store keeps its size (no resize). */

@@ -223,10 +223,14 @@ PGC_API int pgc_mapping_create(pgc_cache *cache, const struct pgc_mapping_ops *o
  *
  * Dirty data is never dropped silently: if pages are dirty or under
  * writeback, nothing is destroyed and -EBUSY is returned; write them back
- * (pgc_mapping_writeback()) or truncate the mapping first.
+ * (pgc_mapping_writeback()) or truncate the mapping first. In a child of
+ * fork(2), a mapping made before the fork is a copy: it is dropped at once,
+ * dirty pages included (they are the parent's to write), without waiting
+ * for any lock or freeing its memory, and 0 is returned (see cache.h).
  *
  * @param mapping the mapping, or NULL (nothing happens, returns 0).
- * @return 0; -EBUSY if dirty or writeback pages remain.
+ * @return 0 (also for a copy inherited through fork(2)); -EBUSY if dirty
+ *         or writeback pages remain.
  * @par Thread safety
  * No other thread may use the mapping during or after the call. Pages the
  * caller still holds stay valid, with no mapping.
