@@ -16,6 +16,7 @@
 #include "alloc_internal.h"
 #include "cache_internal.h"
 #include "balance_internal.h"
+#include "fork_internal.h"
 #include "numa_internal.h"
 
 /* The first released layouts, below which a caller's size is refused. */
@@ -229,6 +230,10 @@ PGC_API int pgc_cache_create(const struct pgc_cache_config *ucfg, pgc_cache **ca
 	int err = check_config(cfg, &page_size, &capacity);
 	if (err)
 		return err;
+	/* Before the first cache exists, so that every fork after it is safe. */
+	err = pgc__fork_init();
+	if (err)
+		return err;
 	int *ids;
 	unsigned nr;
 	err = pick_nodes(cfg, &ids, &nr);
@@ -241,6 +246,7 @@ PGC_API int pgc_cache_create(const struct pgc_cache_config *ucfg, pgc_cache **ca
 		return -ENOMEM;
 	}
 	memset(c, 0, sizeof(*c));
+	c->fork_gen = pgc__fork_generation();
 	c->log = cfg->log;
 	c->log_arg = cfg->log_arg;
 	c->log_level = cfg->log_level;
@@ -293,6 +299,13 @@ PGC_API int pgc_cache_create(const struct pgc_cache_config *ucfg, pgc_cache **ca
 PGC_API int pgc_cache_destroy(pgc_cache *cache)
 {
 	if (!cache)
+		return 0;
+	/*
+	 * The child's copy of a parent's cache: its locks may be held and its
+	 * lists half changed by threads that are not in this process, so it is
+	 * left as it is; its memory goes with the process (cache.h, fork).
+	 */
+	if (pgc_unlikely(pgc__fork_inherited(cache->fork_gen)))
 		return 0;
 	if (atomic_load(&cache->nr_mappings) > 0)
 		return -EBUSY;

@@ -101,6 +101,7 @@ struct pgc_cache {
 	void *log_arg;
 	int log_level;
 	bool huge_pages;              /* frames advised MADV_HUGEPAGE */
+	uint32_t fork_gen;            /* pgc__fork_generation() at create (fork_internal.h) */
 	struct pgc_stat_stripe stats[PGC_STAT_STRIPES];
 	struct pgc_wb wb;
 	struct pgc_mig_counters mig[PGC_MIG_REASONS];

@@ -35,6 +35,7 @@
 
 #include "alloc_internal.h"
 #include "cache_internal.h"
+#include "fork_internal.h"
 #include "numa_internal.h"
 #include "tsan_internal.h"
 
@@ -56,7 +57,12 @@ struct pgc_pending_batch {
 	unsigned pool_idx;
 	uint32_t head, tail;
 	uint64_t nr;
+	uint32_t fork_gen;      /* when handed to call_rcu() (fork_internal.h) */
+	unsigned fork_retries;  /* of a batch queued before a fork, in the child */
 };
+
+/* Tries for a pool lock a thread of the parent may hold for ever. */
+#define PGC_FORK_BATCH_RETRIES 100
 
 int pgc__frames_init(struct pgc_frames *fr, size_t page_size, uint64_t capacity,
 		     unsigned nr_pools)
@@ -264,13 +270,43 @@ static void pool_splice_free(struct pgc_frame_pool *pool, struct pgc_page *last,
 	pool->nr_free += nr;
 }
 
+/*
+ * A batch queued before a fork, whose callback runs in the child (liburcu
+ * moves the queued callbacks to the child's new call_rcu worker): the
+ * pool's lock may be held by a thread of the parent that does not exist
+ * here, and waiting for it would stop the worker and every rcu_barrier()
+ * of the child, fresh caches' included. So the lock is only tried; when
+ * busy the batch goes round another grace period, and after
+ * PGC_FORK_BATCH_RETRIES its frames are given up (that cache's copy is
+ * unusable anyway while the lock stays held). Returns true with the lock
+ * held, false when the batch was requeued or dropped.
+ */
+static void pending_batch_done(struct rcu_head *head);
+
+static bool inherited_batch_lock(struct pgc_pending_batch *b, struct pgc_frame_pool *pool)
+{
+	if (pthread_mutex_trylock(&pool->lock) == 0)
+		return true;
+	if (++b->fork_retries < PGC_FORK_BATCH_RETRIES) {
+		call_rcu(&b->rcu, pending_batch_done);
+		return false;
+	}
+	free(b);
+	return false;
+}
+
 static void pending_batch_done(struct rcu_head *head)
 {
 	struct pgc_pending_batch *b = caa_container_of(head, struct pgc_pending_batch, rcu);
 	pgc__hb_acquire(b);
 	struct pgc_frame_pool *pool = &b->cache->nodes[b->pool_idx].pool;
 	struct pgc_page *last = pgc__frames_page(&b->cache->frames, b->tail);
-	pthread_mutex_lock(&pool->lock);
+	if (pgc_unlikely(pgc__fork_inherited(b->fork_gen))) {
+		if (!inherited_batch_lock(b, pool))
+			return;
+	} else {
+		pthread_mutex_lock(&pool->lock);
+	}
 	pool_splice_free(pool, last, b->head, b->nr);
 	pool->nr_inflight -= b->nr;
 	pthread_mutex_unlock(&pool->lock);
@@ -307,6 +343,8 @@ static void pending_batch_start(struct pgc_pending_batch *batch)
 {
 	if (!batch)
 		return;
+	batch->fork_gen = pgc__fork_generation();
+	batch->fork_retries = 0;
 	pgc__hb_release(batch);
 	call_rcu(&batch->rcu, pending_batch_done);
 }

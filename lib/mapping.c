@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "alloc_internal.h"
+#include "fork_internal.h"
 #include "mapping_internal.h"
 #include "tsan_internal.h"
 
@@ -308,11 +309,17 @@ PGC_API int pgc_mapping_create(pgc_cache *cache, const struct pgc_mapping_ops *o
 	if (pgc__memalign((void **)&m, alignof(struct pgc_mapping), sizeof(*m)))
 		return -ENOMEM;
 	memset(m, 0, sizeof(*m));
+	/*
+	 * Only the caller's size is read: the members an older caller's table
+	 * lacks (sync, since 0.1.0) stay NULL in the zeroed copy, which means
+	 * their default, and nothing past its size is ever read.
+	 */
 	if (ops)
 		memcpy(&m->ops, ops, ops->size < sizeof(*ops) ? ops->size : sizeof(*ops));
 	m->ops.size = sizeof(m->ops);
 	m->cache = cache;
 	m->owner = owner;
+	m->fork_gen = pgc__fork_generation();
 	atomic_init(&m->size, size);
 	atomic_init(&m->dio_block, PGC_DIO_DEFAULT_BLOCK);
 	atomic_init(&m->dio_mem_align, PGC_DIO_DEFAULT_BLOCK);
@@ -340,6 +347,15 @@ PGC_API int pgc_mapping_destroy(pgc_mapping *m)
 {
 	if (!m)
 		return 0;
+	/*
+	 * A child's copy of a parent's mapping is dropped as it is: its dirty
+	 * pages are the parent's to write, and its locks may be held by
+	 * threads that are not in this process (cache.h, fork).
+	 */
+	if (pgc_unlikely(pgc__fork_inherited(m->fork_gen))) {
+		atomic_fetch_sub(&m->cache->nr_mappings, 1);
+		return 0;
+	}
 	if (atomic_load(&m->nr_dirty) > 0 || atomic_load(&m->nr_writeback) > 0)
 		return -EBUSY;
 	/* Drops the clean pages; the store keeps its size (no resize). */

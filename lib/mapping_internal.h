@@ -48,6 +48,7 @@ struct pgc_mapping {
 	_Atomic uint32_t dio_mem_align;
 	_Atomic uint64_t dio_max_segment;
 	_Atomic uint32_t ra_max;     /* readahead window cap in pages (rw.c) */
+	uint32_t fork_gen;           /* pgc__fork_generation() at create (fork_internal.h) */
 	struct pgc_mapping_ops ops;
 
 	/* page number -> frame id, RCU readers: root alone on its line, the

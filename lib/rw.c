@@ -548,6 +548,27 @@ static ssize_t write_locked(struct pgc_mapping *m, const void *buf, size_t len, 
 
 /* ---- sync and readahead settings -------------------------------------- */
 
+/*
+ * The store's sync operation over a byte range, if it has one. A failure is
+ * recorded in the errseq like a writeback error: data the store acknowledged
+ * may be lost, and every holder of a sample must hear of it, not only the
+ * caller whose sync ran into it.
+ */
+static int sync_store(struct pgc_mapping *m, uint64_t start, uint64_t end)
+{
+	/* NULL for an ops table older than the member (pgc_mapping_create
+	 * copies only the caller's size into a zeroed table). */
+	if (!m->ops.sync)
+		return 0;
+	int err = m->ops.sync(m, start, end);
+	if (err) {
+		pgc_mapping_set_error(m, err);
+		pgc__log(m->cache, PGC_LOG_ERROR, "sync of bytes %llu-%llu of the store failed: %d",
+			 (unsigned long long)start, (unsigned long long)end, err);
+	}
+	return err;
+}
+
 PGC_API int pgc_sync_range(pgc_mapping *m, uint64_t start, uint64_t end, pgc_errseq_t *since)
 {
 	if (!m || start > end)
@@ -558,6 +579,14 @@ PGC_API int pgc_sync_range(pgc_mapping *m, uint64_t start, uint64_t end, pgc_err
 	int rerr = pgc__mapping_resize_store(m);
 	if (!err)
 		err = rerr;
+	/*
+	 * Last, durability, even after a failed writeback: the pages that were
+	 * written should survive a crash whatever happened to the others, and
+	 * the first error is what the caller gets either way.
+	 */
+	int serr = sync_store(m, start, end);
+	if (!err)
+		err = serr;
 	if (since) {
 		int seen = pgc_mapping_check_error(m, since);
 		if (!err)

@@ -1,8 +1,8 @@
 /*
  * The built-in O_DIRECT file store: the default backend under a mapping.
  * It implements the mapping operations (readpage, readpages, writepage,
- * writepages, direct_IO) with preadv and pwritev on a descriptor opened with
- * O_DIRECT, so the library's cache is the only cache of the data and the
+ * writepages, direct_IO, resize, sync) with preadv, pwritev, ftruncate and
+ * fdatasync on a descriptor opened with O_DIRECT, so the library's cache is the only cache of the data and the
  * kernel's page cache does not hold a second copy.
  *
  * It sits at the bottom of the stack, beside the mapping layer: it calls the
@@ -659,6 +659,18 @@ static int store_resize(pgc_mapping *m, uint64_t size)
 	return err;
 }
 
+/*
+ * Durability for pgc_sync_range(): fdatasync flushes the whole file (there
+ * is no durable range sync; sync_file_range(2) does not flush the device's
+ * cache nor the metadata a read needs), size changes included.
+ */
+static int store_sync(pgc_mapping *m, uint64_t start, uint64_t end)
+{
+	(void)start;
+	(void)end;
+	return pgc_store_sync(pgc_mapping_owner(m));
+}
+
 static const struct pgc_mapping_ops store_ops = {
 	.size = sizeof(struct pgc_mapping_ops),
 	.readpage = store_readpage,
@@ -669,6 +681,7 @@ static const struct pgc_mapping_ops store_ops = {
 	.migratepage = pgc_migrate_page,
 	.direct_IO = store_direct_IO,
 	.resize = store_resize,
+	.sync = store_sync,
 };
 
 PGC_API const struct pgc_mapping_ops *pgc_store_ops(void)

@@ -46,7 +46,18 @@ struct mstore {
 	int64_t gate_idx;        /* -1: no gate */
 	bool gate_entered, gate_open;
 	int64_t read_gate_idx; /* readpage of this index waits until gate_open (-1: none) */
+	char events[MS_LOG + 1]; /* 'w' writepage, 'r' resize, 's' sync, in call order */
+	int nevents;
+	int sync_calls, sync_err;
+	uint64_t sync_start, sync_end;
 };
+
+/* Under s->lock. */
+static void ms_event(struct mstore *s, char e)
+{
+	if (s->nevents < MS_LOG)
+		s->events[s->nevents++] = e;
+}
 
 static void ms_init(struct mstore *s, size_t ps, size_t pages)
 {
@@ -136,6 +147,7 @@ static int ms_writepage(pgc_mapping *m, pgc_page *p, struct pgc_writeback_contro
 	int err = 0;
 	pthread_mutex_lock(&s->lock);
 	s->writepage_calls++;
+	ms_event(s, 'w');
 	if ((int64_t)pgc_page_index(p) == s->gate_idx) {
 		s->gate_entered = true;
 		pthread_cond_broadcast(&s->gate_cv);
@@ -1494,6 +1506,237 @@ START_TEST(resize_op_called_by_truncate_and_sync)
 }
 END_TEST
 
+/* ---- The sync operation: durability ----------------------------------- */
+
+static int ms_resize_ev(pgc_mapping *m, uint64_t size)
+{
+	(void)size;
+	struct mstore *s = pgc_mapping_owner(m);
+	pthread_mutex_lock(&s->lock);
+	ms_event(s, 'r');
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
+
+static int ms_sync(pgc_mapping *m, uint64_t start, uint64_t end)
+{
+	struct mstore *s = pgc_mapping_owner(m);
+	pthread_mutex_lock(&s->lock);
+	ms_event(s, 's');
+	s->sync_calls++;
+	s->sync_start = start;
+	s->sync_end = end;
+	int err = s->sync_err;
+	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
+static struct pgc_mapping_ops ms_ops_sync(void)
+{
+	struct pgc_mapping_ops ops = ms_ops;
+	ops.resize = ms_resize_ev;
+	ops.sync = ms_sync;
+	return ops;
+}
+
+/* The calls since the last ms_events_reset(), as a string. */
+static const char *ms_events(struct mstore *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->events[s->nevents] = '\0';
+	pthread_mutex_unlock(&s->lock);
+	return s->events;
+}
+
+static void ms_events_reset(struct mstore *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->nevents = 0;
+	s->sync_calls = 0;
+	pthread_mutex_unlock(&s->lock);
+}
+
+/*
+ * pgc_sync_range() writes the range back, resizes, then syncs with the
+ * caller's byte range: sync comes after the last writepage, once per call,
+ * and also when nothing was dirty (pages reclaim wrote back earlier are not
+ * durable until a sync).
+ */
+START_TEST(sync_op_called_after_last_writepage)
+{
+	struct pgc_mapping_ops ops = ms_ops_sync();
+	struct fx f;
+	fx_init(&f, 64, 16, 0, &ops);
+	size_t ps = f.ps;
+	unsigned char *src = malloc(5 * ps);
+	memset(src, 0x5a, 5 * ps);
+	ck_assert_int_eq(pgc_write(f.m, src, 5 * ps, 0, 0), (ssize_t)(5 * ps));
+	ms_events_reset(&f.s);
+	ck_assert_int_eq(pgc_sync_range(f.m, ps, 4 * ps - 1, NULL), 0);
+	ck_assert_str_eq(ms_events(&f.s), "wwwrs");
+	ck_assert_uint_eq(f.s.sync_start, ps);
+	ck_assert_uint_eq(f.s.sync_end, 4 * ps - 1);
+	ck_assert_mem_eq(f.s.data + ps, src, 3 * ps);
+	ms_events_reset(&f.s);
+	ck_assert_int_eq(pgc_sync_range(f.m, 0, UINT64_MAX, NULL), 0);
+	ck_assert_str_eq(ms_events(&f.s), "wwrs");
+	ck_assert_uint_eq(f.s.sync_start, 0);
+	ck_assert_uint_eq(f.s.sync_end, UINT64_MAX);
+	ms_events_reset(&f.s);
+	ck_assert_int_eq(pgc_sync_range(f.m, 0, UINT64_MAX, NULL), 0);
+	ck_assert_str_eq(ms_events(&f.s), "rs");
+	/* Writeback alone (a flush without durability) does not sync. */
+	ck_assert_int_eq(pgc_write(f.m, src, ps, 0, PGC_WRITE_SYNC), (ssize_t)ps);
+	ck_assert_int_eq(pgc_write(f.m, src, ps, ps, 0), (ssize_t)ps);
+	ck_assert_int_eq(pgc_mapping_writeback(f.m, 0, UINT64_MAX, PGC_WB_ALL), 0);
+	ck_assert_int_eq(f.s.sync_calls, 1);
+	free(src);
+	fx_fini(&f);
+}
+END_TEST
+
+/*
+ * The sync operation's error is returned and recorded in the errseq, so that
+ * another holder of a sample sees it too; a failed writeback still syncs
+ * what was written, and its error, the first, is the one returned.
+ */
+START_TEST(sync_op_error_reported)
+{
+	struct pgc_mapping_ops ops = ms_ops_sync();
+	struct fx f;
+	fx_init(&f, 64, 16, 0, &ops);
+	size_t ps = f.ps;
+	unsigned char *src = malloc(2 * ps);
+	memset(src, 0x42, 2 * ps);
+	pgc_errseq_t s1 = pgc_mapping_sample_error(f.m), s2 = s1;
+	ck_assert_int_eq(pgc_write(f.m, src, ps, 0, 0), (ssize_t)ps);
+	f.s.sync_err = -EIO;
+	ms_events_reset(&f.s);
+	ck_assert_int_eq(pgc_sync_range(f.m, 0, UINT64_MAX, &s1), -EIO);
+	ck_assert_str_eq(ms_events(&f.s), "wrs");
+	ck_assert_uint_eq(pgc_mapping_nr_dirty(f.m), 0);
+	ck_assert_int_eq(pgc_mapping_check_error(f.m, &s1), 0); /* seen once */
+	ck_assert_int_eq(pgc_mapping_check_error(f.m, &s2), -EIO);
+	/* Without a sample: this call's own error only. */
+	f.s.sync_err = -ENOSPC;
+	ck_assert_int_eq(pgc_sync_range(f.m, 0, UINT64_MAX, NULL), -ENOSPC);
+	f.s.sync_err = 0;
+	ck_assert_int_eq(pgc_sync_range(f.m, 0, UINT64_MAX, &s1), -ENOSPC);
+	ck_assert_int_eq(pgc_sync_range(f.m, 0, UINT64_MAX, &s1), 0);
+	/* A writepage fails: sync is still called, the writeback error wins. */
+	ck_assert_int_eq(pgc_write(f.m, src, 2 * ps, 0, 0), (ssize_t)(2 * ps));
+	f.s.write_seen = 0;
+	f.s.write_fail_nth = 1;
+	f.s.sync_err = -EROFS;
+	ms_events_reset(&f.s);
+	ck_assert_int_eq(pgc_sync_range(f.m, 0, UINT64_MAX, &s1), -EIO);
+	ck_assert_str_eq(ms_events(&f.s), "wwrs");
+	ck_assert_uint_eq(pgc_mapping_nr_dirty(f.m), 1);
+	f.s.write_fail_nth = 0;
+	f.s.sync_err = 0;
+	ck_assert_int_eq(pgc_sync_range(f.m, 0, UINT64_MAX, &s1), 0);
+	ck_assert_mem_eq(f.s.data, src, 2 * ps);
+	free(src);
+	fx_fini(&f);
+}
+END_TEST
+
+/*
+ * A caller built against 0.1.0 passes a table whose size ends before sync:
+ * whatever lies in memory past its size is never read (here a sync that
+ * would count), and everything else works as before.
+ */
+START_TEST(sync_op_old_size_ops_without_sync)
+{
+	struct pgc_mapping_ops ops = ms_ops_sync();
+	ops.size = offsetof(struct pgc_mapping_ops, sync);
+	struct fx f;
+	fx_init(&f, 64, 16, 0, &ops);
+	size_t ps = f.ps;
+	unsigned char *src = malloc(3 * ps), *buf = malloc(3 * ps);
+	memset(src, 0x77, 3 * ps);
+	ck_assert_int_eq(pgc_write(f.m, src, 3 * ps, 0, 0), (ssize_t)(3 * ps));
+	ms_events_reset(&f.s);
+	ck_assert_int_eq(pgc_sync_range(f.m, 0, UINT64_MAX, NULL), 0);
+	ck_assert_str_eq(ms_events(&f.s), "wwwr");
+	ck_assert_int_eq(f.s.sync_calls, 0);
+	ck_assert_mem_eq(f.s.data, src, 3 * ps);
+	ck_assert_int_eq(pgc_mapping_truncate(f.m, ps), 0);
+	ck_assert_int_eq(pgc_read(f.m, buf, 3 * ps, 0), (ssize_t)ps);
+	ck_assert_mem_eq(buf, src, ps);
+	free(src);
+	free(buf);
+	fx_fini(&f);
+	/* The current size, same table: sync is called. */
+	ops.size = sizeof(ops);
+	fx_init(&f, 64, 16, 0, &ops);
+	ck_assert_int_eq(pgc_sync_range(f.m, 0, UINT64_MAX, NULL), 0);
+	ck_assert_int_eq(f.s.sync_calls, 1);
+	fx_fini(&f);
+}
+END_TEST
+
+static atomic_int store_sync_calls;
+
+/* The built-in store's sync, counted. */
+static int counting_store_sync(pgc_mapping *m, uint64_t start, uint64_t end)
+{
+	atomic_fetch_add(&store_sync_calls, 1);
+	return pgc_store_ops()->sync(m, start, end);
+}
+
+/*
+ * The built-in file store has a sync operation (fdatasync) and
+ * pgc_sync_range() calls it, once per call, with its error returned: the
+ * store's descriptor is replaced by /dev/null, where fdatasync(2) fails
+ * with EINVAL.
+ */
+START_TEST(store_sync_op_called_by_sync_range)
+{
+	ck_assert_ptr_nonnull(pgc_store_ops()->sync);
+	struct sfx f;
+	snprintf(f.path, sizeof f.path, "/var/tmp/pgc-io-XXXXXX");
+	int fd = mkstemp(f.path);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	ck_assert_int_eq(pgc_store_open(f.path, O_RDWR | O_TRUNC, 0600, &f.st), 0);
+	f.cache = pgc_test_cache(64, 0);
+	f.ps = pgc_cache_page_size(f.cache);
+	struct pgc_mapping_ops ops = *pgc_store_ops();
+	ops.sync = counting_store_sync;
+	ck_assert_int_eq(pgc_mapping_create(f.cache, &ops, f.st, 0, &f.m), 0);
+	atomic_store(&store_sync_calls, 0);
+	size_t len = 3 * f.ps + 100;
+	unsigned char *src = malloc(len), *kb = malloc(len + 1);
+	for (size_t i = 0; i < len; i++)
+		src[i] = (unsigned char)(i * 29 + 1);
+	ck_assert_int_eq(pgc_write(f.m, src, len, 0, 0), (ssize_t)len);
+	ck_assert_int_eq(pgc_sync_range(f.m, 0, UINT64_MAX, NULL), 0);
+	ck_assert_int_eq(atomic_load(&store_sync_calls), 1);
+	ck_assert_int_eq(file_pread(f.path, kb, len + 1, 0), (ssize_t)len);
+	ck_assert_mem_eq(kb, src, len);
+	ck_assert_int_eq(pgc_sync_range(f.m, 0, f.ps - 1, NULL), 0);
+	ck_assert_int_eq(atomic_load(&store_sync_calls), 2);
+	ck_assert_int_eq(pgc_mapping_truncate(f.m, 0), 0);
+	/* Nothing dirty and the file already of the mapping's size: only the
+	 * sync touches the descriptor. */
+	int null_fd = open("/dev/null", O_RDWR);
+	ck_assert_int_ge(null_fd, 0);
+	ck_assert_int_eq(dup2(null_fd, pgc_store_fd(f.st)), pgc_store_fd(f.st));
+	close(null_fd);
+	pgc_errseq_t since = pgc_mapping_sample_error(f.m);
+	ck_assert_int_eq(pgc_sync_range(f.m, 0, UINT64_MAX, NULL), -EINVAL);
+	ck_assert_int_eq(atomic_load(&store_sync_calls), 3);
+	ck_assert_int_eq(pgc_mapping_check_error(f.m, &since), -EINVAL);
+	ck_assert_int_eq(pgc_mapping_destroy(f.m), 0);
+	ck_assert_int_eq(pgc_store_close(f.st), 0);
+	ck_assert_int_eq(pgc_cache_destroy(f.cache), 0);
+	unlink(f.path);
+	free(src);
+	free(kb);
+}
+END_TEST
+
 /* ---- Each thread its own 512-byte block, blocks sharing pages ---------- */
 
 #define OB_THREADS 4
@@ -1808,6 +2051,10 @@ static Suite *io_suite(void)
 	PGC_ADD(s, store_truncate_then_write_past_reads_zeros, 10);
 	PGC_ADD(s, store_sync_gives_file_the_mapping_size, 10);
 	PGC_ADD(s, resize_op_called_by_truncate_and_sync, 10);
+	PGC_ADD(s, sync_op_called_after_last_writepage, 10);
+	PGC_ADD(s, sync_op_error_reported, 10);
+	PGC_ADD(s, sync_op_old_size_ops_without_sync, 10);
+	PGC_ADD(s, store_sync_op_called_by_sync_range, 10);
 	PGC_ADD(s, store_concurrent_buffered_and_direct, 30);
 	PGC_ADD(s, store_own_block_direct_read_after_write, 60);
 	PGC_ADD(s, commit_keeps_tag_of_page_being_cleaned, 30);

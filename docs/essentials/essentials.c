@@ -76,12 +76,10 @@ int main(int argc, char **argv)
 	//! [read]
 
 	//! [sync]
-	/* Like fsync: write back, hear of each write error once, then make it
-	 * durable on the device. */
+	/* Like fsync: write back, make it durable on the device (the store's
+	 * fdatasync), and hear of each write error once. */
 	pgc_errseq_t since = pgc_mapping_sample_error(m);
 	err = pgc_sync_range(m, 0, UINT64_MAX, &since);
-	if (!err)
-		err = pgc_store_sync(store);
 	if (err)
 		return fail("pgc_sync_range", err);
 	//! [sync]

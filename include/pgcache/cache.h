@@ -6,6 +6,33 @@
  * the NUMA nodes it is configured to use, their descriptors, the LRU lists of
  * each node and the reclaim that keeps the number of pages in use at or below
  * the configured capacity. Mappings (see mapping.h) are created on a cache.
+ *
+ * @par fork(2)
+ * A process that uses the library may fork at any time, from any thread,
+ * with no call of its own: the first pgc_cache_create() registers
+ * pthread_atfork(3) handlers (once per process) that carry liburcu's state
+ * across the fork (its call_rcu worker is paused in the parent for the
+ * fork, typically a millisecond, and restarted in the child). posix_spawn(3)
+ * and vfork(2) run no such handlers and need none. Do not fork from inside
+ * a function the library calls (an operation of struct pgc_mapping_ops, the
+ * log callback). In the child, the caches and mappings made before the fork
+ * are copies of the parent's, and threads the library started in the
+ * parent do not exist:
+ * - the child may exit or exec, and may destroy its copies:
+ *   pgc_mapping_destroy() and pgc_cache_destroy() of a copy return 0 at
+ *   once, without writing back (dirty pages are the parent's to write),
+ *   without waiting for any lock and without freeing the copy's memory,
+ *   which the child gets back when it exits or execs; pgc_store_close()
+ *   closes the child's descriptor as usual;
+ * - the child may go on using its copies (read, write, sync, truncate,
+ *   make mappings) only if no other thread of the parent was inside the
+ *   library at the fork (a thread that held a lock there is gone, and the
+ *   lock stays held in the child), for instance when it forked while
+ *   single-threaded; its writebacks then write its copies of the pages to
+ *   the same store as the parent, so the two must not share a store they
+ *   both write;
+ * - caches and mappings the child makes after the fork work as in any
+ *   process, and the same rule holds for its own children.
  */
 #ifndef PGCACHE_CACHE_H
 #define PGCACHE_CACHE_H
@@ -244,7 +271,8 @@ PGC_API void pgc_cache_config_init(struct pgc_cache_config *cfg);
  *         or flags has unknown bits;
  *         -ENODEV if a listed node does not exist or has no memory;
  *         -EACCES if a listed node is outside the process's allowed nodes;
- *         -ENOMEM if memory for the cache's own structures is missing;
+ *         -ENOMEM if memory for the cache's own structures is missing, or
+ *         the library's fork handlers could not be registered;
  *         -EAGAIN if #PGC_CACHE_WRITEBACK_THREAD is set and the thread
  *         could not be created.
  * @par Thread safety
@@ -258,9 +286,13 @@ PGC_API int pgc_cache_create(const struct pgc_cache_config *cfg, pgc_cache **cac
  * Every mapping of the cache must have been destroyed first. Pages the
  * caller still holds references on become invalid.
  *
+ * In a child of fork(2), a cache made before the fork is a copy: it is
+ * dropped without freeing its memory and 0 is returned (see cache.h).
+ *
  * @param cache the cache, or NULL (then nothing happens).
- * @return 0 on success (also for NULL); -EBUSY if mappings of the cache
- *         still exist (then nothing is freed).
+ * @return 0 on success (also for NULL, and for a copy inherited through
+ *         fork(2)); -EBUSY if mappings of the cache still exist (then nothing
+ *         is freed).
  * @par Thread safety
  * No other thread may use the cache or any of its pages during or after
  * the call.

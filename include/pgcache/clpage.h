@@ -59,7 +59,10 @@ enum pgc_clpage_crt {
 	PGC_CRT_WRITE = 1 /**< pageout */
 };
 
-/** Flag of pgc_io_create(): the I/O is synchronous (writes are written back before it ends). */
+/**
+ * Flag of pgc_io_create(): the I/O is synchronous (writes are written back
+ * before it ends; not made durable: see pgc_sync_range()).
+ */
 #define PGC_IO_SYNC 1u
 
 /**

@@ -28,7 +28,10 @@
 extern "C" {
 #endif
 
-/** Flag of pgc_write(): write the data back and wait before returning. */
+/**
+ * Flag of pgc_write(): write the data back and wait before returning. It
+ * does not call the store's sync operation: for durability, pgc_sync_range().
+ */
 #define PGC_WRITE_SYNC 1u
 
 /**
@@ -156,18 +159,32 @@ PGC_API int pgc_write_end(pgc_io *io, pgc_clpage *clp, uint64_t pos, size_t copi
 PGC_API int pgc_io_commit(pgc_io *io);
 
 /**
- * @brief Writes back the dirty pages of a byte range and waits for them,
- * passes the mapping's size on to the store (the resize operation of
- * struct pgc_mapping_ops, if it has one), then reports a write error
- * recorded since @p since (like fsync on a file descriptor: each holder of
- * a sample sees each error once).
+ * @brief Makes a byte range durable, as fsync(2) does for a file: writes
+ * back the dirty pages of the range and waits for them (those that others
+ * are writing back too), passes the mapping's size on to the store (the
+ * resize operation of struct pgc_mapping_ops, if it has one), then asks
+ * the store to make the range durable (its sync operation, if it has one:
+ * fdatasync(2) for the built-in file store), and reports a write error
+ * recorded since @p since (each holder of a sample sees each error once).
+ *
+ * The sync operation is called on every call, also when the writeback
+ * failed, so that the pages that were written are durable all the same;
+ * the first error of writeback, resize and sync is returned, and a sync
+ * error is also recorded in the mapping's write-error sequence. A store
+ * without a sync operation is taken to be durable once its writes return:
+ * the range is then written back, not more. Writeback without the store's
+ * sync (a cheaper flush that a crash may undo): pgc_mapping_writeback()
+ * with #PGC_WB_ALL. #PGC_WRITE_SYNC and #PGC_IO_SYNC also write back and
+ * wait only.
  * @param mapping the mapping.
  * @param start   first byte.
  * @param end     last byte (inclusive); UINT64_MAX for the whole mapping.
  * @param since   the caller's error sample (pgc_mapping_sample_error()),
  *                advanced; NULL to report only this call's own errors.
- * @return 0; -EINVAL for a NULL mapping or start > end; the error of
- *         writepage(s), of resize, or one recorded since @p since.
+ * @return 0 once the range is written back and, where the store has a sync
+ *         operation, durable; -EINVAL for a NULL mapping or start > end;
+ *         the first error of writepage(s), of resize and of sync, or one
+ *         recorded since @p since.
  * @par Thread safety
  * Safe from any thread; sleeps. The caller holds no page lock.
  */

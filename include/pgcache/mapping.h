@@ -163,6 +163,28 @@ struct pgc_mapping_ops {
 	 * writes make it.
 	 */
 	int (*resize)(pgc_mapping *mapping, uint64_t size);
+	/**
+	 * Make durable what the store holds of bytes [@p start, @p end]
+	 * (@p end inclusive, UINT64_MAX for the whole object) and its size:
+	 * once it returns 0, those bytes as last written by writepage,
+	 * writepages or direct_IO, and the size last given to resize,
+	 * survive a crash or a power loss (fdatasync(2)'s promise). Called
+	 * by pgc_sync_range() with its byte range, after the range was
+	 * written back and waited for and after resize, also when that
+	 * writeback failed (pages written before the failure are then made
+	 * durable all the same). The store may make more durable than asked:
+	 * the built-in file store syncs its whole file with fdatasync(2).
+	 * Called without locks held; may block. Return 0 or a negative errno,
+	 * which pgc_sync_range() returns and records in the mapping's
+	 * write-error sequence (pgc_mapping_set_error()), so that every
+	 * holder of an error sample sees it. Default (NULL): nothing; a store
+	 * whose writes are durable when they return needs none.
+	 *
+	 * Added after 0.1.0: read only when the caller's @c size covers it,
+	 * so an ops table built for 0.1.0 (whose @c size ends at resize) has
+	 * no sync operation.
+	 */
+	int (*sync)(pgc_mapping *mapping, uint64_t start, uint64_t end);
 };
 
 /**
@@ -204,10 +226,14 @@ PGC_API int pgc_mapping_create(pgc_cache *cache, const struct pgc_mapping_ops *o
  *
  * Dirty data is never dropped silently: if pages are dirty or under
  * writeback, nothing is destroyed and -EBUSY is returned; write them back
- * (pgc_mapping_writeback()) or truncate the mapping first.
+ * (pgc_mapping_writeback()) or truncate the mapping first. In a child of
+ * fork(2), a mapping made before the fork is a copy: it is dropped at once,
+ * dirty pages included (they are the parent's to write), without waiting
+ * for any lock or freeing its memory, and 0 is returned (see cache.h).
  *
  * @param mapping the mapping, or NULL (nothing happens, returns 0).
- * @return 0; -EBUSY if dirty or writeback pages remain.
+ * @return 0 (also for a copy inherited through fork(2)); -EBUSY if dirty
+ *         or writeback pages remain.
  * @par Thread safety
  * No other thread may use the mapping during or after the call. Pages the
  * caller still holds stay valid, with no mapping.

@@ -6,8 +6,9 @@
  * cache of the data.
  *
  * A store implements the mapping operations readpage, readpages,
- * writepage, writepages and direct_IO (pgc_store_ops()); the mapping's
- * owner pointer is the store. pgc_store_mapping_create() does the wiring.
+ * writepage, writepages, direct_IO, resize and sync (pgc_store_ops()); the
+ * mapping's owner pointer is the store. pgc_store_mapping_create() does the
+ * wiring.
  *
  * O_DIRECT needs aligned offsets, lengths and buffers. The store learns the
  * file system's logical block size and memory alignment (statx
@@ -20,6 +21,10 @@
  * extends) the file through the resize operation, and pgc_sync_range()
  * extends it to the mapping's size, holes included. A caller never needs
  * pgc_store_truncate() for a mapping's sake.
+ *
+ * pgc_sync_range() makes what it wrote durable through the sync operation
+ * (fdatasync(2) of the whole file), so a caller needs no pgc_store_sync()
+ * after it.
  */
 #ifndef PGCACHE_STORE_H
 #define PGCACHE_STORE_H
@@ -165,7 +170,10 @@ PGC_API ssize_t pgc_store_write(pgc_store *store, const struct iovec *iov, int i
 PGC_API int pgc_store_truncate(pgc_store *store, uint64_t size);
 
 /**
- * @brief Makes written data durable (fdatasync).
+ * @brief Makes written data durable (fdatasync). pgc_sync_range() on a
+ * mapping of the store already calls it (the sync operation); it is for
+ * data written with pgc_store_write() or through another descriptor of the
+ * file, which the mapping does not know of.
  * @param store the store.
  * @return 0; -EINVAL for NULL; the negated errno of fdatasync(2).
  * @par Thread safety
@@ -181,7 +189,8 @@ PGC_API int pgc_store_sync(pgc_store *store);
  * writepage and writepages (runs of consecutive dirty pages, one pwritev
  * each, through pgc_mapping_writeback_runs()), direct_IO, and resize (an
  * ftruncate(2) to the mapping's size when the file's differs; nothing for
- * a block device). The mapping's owner must be the store.
+ * a block device), and sync (fdatasync(2) of the whole file, whatever the
+ * range). The mapping's owner must be the store.
  * @return a static table, valid for the life of the process.
  * @par Thread safety
  * Safe from any thread.
