@@ -182,11 +182,12 @@ static void world_check_and_fini(struct world *w, uint64_t pages)
  * periods and its call_rcu worker (writes that grow the index, truncate
  * that frees its nodes, reclaim, destroy's rcu_barrier).
  */
-static void child_fresh_cache(void)
+static void child_fresh_cache_flags(uint32_t flags)
 {
 	struct pgc_cache_config cfg;
 	pgc_cache_config_init(&cfg);
 	cfg.capacity_pages = 32;
+	cfg.flags = flags;
 	pgc_cache *c = NULL;
 	CHILD_CHECK(pgc_cache_create(&cfg, &c) == 0);
 	size_t ps = pgc_cache_page_size(c);
@@ -211,6 +212,11 @@ static void child_fresh_cache(void)
 	CHILD_CHECK(pgc_mapping_destroy(m) == 0);
 	CHILD_CHECK(pgc_cache_destroy(c) == 0);
 	free(ms.data);
+}
+
+static void child_fresh_cache(void)
+{
+	child_fresh_cache_flags(0);
 }
 
 /* In a child: destroys every inherited object, then makes a cache of its own. */
@@ -409,6 +415,42 @@ START_TEST(fork_while_threads_busy)
 }
 END_TEST
 
+/*
+ * The parent's cache has a writeback thread at work: a child has no such
+ * thread, so destroying its copy of the cache must not wait for it, and a
+ * cache the child makes with a thread of its own works.
+ */
+START_TEST(fork_with_writeback_thread)
+{
+	struct world w;
+	uint64_t pages = 200;
+	world_init(&w, 48, pages);
+	ck_assert_int_eq(pgc_cache_start_writeback(w.cache), 0);
+	struct busy b = {.w = &w, .m = w.m, .pages = pages};
+	pthread_t t;
+	ck_assert_int_eq(pthread_create(&t, NULL, busy_writer, &b), 0);
+	for (unsigned i = 0; i < fork_rounds(); i++) {
+		pid_t pid = fork();
+		ck_assert_int_ge(pid, 0);
+		if (pid == 0) {
+			alarm(child_alarm());
+			CHILD_CHECK(pgc_mapping_destroy(w.m) == 0);
+			CHILD_CHECK(pgc_mapping_destroy(w.fm) == 0);
+			CHILD_CHECK(pgc_store_close(w.st) == 0);
+			CHILD_CHECK(pgc_cache_destroy(w.cache) == 0);
+			child_fresh_cache_flags(PGC_CACHE_WRITEBACK_THREAD);
+			_exit(0);
+		}
+		expect_child_ok(pid, "writeback thread");
+		pgc_test_sleep_ms(5);
+	}
+	atomic_store(&b.stop, true);
+	pthread_join(t, NULL);
+	PGC_ASSERT_NO_THREAD_FAILURE(&b.fail);
+	world_check_and_fini(&w, pages);
+}
+END_TEST
+
 struct forker {
 	struct world *w;
 	pid_t pid;
@@ -513,6 +555,7 @@ static Suite *fork_suite(void)
 	PGC_ADD(s, fork_while_threads_busy, 120);
 	PGC_ADD(s, fork_from_other_thread, 120);
 	PGC_ADD(s, fork_grandchild, 60);
+	PGC_ADD(s, fork_with_writeback_thread, 120);
 	return s;
 }
 
