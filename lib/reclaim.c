@@ -62,10 +62,14 @@ static enum shrink_result shrink_page(struct pgc_cache *c, struct pgc_page *p,
 		if (!may_write || !m->ops.writepage)
 			goto keep_locked;
 		if (pgc__wb_backing_off(m)) {
-			/* Its store failed lately: no retry in a tight loop. */
+			/* Its store failed lately: no retry in a tight loop.
+			 * Out of the inactive list's way (the kernel activates
+			 * what it cannot reclaim), so clean pages behind it
+			 * are found. */
 			if (!sc->write_err)
 				sc->write_err = atomic_load_explicit(&m->wb_last_err,
 								     memory_order_relaxed);
+			pgc__set(p, PGC_PG_ACTIVE);
 			goto keep_locked;
 		}
 		struct pgc_writeback_control wbc = {
@@ -130,6 +134,10 @@ static unsigned long shrink_node(struct pgc_cache *c, unsigned pi, unsigned long
 				keep[nk++] = batch[i];
 		}
 		pgc__lru_putback(c, keep, nk);
+		/* Nothing of the batch could go (dirty, locked, busy): the
+		 * clean pages may all be active; bring some down to look at. */
+		if (nk == n && counts[PGC_LRU_ACTIVE] > 0)
+			pgc__lru_age_active(c, pi, PGC_RECLAIM_BATCH);
 	}
 	pgc__lru_isolating_end(c);
 	return freed;

@@ -335,6 +335,42 @@ START_TEST(reclaim_gives_the_store_error_and_backs_off)
 }
 END_TEST
 
+/*
+ * Half the cache is dirty pages of a store that fails, the other half
+ * clean pages read twice: reads of new data evict the clean ones, one page
+ * per miss, and never fail with the store's error. (The case where every
+ * clean page is on the active list behind an inactive list of such dirty
+ * pages, which reclaim once could not get past, is blockd_full_disk's: two
+ * connections on a full file system.)
+ */
+START_TEST(reads_go_on_behind_unwritable_dirty_pages)
+{
+	struct fx f;
+	fx_init(&f, 64, 32, 16, 0, 0);
+	ck_assert_int_eq(pgc_mapping_set_readahead(f.m, 0), 0); /* one page per miss */
+	unsigned char *buf = malloc(f.ps);
+	for (uint64_t i = 100; i < 132; i++)
+		fill(f.s.data + i * f.ps, f.ps, i, 5);
+	for (unsigned round = 0; round < 2; round++)
+		for (uint64_t i = 100; i < 132; i++)
+			expect_page(&f, i, 5);
+	atomic_store(&f.s.write_err, -ENOSPC);
+	for (uint64_t i = 0; i < 32; i++)
+		ck_assert_int_eq(write_page(&f, i, 1), (ssize_t)f.ps);
+	ck_assert_uint_eq(stats(&f).dirty_counted, 32);
+	/* A failed write backs the mapping off. */
+	ck_assert_int_eq(pgc_mapping_writeback(f.m, 0, 0, PGC_WB_ALL), -ENOSPC);
+
+	for (uint64_t i = 200; i < 264; i++) {
+		fill(f.s.data + i * f.ps, f.ps, i, 6);
+		expect_page(&f, i, 6);
+	}
+	ck_assert_uint_eq(stats(&f).alloc_failures, 0);
+	free(buf);
+	fx_fini(&f);
+}
+END_TEST
+
 /* ---- the writeback thread ---------------------------------------------------------- */
 
 static bool wait_dirty_at_most(struct fx *f, uint64_t n, unsigned ms)
@@ -681,6 +717,7 @@ static Suite *dirty_suite(void)
 	PGC_ADD(s, pages_that_cannot_be_written_back_do_not_count, 30);
 	PGC_ADD(s, failing_store_gives_its_error_not_enomem, 60);
 	PGC_ADD(s, reclaim_gives_the_store_error_and_backs_off, 60);
+	PGC_ADD(s, reads_go_on_behind_unwritable_dirty_pages, 30);
 	PGC_ADD(s, thread_writes_back_above_background, 30);
 	PGC_ADD(s, thread_writes_back_expired_data, 30);
 	PGC_ADD(s, throttled_writers_wait_for_the_thread, 60);

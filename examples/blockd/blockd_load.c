@@ -61,6 +61,7 @@ struct options {
 	const char *manifest;
 	bool fresh;
 	bool verify_pass;
+	bool full_disk;		/* ENOSPC for writes and flushes is expected */
 	bool check;
 	const char *check_image;
 	unsigned timeout;
@@ -95,9 +96,11 @@ struct worker {
 	uint64_t ops[K_NR];
 	uint64_t blocks_checked;
 	uint64_t mismatches, errors;
+	uint64_t nospc;			/* writes and flushes refused with ENOSPC (--full-disk) */
 };
 
 static _Atomic unsigned reports;	/* mismatch reports printed so far */
+static _Atomic unsigned error_reports;	/* failed requests printed so far */
 
 static uint64_t now_ns(void)
 {
@@ -302,7 +305,11 @@ static int call(struct worker *w, uint16_t op, uint16_t flags, uint64_t offset, 
 		fprintf(stderr, PROG ": connection %u: receiving data: %s\n", w->id, strerror(-err));
 		return 1;
 	}
-	if (rp.status)
+	if (rp.status == -ENOSPC && w->opt->full_disk && op != BLKD_OP_READ) {
+		w->nospc++; /* expected: counted, not an error */
+		return 0;
+	}
+	if (rp.status && atomic_fetch_add(&error_reports, 1) < MAX_REPORTS)
 		fprintf(stderr, PROG ": connection %u: %s of block %" PRIu64 " (+%" PRIu32 "): %s\n",
 			w->id, op == BLKD_OP_READ ? "read" : op == BLKD_OP_WRITE ? "write" : "flush",
 			offset, length, strerror(-rp.status));
@@ -340,8 +347,9 @@ static int op_write(struct worker *w, uint64_t off, uint32_t n, bool fua)
 		stamp_block(w->buf + (size_t)i * ex->block_size, ex->block_size, ex->run,
 			    off + i, *v);
 	}
+	uint64_t nospc = w->nospc;
 	st = call(w, BLKD_OP_WRITE, fua ? BLKD_FLAG_FUA : 0, off, n);
-	if (st)	/* the blocks may hold the old or the new data, or a mix */
+	if (st || w->nospc != nospc) /* the blocks may hold the old or the new data, or a mix */
 		for (uint32_t i = 0; i < n; i++)
 			ex->version[off + i] = VERSION_UNKNOWN;
 	return st;
@@ -642,6 +650,10 @@ static void usage(FILE *f)
 		"  --check              read every block through the server, compare with --manifest\n"
 		"  --check-image IMAGE  read every block of the file IMAGE, compare with --manifest\n"
 		"  --timeout SECONDS    fail if the server does not answer in time (default 30)\n"
+		"  --full-disk          the image's file system is full: a WRITE or FLUSH that\n"
+		"                       fails with ENOSPC is counted, not an error (the blocks\n"
+		"                       of such a write are then not checked); every other\n"
+		"                       failure, and any failed READ, still is one\n"
 		"  --help               this text\n"
 		"\n"
 		"The workload sends --requests requests, then one FLUSH per connection, then\n"
@@ -669,7 +681,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 {
 	enum { O_HOST = 256, O_PORT, O_PORTFILE, O_CONN, O_REQ, O_WRITE, O_FLUSH, O_FUA, O_SEQ,
 	       O_MAXBLOCKS, O_SEED, O_FRESH, O_MANIFEST, O_NOVERIFY, O_CHECK, O_CHECKIMAGE,
-	       O_TIMEOUT, O_HELP };
+	       O_TIMEOUT, O_FULLDISK, O_HELP };
 	static const struct option longopts[] = {
 		{ "host", required_argument, NULL, O_HOST },
 		{ "port", required_argument, NULL, O_PORT },
@@ -688,6 +700,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "check", no_argument, NULL, O_CHECK },
 		{ "check-image", required_argument, NULL, O_CHECKIMAGE },
 		{ "timeout", required_argument, NULL, O_TIMEOUT },
+		{ "full-disk", no_argument, NULL, O_FULLDISK },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -715,6 +728,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case O_MAXBLOCKS: bad = parse_u64(optarg, 1, 1u << 16, &v); o->max_blocks = (unsigned)v; break;
 		case O_SEED: bad = parse_u64(optarg, 0, UINT64_MAX, &o->seed); seed_given = true; break;
 		case O_FRESH: o->fresh = true; break;
+		case O_FULLDISK: o->full_disk = true; break;
 		case O_MANIFEST: o->manifest = optarg; break;
 		case O_NOVERIFY: o->verify_pass = false; break;
 		case O_CHECK: o->check = true; break;
@@ -816,7 +830,7 @@ int main(int argc, char **argv)
 	struct options o;
 	struct expect ex = { 0 };
 	struct worker *w;
-	uint64_t t0, requests = 0, errors = 0, mismatches = 0, checked = 0;
+	uint64_t t0, requests = 0, errors = 0, mismatches = 0, checked = 0, nospc = 0;
 	double secs;
 	bool ok = true;
 
@@ -880,11 +894,14 @@ int main(int argc, char **argv)
 			errors += w[i].errors;
 			mismatches += w[i].mismatches;
 			checked += w[i].blocks_checked;
+			nospc += w[i].nospc;
 		}
 		printf(PROG ": %" PRIu64 " requests in %.3f s: %.0f ops/s; %" PRIu64
 		       " blocks read and checked, %" PRIu64 " mismatches, %" PRIu64 " errors\n",
 		       requests, secs, (double)requests / (secs > 0 ? secs : 1e-9), checked,
 		       mismatches, errors);
+		if (o.full_disk)
+			printf(PROG ": %" PRIu64 " writes and flushes refused with ENOSPC\n", nospc);
 		print_latencies(w, o.connections, secs > 0 ? secs : 1e-9);
 		printf(PROG ": final flush on %u connections: %s\n", o.connections,
 		       errors ? "see the errors above" : "ok");
