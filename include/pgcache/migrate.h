@@ -101,13 +101,13 @@ struct pgc_migrate_stats {
  * @brief Gives a new page for a page being migrated (the kernel's
  * new_folio_t).
  * @param page    the page to migrate (locked by the engine, do not touch its lock).
- * @param private the argument given to pgc_migrate_pages().
+ * @param arg     the argument given to pgc_migrate_pages().
  * @return a page with one reference and no mapping (pgc_page_alloc(), with
  *         or without #PGC_ALLOC_NOWAIT: it may be called under the page
  *         lock), or NULL if there is none (the migration stops with
  *         -ENOMEM).
  */
-typedef pgc_page *(*pgc_new_page_fn)(pgc_page *page, void *private);
+typedef pgc_page *(*pgc_new_page_fn)(pgc_page *page, void *arg);
 
 /**
  * @brief Migrates pages to new pages by copy (the kernel's migrate_pages()).
@@ -133,7 +133,7 @@ typedef pgc_page *(*pgc_new_page_fn)(pgc_page *page, void *private);
  *                 their LRU list).
  * @param nr       number of pages.
  * @param new_page gives the new pages.
- * @param private  passed to @p new_page.
+ * @param arg      passed to @p new_page.
  * @param mode     a #pgc_migrate_mode.
  * @param reason   a #pgc_migrate_reason, for the statistics.
  * @param status   optional, @p nr entries: 0 for a page moved, else a
@@ -150,7 +150,7 @@ typedef pgc_page *(*pgc_new_page_fn)(pgc_page *page, void *private);
  * locks and writeback in the synchronous modes.
  */
 PGC_API long pgc_migrate_pages(pgc_page **pages, unsigned nr, pgc_new_page_fn new_page,
-			       void *private, int mode, int reason, int *status,
+			       void *arg, int mode, int reason, int *status,
 			       struct pgc_migrate_stats *stats);
 
 /**
