@@ -55,6 +55,8 @@ PGC_API const char *pgc_strerror(int err)
 		return "internal structures do not agree (consistency check failed)";
 	case -EFBIG:
 		return "file too large";
+	case -E2BIG:
+		return "structure of a newer release asks for what this library does not know";
 	default:
 		return "unknown error";
 	}

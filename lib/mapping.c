@@ -25,6 +25,7 @@
 #include <stdalign.h>
 #include <string.h>
 
+#include "abi_internal.h"
 #include "alloc_internal.h"
 #include "mapping_internal.h"
 #include "tsan_internal.h"
@@ -260,23 +261,20 @@ PGC_API int pgc_mapping_create(pgc_cache *cache, const struct pgc_mapping_ops *o
 		*mappingp = NULL;
 	if (!cache || !mappingp)
 		return -EINVAL;
-	if (ops && ops->size == 0)
-		return -EINVAL;
-	if (ops && ops->size > sizeof(*ops)) {
-		/* A newer caller: accept only if the members we do not know are unset. */
-		const unsigned char *extra = (const unsigned char *)ops + sizeof(*ops);
-		for (size_t i = 0; i < ops->size - sizeof(*ops); i++)
-			if (extra[i])
-				return -EINVAL;
+	/* The caller's release of the table: operations it did not know are
+	 * NULL, so their defaults apply. */
+	struct pgc_mapping_ops local = {.size = sizeof(local)};
+	if (ops) {
+		int err = PGC__ABI_IN(local, ops, PGC_MAPPING_OPS_SIZE_0_1);
+		if (err)
+			return err;
 	}
 	struct pgc_mapping *m;
 	/* Aligned, so that its cache-line groups are lines (mapping_internal.h). */
 	if (pgc__memalign((void **)&m, alignof(struct pgc_mapping), sizeof(*m)))
 		return -ENOMEM;
 	memset(m, 0, sizeof(*m));
-	if (ops)
-		memcpy(&m->ops, ops, ops->size < sizeof(*ops) ? ops->size : sizeof(*ops));
-	m->ops.size = sizeof(m->ops);
+	m->ops = local;
 	m->cache = cache;
 	m->owner = owner;
 	atomic_init(&m->size, size);
@@ -681,9 +679,16 @@ static bool is_pow2(uint64_t x)
 	return x && !(x & (x - 1));
 }
 
-PGC_API int pgc_mapping_set_dio_limits(pgc_mapping *m, const struct pgc_dio_limits *l)
+PGC_API int pgc_mapping_set_dio_limits(pgc_mapping *m, const struct pgc_dio_limits *ul)
 {
-	if (!m || !l || l->size < sizeof(*l) || !is_pow2(l->block_size) ||
+	if (!m || !ul)
+		return -EINVAL;
+	struct pgc_dio_limits local;
+	int err = PGC__ABI_IN(local, ul, PGC_DIO_LIMITS_SIZE_0_1);
+	if (err)
+		return err;
+	const struct pgc_dio_limits *l = &local;
+	if (!is_pow2(l->block_size) ||
 	    !is_pow2(l->mem_align) || l->max_segment == 0 || l->max_segment % l->block_size)
 		return -EINVAL;
 	atomic_store(&m->dio_block, l->block_size);
@@ -694,16 +699,17 @@ PGC_API int pgc_mapping_set_dio_limits(pgc_mapping *m, const struct pgc_dio_limi
 
 PGC_API int pgc_mapping_dio_limits(const pgc_mapping *m, struct pgc_dio_limits *l)
 {
-	if (!m || !l || l->size == 0)
+	if (!m)
 		return -EINVAL;
+	int err = pgc__abi_check_out(l, PGC_DIO_LIMITS_SIZE_0_1);
+	if (err)
+		return err;
 	struct pgc_dio_limits v = {
 		.size = sizeof(v),
 		.block_size = atomic_load(&m->dio_block),
 		.mem_align = atomic_load(&m->dio_mem_align),
 		.max_segment = atomic_load(&m->dio_max_segment),
 	};
-	uint32_t n = l->size < sizeof(v) ? l->size : (uint32_t)sizeof(v);
-	memcpy(l, &v, n);
-	l->size = n;
+	PGC__ABI_OUT(l, v);
 	return 0;
 }

@@ -1129,7 +1129,7 @@ ROW("pgc_mapping_create", "ops->size 0", -EINVAL)
 	struct pgc_mapping_ops ops = { .size = 0 };
 	return mcreate(C(f), &ops, 0);
 }
-ROW("pgc_mapping_create", "ops->size larger than known, extra bytes nonzero", -EINVAL)
+ROW("pgc_mapping_create", "ops->size larger than known, extra bytes nonzero", -E2BIG)
 {
 	struct {
 		struct pgc_mapping_ops ops;

@@ -82,6 +82,17 @@ struct pgc_cache_config {
 };
 
 /**
+ * @brief Size of struct pgc_cache_config in release 0.1, the first: the
+ * smallest @c size pgc_cache_create() accepts. Never changes (see "Versioned
+ * structures" in common.h).
+ */
+#ifdef PGC_ABI_LP64
+#define PGC_CACHE_CONFIG_SIZE_0_1 80u
+#else
+#define PGC_CACHE_CONFIG_SIZE_0_1 PGC_OFFSETOFEND(struct pgc_cache_config, huge_pages)
+#endif
+
+/**
  * @brief A snapshot of a cache's statistics, filled by pgc_cache_stats().
  *
  * Counters are monotonic since the cache was created; gauges (dirty,
@@ -131,6 +142,17 @@ struct pgc_stats {
 };
 
 /**
+ * @brief Size of struct pgc_stats in release 0.1, the first: the smallest @c
+ * size pgc_cache_stats() accepts. Never changes (see "Versioned structures"
+ * in common.h).
+ */
+#ifdef PGC_ABI_LP64
+#define PGC_STATS_SIZE_0_1 648u
+#else
+#define PGC_STATS_SIZE_0_1 PGC_OFFSETOFEND(struct pgc_stats, node_resident)
+#endif
+
+/**
  * @brief Per-node figures of a cache, filled by pgc_cache_node_stats().
  */
 struct pgc_node_stats {
@@ -153,6 +175,17 @@ struct pgc_node_stats {
 };
 
 /**
+ * @brief Size of struct pgc_node_stats in release 0.1, the first: the
+ * smallest @c size pgc_cache_node_stats() accepts. Never changes (see
+ * "Versioned structures" in common.h).
+ */
+#ifdef PGC_ABI_LP64
+#define PGC_NODE_STATS_SIZE_0_1 56u
+#else
+#define PGC_NODE_STATS_SIZE_0_1 PGC_OFFSETOFEND(struct pgc_node_stats, unevictable)
+#endif
+
+/**
  * @brief Fills a configuration with the defaults: OS page size, a capacity
  * of 4 MiB (in @ref pgc_cache_config::capacity_bytes, with capacity_pages 0;
  * set either to change it), every allowed node, no per-node limits, no log
@@ -171,15 +204,21 @@ PGC_API void pgc_cache_config_init(struct pgc_cache_config *cfg);
  * chunks as pages are needed, up to the capacity.
  *
  * @param cfg    the configuration (copied; the caller keeps ownership of it
- *               and of the arrays it points to).
+ *               and of the arrays it points to). Its @c size may be that
+ *               of any release from 0.1 on: members the caller's release
+ *               did not have get their defaults (0).
  * @param cachep where the new cache is stored; it is set to NULL on error.
  * @return 0 on success;
  *         -EINVAL if @p cfg or @p cachep is NULL, @p cfg->size is smaller
- *         than the first released version of the structure, the page size is
+ *         than #PGC_CACHE_CONFIG_SIZE_0_1 (the first release's), the page size is
  *         not a power of two in range, the capacity is 0 or too large, a node
  *         is listed twice or nr_nodes exceeds #PGC_MAX_NODES;
  *         -ENODEV if a listed node does not exist or has no memory;
  *         -EACCES if a listed node is outside the process's allowed nodes;
+ *         -E2BIG if @p cfg->size is larger than the structure this library
+ *         knows and one of the bytes it does not know is not zero (a
+ *         caller of a newer release asks for something this library
+ *         cannot do), or is above 4096;
  *         -ENOMEM if memory for the cache's own structures is missing.
  * @par Thread safety
  * Safe from any thread. The cache returned is safe to use from many threads.
@@ -215,10 +254,13 @@ PGC_API size_t pgc_cache_page_size(const pgc_cache *cache);
  *
  * @param cache the cache.
  * @param st    the snapshot; the caller sets @c st->size to
- *              sizeof(struct pgc_stats) first. Fields beyond that size are
- *              not written.
+ *              sizeof(struct pgc_stats) first (any release's size from
+ *              #PGC_STATS_SIZE_0_1 on). Exactly @c st->size bytes are
+ *              written: nothing past them, and zeros for the members of a
+ *              newer release than this library's. @c st->size is left as
+ *              the caller set it.
  * @return 0 on success; -EINVAL if an argument is NULL or @c st->size is
- *         smaller than the first released version of the structure.
+ *         smaller than #PGC_STATS_SIZE_0_1; -E2BIG if it is above 4096.
  * @par Thread safety
  * Safe from any thread while the cache is in use; takes no lock that the
  * lookup path takes.
@@ -230,9 +272,12 @@ PGC_API int pgc_cache_stats(pgc_cache *cache, struct pgc_stats *st);
  *
  * @param cache the cache.
  * @param node  a node number.
- * @param st    the result; the caller sets @c st->size first.
- * @return 0 on success; -EINVAL if an argument is NULL or the size is too
- *         small; -ENOENT if the cache does not use @p node.
+ * @param st    the result; the caller sets @c st->size first (at least
+ *              #PGC_NODE_STATS_SIZE_0_1); filled as pgc_cache_stats() fills
+ *              its snapshot.
+ * @return 0 on success; -EINVAL if an argument is NULL or the size is
+ *         smaller than #PGC_NODE_STATS_SIZE_0_1; -E2BIG if it is above 4096;
+ *         -ENOENT if the cache does not use @p node.
  * @par Thread safety
  * Safe from any thread; takes the node's LRU lock briefly.
  */
