@@ -35,6 +35,11 @@ int main()
 {
 	CHECK(pgc_version() == PGC_VERSION_NUMBER);
 	CHECK(std::strcmp(pgc_strerror(0), "success") == 0);
+	// The released sizes are constant expressions in C++ too.
+	static_assert(PGC_CACHE_CONFIG_SIZE_0_1 <= sizeof(pgc_cache_config), "config size");
+	static_assert(PGC_MAPPING_OPS_SIZE_0_1 <= sizeof(pgc_mapping_ops), "ops size");
+	static_assert(PGC_STATS_SIZE_0_1 <= sizeof(pgc_stats), "stats size");
+	static_assert(PGC_MIGRATE_STATS_SIZE_0_1 <= sizeof(pgc_migrate_stats), "migrate stats size");
 
 	pgc_cache_config cfg;
 	pgc_cache_config_init(&cfg);
