@@ -401,6 +401,18 @@ ROW("pgc_strerror", "INT_MAX (positive: taken as its negation)", 1)
 {
 	return pgc_strerror(INT_MAX) != NULL;
 }
+ROW("pgc_errname", "unknown code 12345: \"EUNKNOWN\"", 0)
+{
+	return strcmp(pgc_errname(-12345), "EUNKNOWN");
+}
+ROW("pgc_errname", "INT_MIN (its negation overflows): \"EUNKNOWN\"", 0)
+{
+	return strcmp(pgc_errname(INT_MIN), "EUNKNOWN");
+}
+ROW("pgc_errname", "INT_MAX: \"EUNKNOWN\"", 0)
+{
+	return strcmp(pgc_errname(INT_MAX), "EUNKNOWN");
+}
 
 /* ======================================================================== */
 /* cache.h                                                                   */
@@ -2780,6 +2792,10 @@ ROW("pgc_store_open", "empty path (open(2): -ENOENT)", -ENOENT)
 ROW("pgc_store_open", "a directory (open(2): -EISDIR)", -EISDIR)
 {
 	return sopen("/var/tmp", O_RDWR);
+}
+ROW("pgc_store_open", "a file system that refuses O_DIRECT (procfs)", -EOPNOTSUPP)
+{
+	return sopen("/proc/self/status", O_RDONLY);
 }
 
 static long from_fd(int fd, unsigned flags)

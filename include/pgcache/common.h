@@ -115,6 +115,27 @@ typedef void (*pgc_log_fn)(void *arg, int level, const char *msg);
  */
 PGC_API const char *pgc_strerror(int err);
 
+/**
+ * @brief The symbolic name of an error code returned by libpgcache: "ENOSPC"
+ * for -ENOSPC, as a log line or a program that matches on it wants it.
+ *
+ * Every code for which pgc_strerror() has a text of its own has a name
+ * (a test checks it); so do the usual errno values of the system calls
+ * that the built-in store makes and passes on. Where two errno names share
+ * a value the name is the one the library documents (EOPNOTSUPP, not
+ * ENOTSUP; EAGAIN, not EWOULDBLOCK).
+ *
+ * @param err a negative errno value as returned by a pgc_ function, or its
+ *            positive value; 0 means success.
+ * @return A static, NUL-terminated name that the caller must not free:
+ *         "OK" for 0; the errno macro's name ("EINVAL", "EIO"...) for a
+ *         known code; "EUNKNOWN" for any other value (INT_MIN included).
+ *         Never NULL.
+ * @par Thread safety
+ * Safe from any thread.
+ */
+PGC_API const char *pgc_errname(int err);
+
 #ifdef __cplusplus
 }
 #endif
