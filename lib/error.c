@@ -8,6 +8,16 @@
 #include <errno.h>
 
 #include <pgcache/common.h>
+#include <pgcache/io.h>
+
+#include "error_internal.h"
+
+__thread int pgc__last_io_error __attribute__((tls_model("initial-exec")));
+
+PGC_API int pgc_last_error(void)
+{
+	return pgc__last_io_error;
+}
 
 PGC_API const char *pgc_strerror(int err)
 {

@@ -35,6 +35,8 @@ int main()
 {
 	CHECK(pgc_version() == PGC_VERSION_NUMBER);
 	CHECK(std::strcmp(pgc_strerror(0), "success") == 0);
+	CHECK(std::strcmp(pgc_errname(-ENOSPC), "ENOSPC") == 0);
+	CHECK(std::strcmp(pgc_errname(0), "OK") == 0);
 	// The released sizes are constant expressions in C++ too.
 	static_assert(PGC_CACHE_CONFIG_SIZE_0_1 <= sizeof(pgc_cache_config), "config size");
 	static_assert(PGC_MAPPING_OPS_SIZE_0_1 <= sizeof(pgc_mapping_ops), "ops size");
@@ -56,6 +58,7 @@ int main()
 		char out[100], in[100];
 		std::memset(out, 'x', sizeof(out));
 		CHECK(pgc_write(m, out, sizeof(out), 10, 0) == (ssize_t)sizeof(out));
+		CHECK(pgc_last_error() == 0);
 		CHECK(pgc_read(m, in, sizeof(in), 10) == (ssize_t)sizeof(in));
 		CHECK(std::memcmp(in, out, sizeof(in)) == 0);
 		pgc_stats st;

@@ -125,6 +125,7 @@ static const struct {
 	{ "pgc_version", "takes no argument" },
 	{ "pgc_version_string", "takes no argument" },
 	{ "pgc_store_ops", "takes no argument" },
+	{ "pgc_last_error", "takes no argument" },
 };
 
 /* ---- the fixture ---------------------------------------------------------- */
