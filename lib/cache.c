@@ -13,16 +13,13 @@
 
 #include <pgcache/cache.h>
 
+#include "abi_internal.h"
 #include "alloc_internal.h"
 #include "cache_internal.h"
 #include "balance_internal.h"
 #include "fork_internal.h"
 #include "numa_internal.h"
 
-/* The first released layouts, below which a caller's size is refused. */
-#define PGC_CONFIG_SIZE_V1 offsetof(struct pgc_cache_config, dirty_ratio)
-#define PGC_STATS_SIZE_V1 offsetof(struct pgc_stats, dirty_limit)
-#define PGC_NODE_STATS_SIZE_V1 sizeof(struct pgc_node_stats)
 
 /* Owned stripes: bit i set while a live thread owns stripe i. */
 static _Atomic uint32_t stripes_owned;
@@ -95,8 +92,6 @@ PGC_API void pgc_cache_config_init(struct pgc_cache_config *cfg)
 
 static int check_config(const struct pgc_cache_config *cfg, size_t *page_size, uint64_t *capacity)
 {
-	if (cfg->size < PGC_CONFIG_SIZE_V1)
-		return -EINVAL;
 	size_t os_page = (size_t)sysconf(_SC_PAGESIZE);
 	size_t ps = cfg->page_size ? cfg->page_size : os_page;
 	if (ps < os_page || ps > PGC_MAX_PAGE_SIZE || (ps & (ps - 1)))
@@ -218,16 +213,17 @@ PGC_API int pgc_cache_create(const struct pgc_cache_config *ucfg, pgc_cache **ca
 {
 	if (cachep)
 		*cachep = NULL;
-	if (!ucfg || !cachep || ucfg->size < PGC_CONFIG_SIZE_V1)
+	if (!ucfg || !cachep)
 		return -EINVAL;
-	/* Fields the caller's version did not have are 0: the defaults. */
+	/* The caller's release of the structure, members it did not know 0. */
 	struct pgc_cache_config local;
-	memset(&local, 0, sizeof(local));
-	memcpy(&local, ucfg, ucfg->size < sizeof(local) ? ucfg->size : sizeof(local));
+	int err = PGC__ABI_IN(local, ucfg, PGC_CACHE_CONFIG_SIZE_0_1);
+	if (err)
+		return err;
 	const struct pgc_cache_config *cfg = &local;
 	size_t page_size;
 	uint64_t capacity;
-	int err = check_config(cfg, &page_size, &capacity);
+	err = check_config(cfg, &page_size, &capacity);
 	if (err)
 		return err;
 	/* Before the first cache exists, so that every fork after it is safe. */
@@ -348,11 +344,14 @@ static uint64_t stat_sum(struct pgc_cache *c, enum pgc_stat s)
 
 PGC_API int pgc_cache_stats(pgc_cache *cache, struct pgc_stats *st)
 {
-	if (!cache || !st || st->size < PGC_STATS_SIZE_V1)
+	if (!cache)
 		return -EINVAL;
+	int err = pgc__abi_check_out(st, PGC_STATS_SIZE_0_1);
+	if (err)
+		return err;
 	struct pgc_stats s;
 	memset(&s, 0, sizeof(s));
-	s.size = st->size;
+	s.size = sizeof(s);
 	s.nr_nodes = cache->nr_nodes;
 	s.page_size = cache->frames.page_size;
 	s.capacity = cache->frames.capacity;
@@ -385,21 +384,24 @@ PGC_API int pgc_cache_stats(pgc_cache *cache, struct pgc_stats *st)
 		if (cache->nodes[i].id < PGC_STATS_NODES)
 			s.node_resident[cache->nodes[i].id] = inuse;
 	}
-	memcpy(st, &s, st->size < sizeof(s) ? st->size : sizeof(s));
+	PGC__ABI_OUT(st, s);
 	return 0;
 }
 
 PGC_API int pgc_cache_node_stats(pgc_cache *cache, int node, struct pgc_node_stats *st)
 {
-	if (!cache || !st || st->size < PGC_NODE_STATS_SIZE_V1)
+	if (!cache)
 		return -EINVAL;
+	int err = pgc__abi_check_out(st, PGC_NODE_STATS_SIZE_0_1);
+	if (err)
+		return err;
 	int i = pgc__node_index(cache, node);
 	if (i < 0)
 		return -ENOENT;
 	struct pgc_node *n = &cache->nodes[i];
 	struct pgc_node_stats s;
 	memset(&s, 0, sizeof(s));
-	s.size = st->size;
+	s.size = sizeof(s);
 	s.node = node;
 	s.resident = atomic_load_explicit(&n->pool.nr_inuse, memory_order_relaxed);
 	pthread_mutex_lock(&n->pool.lock);
@@ -411,6 +413,6 @@ PGC_API int pgc_cache_node_stats(pgc_cache *cache, int node, struct pgc_node_sta
 	s.inactive = nr[PGC_LRU_INACTIVE];
 	s.active = nr[PGC_LRU_ACTIVE];
 	s.unevictable = nr[PGC_LRU_UNEVICTABLE];
-	memcpy(st, &s, st->size < sizeof(s) ? st->size : sizeof(s));
+	PGC__ABI_OUT(st, s);
 	return 0;
 }

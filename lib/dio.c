@@ -18,6 +18,7 @@
 #include <pgcache/dio.h>
 
 #include "alloc_internal.h"
+#include "error_internal.h"
 #include "fault_internal.h"
 #include "mapping_internal.h"
 
@@ -164,7 +165,7 @@ static int check_args(struct pgc_mapping *m, int rw, const struct iovec *iov, in
 }
 
 static ssize_t transfer(struct pgc_mapping *m, int rw, const struct iovec *iov, int iovcnt,
-			uint64_t offset, size_t total, size_t want);
+			uint64_t offset, size_t total, size_t want, int *cause);
 
 PGC_API ssize_t pgc_direct_io(pgc_mapping *m, int rw, const struct iovec *iov, int iovcnt,
 			      uint64_t offset)
@@ -172,39 +173,44 @@ PGC_API ssize_t pgc_direct_io(pgc_mapping *m, int rw, const struct iovec *iov, i
 	size_t total;
 	int err = check_args(m, rw, iov, iovcnt, offset, &total);
 	if (err)
-		return err;
+		return pgc__io_return(err, err);
 	if (!m->ops.direct_IO)
-		return -EOPNOTSUPP;
+		return pgc__io_return(-EOPNOTSUPP, -EOPNOTSUPP);
 	if (total == 0)
-		return 0;
+		return pgc__io_return(0, 0);
 	uint64_t block = atomic_load(&m->dio_block);
 	uint64_t size = atomic_load_explicit(&m->size, memory_order_acquire);
 	size_t want = total; /* bytes reported to the caller at most */
 	if (rw == PGC_READ) {
 		if (offset >= size)
-			return 0;
+			return pgc__io_return(0, 0);
 		if (want > size - offset)
 			want = (size_t)(size - offset);
 		/* The store transfers whole blocks; the tail past EOF is not reported. */
 		total = (want + block - 1) & ~(size_t)(block - 1);
 	}
-	if (rw == PGC_READ)
-		return transfer(m, rw, iov, iovcnt, offset, total, want);
+	int cause;
+	if (rw == PGC_READ) {
+		ssize_t r = transfer(m, rw, iov, iovcnt, offset, total, want, &cause);
+		return pgc__io_return(r, cause);
+	}
 	pgc__mapping_dio_write_begin(m); /* see pgc__mapping_fill_begin() */
-	ssize_t r = transfer(m, rw, iov, iovcnt, offset, total, want);
+	ssize_t r = transfer(m, rw, iov, iovcnt, offset, total, want, &cause);
 	pgc__mapping_dio_write_end(m);
-	return r;
+	return pgc__io_return(r, cause);
 }
 
 /* pgc_direct_io() once the arguments are checked: total bytes to transfer,
- * of which want are reported at most. */
+ * of which want are reported at most; *cause gets the error that stopped
+ * it (0 if none did: done, or short at the end of the store). */
 static ssize_t transfer(struct pgc_mapping *m, int rw, const struct iovec *iov, int iovcnt,
-			uint64_t offset, size_t total, size_t want)
+			uint64_t offset, size_t total, size_t want, int *cause)
 {
 	uint64_t block = atomic_load(&m->dio_block);
 	uint32_t shift = m->cache->frames.page_shift;
 	int err = pgc_mapping_writeback(m, offset >> shift, (offset + total - 1) >> shift,
 					PGC_WB_ALL);
+	*cause = err;
 	if (err)
 		return err;
 
@@ -244,6 +250,7 @@ static ssize_t transfer(struct pgc_mapping *m, int rw, const struct iovec *iov, 
 	}
 	if (rw == PGC_READ && done > want)
 		done = want;
+	*cause = err;
 	if (!done && err)
 		return err;
 	return (ssize_t)done;

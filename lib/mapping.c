@@ -26,6 +26,7 @@
 #include <stdalign.h>
 #include <string.h>
 
+#include "abi_internal.h"
 #include "alloc_internal.h"
 #include "fork_internal.h"
 #include "mapping_internal.h"
@@ -295,14 +296,13 @@ PGC_API int pgc_mapping_create(pgc_cache *cache, const struct pgc_mapping_ops *o
 		*mappingp = NULL;
 	if (!cache || !mappingp)
 		return -EINVAL;
-	if (ops && ops->size == 0)
-		return -EINVAL;
-	if (ops && ops->size > sizeof(*ops)) {
-		/* A newer caller: accept only if the members we do not know are unset. */
-		const unsigned char *extra = (const unsigned char *)ops + sizeof(*ops);
-		for (size_t i = 0; i < ops->size - sizeof(*ops); i++)
-			if (extra[i])
-				return -EINVAL;
+	/* The caller's release of the table: operations it did not know are
+	 * NULL, so their defaults apply. */
+	struct pgc_mapping_ops local = {.size = sizeof(local)};
+	if (ops) {
+		int err = PGC__ABI_IN(local, ops, PGC_MAPPING_OPS_SIZE_0_1);
+		if (err)
+			return err;
 	}
 	struct pgc_mapping *m;
 	/* Aligned, so that its cache-line groups are lines (mapping_internal.h). */
@@ -310,13 +310,11 @@ PGC_API int pgc_mapping_create(pgc_cache *cache, const struct pgc_mapping_ops *o
 		return -ENOMEM;
 	memset(m, 0, sizeof(*m));
 	/*
-	 * Only the caller's size is read: the members an older caller's table
-	 * lacks (sync, since 0.1.0) stay NULL in the zeroed copy, which means
-	 * their default, and nothing past its size is ever read.
+	 * Only the caller's size is read (PGC__ABI_IN): the members an older
+	 * caller's table lacks (sync, since 0.2) stay NULL in the zeroed copy,
+	 * which means their default.
 	 */
-	if (ops)
-		memcpy(&m->ops, ops, ops->size < sizeof(*ops) ? ops->size : sizeof(*ops));
-	m->ops.size = sizeof(m->ops);
+	m->ops = local;
 	m->cache = cache;
 	m->owner = owner;
 	m->fork_gen = pgc__fork_generation();
@@ -424,11 +422,14 @@ PGC_API const char *pgc_mapping_name(const pgc_mapping *m)
 
 PGC_API int pgc_mapping_stats(pgc_mapping *m, struct pgc_mapping_stats *st)
 {
-	if (!m || !st || st->size < PGC_MAPPING_STATS_SIZE_0_2)
+	if (!m)
 		return -EINVAL;
+	int err = pgc__abi_check_out(st, PGC_MAPPING_STATS_SIZE_0_2);
+	if (err)
+		return err;
 	struct pgc_mapping_stats s;
 	memset(&s, 0, sizeof(s));
-	s.size = st->size;
+	s.size = sizeof(s);
 	s.pages = atomic_load_explicit(&m->nr_pages, memory_order_relaxed);
 	s.dirty = atomic_load_explicit(&m->nr_dirty, memory_order_relaxed);
 	s.writeback = atomic_load_explicit(&m->nr_writeback, memory_order_relaxed);
@@ -438,7 +439,7 @@ PGC_API int pgc_mapping_stats(pgc_mapping *m, struct pgc_mapping_stats *st)
 	pthread_mutex_lock(&m->wb_log_lock);
 	s.write_failures = m->wb_failures;
 	pthread_mutex_unlock(&m->wb_log_lock);
-	memcpy(st, &s, st->size < sizeof(s) ? st->size : sizeof(s));
+	PGC__ABI_OUT(st, s);
 	return 0;
 }
 
@@ -778,9 +779,16 @@ static bool is_pow2(uint64_t x)
 	return x && !(x & (x - 1));
 }
 
-PGC_API int pgc_mapping_set_dio_limits(pgc_mapping *m, const struct pgc_dio_limits *l)
+PGC_API int pgc_mapping_set_dio_limits(pgc_mapping *m, const struct pgc_dio_limits *ul)
 {
-	if (!m || !l || l->size < sizeof(*l) || !is_pow2(l->block_size) ||
+	if (!m || !ul)
+		return -EINVAL;
+	struct pgc_dio_limits local;
+	int err = PGC__ABI_IN(local, ul, PGC_DIO_LIMITS_SIZE_0_1);
+	if (err)
+		return err;
+	const struct pgc_dio_limits *l = &local;
+	if (!is_pow2(l->block_size) ||
 	    !is_pow2(l->mem_align) || l->max_segment == 0 || l->max_segment % l->block_size)
 		return -EINVAL;
 	atomic_store(&m->dio_block, l->block_size);
@@ -791,16 +799,17 @@ PGC_API int pgc_mapping_set_dio_limits(pgc_mapping *m, const struct pgc_dio_limi
 
 PGC_API int pgc_mapping_dio_limits(const pgc_mapping *m, struct pgc_dio_limits *l)
 {
-	if (!m || !l || l->size == 0)
+	if (!m)
 		return -EINVAL;
+	int err = pgc__abi_check_out(l, PGC_DIO_LIMITS_SIZE_0_1);
+	if (err)
+		return err;
 	struct pgc_dio_limits v = {
 		.size = sizeof(v),
 		.block_size = atomic_load(&m->dio_block),
 		.mem_align = atomic_load(&m->dio_mem_align),
 		.max_segment = atomic_load(&m->dio_max_segment),
 	};
-	uint32_t n = l->size < sizeof(v) ? l->size : (uint32_t)sizeof(v);
-	memcpy(l, &v, n);
-	l->size = n;
+	PGC__ABI_OUT(l, v);
 	return 0;
 }

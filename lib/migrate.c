@@ -28,6 +28,7 @@
 
 #include <pgcache/migrate.h>
 
+#include "abi_internal.h"
 #include "alloc_internal.h"
 #include "mapping_internal.h"
 #include "numa_internal.h"
@@ -372,14 +373,17 @@ static void account(struct pgc_cache *c, int reason, const struct pgc_migrate_st
 	atomic_fetch_add_explicit(&k->bytes, st->bytes, memory_order_relaxed);
 }
 
+/* Fills a caller's stats (optional; its size was checked at entry). */
 static void stats_out(struct pgc_migrate_stats *out, const struct pgc_migrate_stats *st)
 {
-	if (!out || out->size < sizeof(uint32_t))
-		return;
-	struct pgc_migrate_stats tmp = *st;
-	size_t n = out->size < sizeof(tmp) ? out->size : sizeof(tmp);
-	tmp.size = out->size;
-	memcpy(out, &tmp, n);
+	if (out)
+		pgc__abi_copy_out(out, st, sizeof(*st));
+}
+
+/* The check at entry of a caller's optional stats. */
+static int stats_check(const struct pgc_migrate_stats *out)
+{
+	return out ? pgc__abi_check_out(out, PGC_MIGRATE_STATS_SIZE_0_1) : 0;
 }
 
 /*
@@ -468,6 +472,9 @@ PGC_API long pgc_migrate_pages(pgc_page **pages, unsigned nr, pgc_new_page_fn ne
 	if (!pages || !new_page || mode < PGC_MIGRATE_ASYNC || mode > PGC_MIGRATE_SYNC ||
 	    reason < 0 || reason >= PGC_MR_NR_REASONS)
 		return -EINVAL;
+	int serr = stats_check(stats);
+	if (serr)
+		return serr;
 	if (nr == 0)
 		return 0;
 	struct pgc_cache *c = NULL;
@@ -822,6 +829,9 @@ PGC_API long pgc_migrate_nodes(pgc_cache *c, pgc_mapping *m, const int *from, co
 	if (!c || !from || !to || (flags & ~(PGC_MOVE_ALL | PGC_MOVE_INPLACE | PGC_MOVE_ASYNC)) ||
 	    reason < 0 || reason >= PGC_MR_NR_REASONS || (m && m->cache != c))
 		return -EINVAL;
+	int serr = stats_check(stats);
+	if (serr)
+		return serr;
 	if ((flags & PGC_MOVE_INPLACE) && c->huge_pages)
 		return -EOPNOTSUPP;
 	for (unsigned i = 0; i < nr; i++) {
@@ -879,9 +889,11 @@ PGC_API long pgc_migrate_nodes(pgc_cache *c, pgc_mapping *m, const int *from, co
 
 PGC_API int pgc_cache_migrate_stats(pgc_cache *c, int reason, struct pgc_migrate_stats *stats)
 {
-	if (!c || !stats || reason < 0 || reason >= PGC_MR_NR_REASONS ||
-	    stats->size < sizeof(uint32_t))
+	if (!c || !stats || reason < 0 || reason >= PGC_MR_NR_REASONS)
 		return -EINVAL;
+	int err = pgc__abi_check_out(stats, PGC_MIGRATE_STATS_SIZE_0_1);
+	if (err)
+		return err;
 	struct pgc_mig_counters *k = &c->mig[reason];
 	struct pgc_migrate_stats s = {
 		.size = sizeof(s),

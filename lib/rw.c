@@ -25,6 +25,7 @@
 
 #include "balance_internal.h"
 #include "clpage_internal.h"
+#include "error_internal.h"
 #include "tsan_internal.h"
 
 #define RA_MAX_CAP 1024u
@@ -211,10 +212,10 @@ static inline void readahead_on_hit(struct pgc_mapping *m, uint64_t index, uint6
 PGC_API ssize_t pgc_read(pgc_mapping *m, void *buf, size_t len, uint64_t off)
 {
 	if (!m || (!buf && len))
-		return -EINVAL;
+		return pgc__io_return(-EINVAL, -EINVAL);
 	uint64_t size = atomic_load_explicit(&m->size, memory_order_acquire);
 	if (off >= size || len == 0)
-		return 0;
+		return pgc__io_return(0, 0);
 	if (len > size - off)
 		len = (size_t)(size - off);
 	if (len > SSIZE_MAX)
@@ -247,13 +248,13 @@ PGC_API ssize_t pgc_read(pgc_mapping *m, void *buf, size_t len, uint64_t off)
 			/* Fills under the same lock itself. */
 			int err = pgc_mapping_read_page(m, index, &p);
 			if (err)
-				return done ? (ssize_t)done : err;
+				return pgc__io_return(done ? (ssize_t)done : err, err);
 		}
 		copy_stable(p, (char *)buf + done, in, n);
 		pgc__put(p);
 		done += n;
 	}
-	return (ssize_t)done;
+	return pgc__io_return((ssize_t)done, 0);
 }
 
 /* ---- writes ---------------------------------------------------------- */
@@ -442,19 +443,19 @@ static bool tiny_write(struct pgc_mapping *m, const void *buf, size_t len, uint6
 }
 
 static ssize_t write_locked(struct pgc_mapping *m, const void *buf, size_t len, uint64_t off,
-			    unsigned flags, size_t ps);
+			    unsigned flags, size_t ps, int *cause);
 
 PGC_API ssize_t pgc_write(pgc_mapping *m, const void *buf, size_t len, uint64_t off,
 			  unsigned flags)
 {
 	if (!m || (!buf && len) || (flags & ~PGC_WRITE_SYNC))
-		return -EINVAL;
+		return pgc__io_return(-EINVAL, -EINVAL);
 	if (len == 0)
-		return 0;
+		return pgc__io_return(0, 0);
 	if (len > SSIZE_MAX)
 		len = SSIZE_MAX;
 	if (len > UINT64_MAX - off)
-		return -EINVAL; /* past the last byte a mapping can hold */
+		return pgc__io_return(-EINVAL, -EINVAL); /* past the last byte a mapping can hold */
 	size_t ps = page_size_of(m);
 	/*
 	 * The tiny write takes no mapping-wide lock. It needs no exclusion
@@ -467,12 +468,13 @@ PGC_API ssize_t pgc_write(pgc_mapping *m, const void *buf, size_t len, uint64_t 
 	 */
 	if (!(flags & PGC_WRITE_SYNC) && len <= ps - (size_t)(off & (ps - 1)) &&
 	    tiny_write(m, buf, len, off))
-		return (ssize_t)len;
+		return pgc__io_return((ssize_t)len, 0);
 	/* Direct writes wait until this write is committed (see mapping_internal.h). */
+	int cause;
 	pgc__mapping_fill_begin(m);
-	ssize_t r = write_locked(m, buf, len, off, flags, ps);
+	ssize_t r = write_locked(m, buf, len, off, flags, ps, &cause);
 	pgc__mapping_fill_end(m);
-	return r;
+	return pgc__io_return(r, cause);
 }
 
 /*
@@ -504,9 +506,9 @@ static int throttle(struct pgc_mapping *m, struct pgc_io *io, uint64_t pos)
 	return err ? err : berr;
 }
 
-/* pgc_write() under the mapping's fill lock. */
+/* pgc_write() under the mapping's fill lock; *cause is for pgc_last_error(). */
 static ssize_t write_locked(struct pgc_mapping *m, const void *buf, size_t len, uint64_t off,
-			    unsigned flags, size_t ps)
+			    unsigned flags, size_t ps, int *cause)
 {
 
 	struct pgc_io io;
@@ -536,13 +538,19 @@ static ssize_t write_locked(struct pgc_mapping *m, const void *buf, size_t len, 
 	int cerr = pgc_io_commit(&io);
 	if (!err)
 		err = cerr;
+	*cause = err;
 	if (!done)
 		return err;
-	/* Stopped part way: the bytes copied are reported, the error is not
-	 * (a write-back error stays recorded for the next sync). Complete: a
-	 * write-back error of a synchronous write is returned. */
-	if (done < len || !(flags & PGC_WRITE_SYNC))
+	/* Stopped part way: the bytes copied are reported, the error through
+	 * pgc_last_error() (a write-back error stays recorded for the next
+	 * sync too). Complete: a write-back error of a synchronous write is
+	 * returned; an asynchronous one has nothing to report. */
+	if (done < len)
 		return (ssize_t)done;
+	if (!(flags & PGC_WRITE_SYNC)) {
+		*cause = 0;
+		return (ssize_t)done;
+	}
 	return err ? err : (ssize_t)done;
 }
 

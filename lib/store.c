@@ -163,6 +163,25 @@ static int store_make(int fd, bool own, pgc_store **storep)
 	return 0;
 }
 
+/*
+ * open(2) failed with EINVAL: did the file system refuse O_DIRECT, or was
+ * something else invalid? The same open without O_DIRECT tells. It is made
+ * without O_CREAT, O_EXCL and O_TRUNC (if the first open created the file
+ * before the refusal, it is there now; if it did not, the probe fails and
+ * the EINVAL stands), with O_NONBLOCK so that a FIFO cannot hold it, and
+ * the descriptor is closed at once.
+ */
+static bool odirect_refused(const char *path, int flags)
+{
+	int probe_flags = (flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_DIRECT)) | O_CLOEXEC |
+			  O_NONBLOCK | O_NOCTTY;
+	int fd = open(path, probe_flags);
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
 PGC_API int pgc_store_open(const char *path, int flags, mode_t mode, pgc_store **storep)
 {
 	if (storep)
@@ -177,12 +196,16 @@ PGC_API int pgc_store_open(const char *path, int flags, mode_t mode, pgc_store *
 	if (fd < 0) {
 		/*
 		 * open(2) fails with EINVAL when the file system refuses
-		 * O_DIRECT (the flags are otherwise valid here), which the
-		 * header documents as -EINVAL. With O_CREAT the file may have
-		 * been created by then; it is left in place, since removing
-		 * a path we do not hold open could remove someone else's file.
+		 * O_DIRECT (tmpfs before Linux 6.6, procfs, some FUSE and
+		 * overlay set-ups): that is -EOPNOTSUPP, a cause of its own,
+		 * not a bad argument. With O_CREAT the file may have been
+		 * created by then; it is left in place, since removing a path
+		 * we do not hold open could remove someone else's file.
 		 */
-		return -errno;
+		int err = errno;
+		if (err == EINVAL && odirect_refused(path, flags))
+			return -EOPNOTSUPP;
+		return -err;
 	}
 	int err = store_make(fd, true, storep);
 	if (err)

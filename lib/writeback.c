@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "abi_internal.h"
 #include "alloc_internal.h"
 #include "writeback_internal.h"
 
@@ -119,17 +120,13 @@ PGC_API int pgc_page_end_writeback(pgc_page *page)
 	return 0;
 }
 
-PGC_API int pgc_mapping_write_page(pgc_page *page, struct pgc_writeback_control *wbc)
+PGC_API int pgc_mapping_write_page(pgc_page *page, struct pgc_writeback_control *ucwbc)
 {
 	if (!page || !pgc__test(page, PGC_PG_LOCKED))
 		return -EINVAL;
-	struct pgc_mapping *m = atomic_load_explicit(&page->mapping, memory_order_acquire);
-	if (!m)
-		return -EINVAL;
-	if (!pgc__test(page, PGC_PG_DIRTY))
-		return 0;
-	if (!m->ops.writepage)
-		return -EROFS;
+	/* writepage gets the caller's structure if it is of this release or a
+	 * newer one; an older, smaller one is copied into a whole structure of
+	 * this release, whose members go back to the caller at the end. */
 	struct pgc_writeback_control local = {
 		.size = sizeof(local),
 		.sync_mode = PGC_WB_ALL,
@@ -137,8 +134,19 @@ PGC_API int pgc_mapping_write_page(pgc_page *page, struct pgc_writeback_control 
 		.range_end = UINT64_MAX,
 		.nr_to_write = 1,
 	};
-	if (!wbc)
-		wbc = &local;
+	if (ucwbc) {
+		int err = PGC__ABI_IN(local, ucwbc, PGC_WRITEBACK_CONTROL_SIZE_0_1);
+		if (err)
+			return err;
+	}
+	struct pgc_writeback_control *wbc = ucwbc && ucwbc->size >= sizeof(local) ? ucwbc : &local;
+	struct pgc_mapping *m = atomic_load_explicit(&page->mapping, memory_order_acquire);
+	if (!m)
+		return -EINVAL;
+	if (!pgc__test(page, PGC_PG_DIRTY))
+		return 0;
+	if (!m->ops.writepage)
+		return -EROFS;
 	/* Someone else's writeback of older data must finish first. */
 	pgc__wait_bit(page, PGC_PG_WRITEBACK);
 	if (!pgc_page_clear_dirty_for_io(page))
@@ -156,6 +164,8 @@ PGC_API int pgc_mapping_write_page(pgc_page *page, struct pgc_writeback_control 
 		pgc__wb_write_ok(m);
 	}
 	pgc_page_end_writeback(page);
+	if (ucwbc && wbc == &local)
+		PGC__ABI_OUT(ucwbc, local);
 	return err;
 }
 
@@ -317,11 +327,17 @@ static int run_visit(pgc_page *page, void *arg)
 	return 0;
 }
 
-PGC_API int pgc_mapping_writeback_runs(pgc_mapping *m, struct pgc_writeback_control *wbc,
+PGC_API int pgc_mapping_writeback_runs(pgc_mapping *m, struct pgc_writeback_control *ucwbc,
 				       pgc_write_run_fn fn, void *arg, unsigned max_run)
 {
-	if (!m || !wbc || !fn)
+	if (!m || !ucwbc || !fn)
 		return -EINVAL;
+	struct pgc_writeback_control local;
+	int err = PGC__ABI_IN(local, ucwbc, PGC_WRITEBACK_CONTROL_SIZE_0_1);
+	if (err)
+		return err;
+	/* As in pgc_mapping_write_page(): an older caller's is copied. */
+	struct pgc_writeback_control *wbc = ucwbc->size >= sizeof(local) ? ucwbc : &local;
 	if (max_run == 0)
 		max_run = 256;
 	if (max_run > PGC_MAX_RUN)
@@ -333,6 +349,8 @@ PGC_API int pgc_mapping_writeback_runs(pgc_mapping *m, struct pgc_writeback_cont
 	int ret = walk_to_write(m, wbc, run_visit, &w);
 	run_flush(&w);
 	free(w.pages);
+	if (wbc == &local)
+		PGC__ABI_OUT(ucwbc, local);
 	if (ret < 0)
 		return ret;
 	return w.first_error;

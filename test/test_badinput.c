@@ -125,6 +125,7 @@ static const struct {
 	{ "pgc_version", "takes no argument" },
 	{ "pgc_version_string", "takes no argument" },
 	{ "pgc_store_ops", "takes no argument" },
+	{ "pgc_last_error", "takes no argument" },
 };
 
 /* ---- the fixture ---------------------------------------------------------- */
@@ -400,6 +401,18 @@ ROW("pgc_strerror", "INT_MIN (its negation overflows)", 1)
 ROW("pgc_strerror", "INT_MAX (positive: taken as its negation)", 1)
 {
 	return pgc_strerror(INT_MAX) != NULL;
+}
+ROW("pgc_errname", "unknown code 12345: \"EUNKNOWN\"", 0)
+{
+	return strcmp(pgc_errname(-12345), "EUNKNOWN");
+}
+ROW("pgc_errname", "INT_MIN (its negation overflows): \"EUNKNOWN\"", 0)
+{
+	return strcmp(pgc_errname(INT_MIN), "EUNKNOWN");
+}
+ROW("pgc_errname", "INT_MAX: \"EUNKNOWN\"", 0)
+{
+	return strcmp(pgc_errname(INT_MAX), "EUNKNOWN");
 }
 
 /* ======================================================================== */
@@ -1199,7 +1212,7 @@ ROW("pgc_mapping_create", "ops->size 0", -EINVAL)
 	struct pgc_mapping_ops ops = { .size = 0 };
 	return mcreate(C(f), &ops, 0);
 }
-ROW("pgc_mapping_create", "ops->size larger than known, extra bytes nonzero", -EINVAL)
+ROW("pgc_mapping_create", "ops->size larger than known, extra bytes nonzero", -E2BIG)
 {
 	struct {
 		struct pgc_mapping_ops ops;
@@ -2850,6 +2863,10 @@ ROW("pgc_store_open", "empty path (open(2): -ENOENT)", -ENOENT)
 ROW("pgc_store_open", "a directory (open(2): -EISDIR)", -EISDIR)
 {
 	return sopen("/var/tmp", O_RDWR);
+}
+ROW("pgc_store_open", "a file system that refuses O_DIRECT (procfs)", -EOPNOTSUPP)
+{
+	return sopen("/proc/self/status", O_RDONLY);
 }
 
 static long from_fd(int fd, unsigned flags)

@@ -528,6 +528,45 @@ START_TEST(strerror_names)
 }
 END_TEST
 
+/*
+ * pgc_errname(): every code pgc_strerror() has a text for has a name, and
+ * the name is the errno macro's (glibc's strerrorname_np() agrees, where
+ * glibc has it); positive values name the same; 0 is "OK", anything else
+ * "EUNKNOWN".
+ */
+START_TEST(errname_covers_strerror)
+{
+	const char *unknown_text = pgc_strerror(-4095);
+	ck_assert_str_eq(pgc_errname(-4095), "EUNKNOWN");
+	int named = 0;
+	for (int e = 1; e < 4096; e++) {
+		const char *name = pgc_errname(-e);
+		ck_assert_ptr_nonnull(name);
+		ck_assert_str_eq(pgc_errname(e), name);
+		if (strcmp(pgc_strerror(-e), unknown_text) != 0)
+			ck_assert_msg(strcmp(name, "EUNKNOWN") != 0,
+				      "%d has a text (\"%s\") but no name", e, pgc_strerror(-e));
+		if (strcmp(name, "EUNKNOWN") == 0)
+			continue;
+		named++;
+		ck_assert_msg(name[0] == 'E', "%d: %s", e, name);
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 32)
+		const char *sys = strerrorname_np(e);
+		ck_assert_msg(sys && strcmp(sys, name) == 0, "%d: pgc_errname %s, glibc %s", e, name,
+			      sys ? sys : "(null)");
+#endif
+	}
+	ck_assert_int_ge(named, 20);
+	ck_assert_str_eq(pgc_errname(0), "OK");
+	ck_assert_str_eq(pgc_errname(-ENOSPC), "ENOSPC");
+	ck_assert_str_eq(pgc_errname(-EINVAL), "EINVAL");
+	ck_assert_str_eq(pgc_errname(-EOPNOTSUPP), "EOPNOTSUPP");
+	ck_assert_str_eq(pgc_errname(-E2BIG), "E2BIG");
+	ck_assert_str_eq(pgc_errname(INT32_MIN), "EUNKNOWN");
+	ck_assert_str_eq(pgc_errname(INT32_MAX), "EUNKNOWN");
+}
+END_TEST
+
 START_TEST(version_matches)
 {
 	char expect[32];
@@ -558,6 +597,7 @@ static Suite *cache_suite(void)
 	PGC_ADD(s, one_node_machine_stats, 30);
 	PGC_ADD(s, reclaim_null, 30);
 	PGC_ADD(s, strerror_names, 30);
+	PGC_ADD(s, errname_covers_strerror, 30);
 	PGC_ADD(s, version_matches, 30);
 	return s;
 }

@@ -33,6 +33,7 @@ struct mstore {
 	size_t cap; /* bytes */
 	unsigned char *data;
 	int readpage_calls, readpage_err;
+	uint64_t readpage_err_from; /* readpage_err is for indexes from this one (0: all) */
 	int readpages_calls, readpages_err;
 	unsigned readpages_nr[MS_LOG];
 	int writepage_calls;
@@ -113,7 +114,7 @@ static int ms_readpage(pgc_mapping *m, pgc_page *p)
 		while (!s->gate_open)
 			pthread_cond_wait(&s->gate_cv, &s->lock);
 	}
-	int err = s->readpage_err;
+	int err = pgc_page_index(p) >= s->readpage_err_from ? s->readpage_err : 0;
 	if (!err)
 		ms_fill_page(s, p);
 	pthread_mutex_unlock(&s->lock);
@@ -211,6 +212,7 @@ static const struct pgc_mapping_ops ms_ops_nodio = {
 };
 
 /* ---- Fixture ----------------------------------------------------------------- */
+
 
 struct fx {
 	pgc_cache *cache;
@@ -2014,6 +2016,137 @@ START_TEST(store_concurrent_buffered_and_direct)
 }
 END_TEST
 
+/* ---- pgc_last_error(): the cause of a short count --------------------------- */
+
+static void *last_error_other_thread(void *arg)
+{
+	struct fx *f = arg;
+	/* Thread-local: this thread has not seen the other's error. */
+	intptr_t ok = pgc_last_error() == 0;
+	char b[10];
+	ok = ok && pgc_read(f->m, b, sizeof(b), 0) == (ssize_t)sizeof(b) && pgc_last_error() == 0;
+	return (void *)ok;
+}
+
+START_TEST(last_error_read_short)
+{
+	struct fx f;
+	fx_init(&f, 64, 16, 0, &ms_ops);
+	size_t ps = f.ps;
+	ck_assert_int_eq(pgc_mapping_set_size(f.m, 16 * ps), 0);
+	ck_assert_int_eq(pgc_mapping_set_readahead(f.m, 0), 0);
+	unsigned char *buf = malloc(4 * ps);
+	ck_assert_int_eq(pgc_last_error(), 0);
+	ck_assert_int_eq(pgc_read(f.m, buf, 10, 0), 10);
+	ck_assert_int_eq(pgc_last_error(), 0);
+
+	/* The store fails from page 2 on: a 4-page read gets 2 pages, and the
+	 * store's own error (not an invented -EIO) is the cause. */
+	f.s.readpage_err = -ENODATA;
+	f.s.readpage_err_from = 2;
+	ck_assert_int_eq(pgc_read(f.m, buf, 4 * ps, 0), (ssize_t)(2 * ps));
+	ck_assert_int_eq(pgc_last_error(), -ENODATA);
+	for (size_t i = 0; i < 2 * ps; i++)
+		ck_assert_uint_eq(buf[i], ms_orig(&f.s, i));
+	/* Other library calls leave it alone. */
+	ck_assert_uint_ge(pgc_mapping_nr_pages(f.m), 2);
+	ck_assert_int_eq(pgc_last_error(), -ENODATA);
+	pthread_t t;
+	ck_assert_int_eq(pthread_create(&t, NULL, last_error_other_thread, &f), 0);
+	void *ok = NULL;
+	ck_assert_int_eq(pthread_join(t, &ok), 0);
+	ck_assert_ptr_nonnull(ok);
+	ck_assert_int_eq(pgc_last_error(), -ENODATA);
+
+	/* The next call replaces it: a complete read clears it. */
+	ck_assert_int_eq(pgc_read(f.m, buf, ps, 0), (ssize_t)ps);
+	ck_assert_int_eq(pgc_last_error(), 0);
+	/* Nothing read: the error is both the result and the cause. */
+	ck_assert_int_eq(pgc_read(f.m, buf, 10, 5 * ps), -ENODATA);
+	ck_assert_int_eq(pgc_last_error(), -ENODATA);
+	/* Short at the mapping's size is not an error. */
+	f.s.readpage_err = 0;
+	ck_assert_int_eq(pgc_read(f.m, buf, 2 * ps, 15 * ps + 10), (ssize_t)(ps - 10));
+	ck_assert_int_eq(pgc_last_error(), 0);
+	ck_assert_int_eq(pgc_read(f.m, buf, 10, 5 * ps), 10);
+	ck_assert_int_eq(pgc_read(f.m, buf, 10, 16 * ps), 0);
+	ck_assert_int_eq(pgc_last_error(), 0);
+	ck_assert_int_eq(pgc_read(NULL, buf, 10, 0), -EINVAL);
+	ck_assert_int_eq(pgc_last_error(), -EINVAL);
+	free(buf);
+	fx_fini(&f);
+}
+END_TEST
+
+START_TEST(last_error_write_short)
+{
+	struct fx f;
+	fx_init(&f, 64, 16, 0, &ms_ops);
+	size_t ps = f.ps;
+	ck_assert_int_eq(pgc_mapping_set_size(f.m, 4 * ps), 0);
+	unsigned char *buf = malloc(2 * ps);
+	memset(buf, 'w', 2 * ps);
+	/* Page 0 is written whole; page 1, written in part, must be read
+	 * first, and its read fails: one page written, the read's error. */
+	f.s.readpage_err = -ENODATA;
+	f.s.readpage_err_from = 1;
+	ck_assert_int_eq(pgc_write(f.m, buf, ps + 10, 0, 0), (ssize_t)ps);
+	ck_assert_int_eq(pgc_last_error(), -ENODATA);
+	f.s.readpage_err = 0;
+	ck_assert_int_eq(pgc_write(f.m, buf, ps + 10, 0, 0), (ssize_t)(ps + 10));
+	ck_assert_int_eq(pgc_last_error(), 0);
+	/* A tiny write (the fast path) clears it too. */
+	f.s.readpage_err = -ENODATA;
+	f.s.readpage_err_from = 2;
+	ck_assert_int_eq(pgc_write(f.m, buf, ps + 10, ps, 0), (ssize_t)ps);
+	ck_assert_int_eq(pgc_last_error(), -ENODATA);
+	ck_assert_int_eq(pgc_write(f.m, buf, 8, 3, 0), 8);
+	ck_assert_int_eq(pgc_last_error(), 0);
+	f.s.readpage_err = 0;
+	/* A synchronous write whose write-back fails returns the error and
+	 * records it. */
+	ck_assert_int_eq(pgc_sync_range(f.m, 0, UINT64_MAX, NULL), 0);
+	f.s.write_fail_nth = 1;
+	f.s.write_seen = 0;
+	ck_assert_int_eq(pgc_write(f.m, buf, ps, 0, PGC_WRITE_SYNC), -EIO);
+	ck_assert_int_eq(pgc_last_error(), -EIO);
+	f.s.write_fail_nth = 0;
+	ck_assert_int_eq(pgc_write(NULL, buf, 1, 0, 0), -EINVAL);
+	ck_assert_int_eq(pgc_last_error(), -EINVAL);
+	ck_assert_int_eq(pgc_write(f.m, buf, 0, 0, 0), 0);
+	ck_assert_int_eq(pgc_last_error(), 0);
+	free(buf);
+	fx_fini(&f);
+}
+END_TEST
+
+START_TEST(last_error_dio_short)
+{
+	struct fx f;
+	/* The store holds 4 pages, the mapping says 8: direct_IO answers
+	 * -ENOSPC for a segment past the store. */
+	fx_init(&f, 64, 4, 0, &ms_ops);
+	size_t ps = f.ps;
+	ck_assert_int_eq(pgc_mapping_set_size(f.m, 8 * ps), 0);
+	set_dio(f.m, 512, 512, ps);
+	unsigned char *buf = xalloc_aligned(4096, 6 * ps);
+	ck_assert_int_eq(dio1(f.m, PGC_READ, buf, 2 * ps, 0), (ssize_t)(2 * ps));
+	ck_assert_int_eq(pgc_last_error(), 0);
+	ck_assert_int_eq(dio1(f.m, PGC_READ, buf, 6 * ps, 0), (ssize_t)(4 * ps));
+	ck_assert_int_eq(pgc_last_error(), -ENOSPC);
+	ck_assert_int_eq(dio1(f.m, PGC_WRITE, buf, 6 * ps, 0), (ssize_t)(4 * ps));
+	ck_assert_int_eq(pgc_last_error(), -ENOSPC);
+	ck_assert_int_eq(dio1(f.m, PGC_READ, buf, ps, 8 * ps), 0);
+	ck_assert_int_eq(pgc_last_error(), 0);
+	ck_assert_int_eq(dio1(f.m, PGC_READ, buf, ps, 5 * ps), -ENOSPC);
+	ck_assert_int_eq(pgc_last_error(), -ENOSPC);
+	ck_assert_int_eq(dio1(f.m, PGC_READ, buf, 100, 0), -EINVAL);
+	ck_assert_int_eq(pgc_last_error(), -EINVAL);
+	free(buf);
+	fx_fini(&f);
+}
+END_TEST
+
 static Suite *io_suite(void)
 {
 	Suite *s = suite_create("io");
@@ -2058,6 +2191,9 @@ static Suite *io_suite(void)
 	PGC_ADD(s, store_concurrent_buffered_and_direct, 30);
 	PGC_ADD(s, store_own_block_direct_read_after_write, 60);
 	PGC_ADD(s, commit_keeps_tag_of_page_being_cleaned, 30);
+	PGC_ADD(s, last_error_read_short, 30);
+	PGC_ADD(s, last_error_write_short, 30);
+	PGC_ADD(s, last_error_dio_short, 30);
 	return s;
 }
 

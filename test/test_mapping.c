@@ -280,7 +280,7 @@ START_TEST(create_bad_args)
 	ck_assert_int_eq(pgc_mapping_destroy(m), 0);
 	big.extra[1] = 1;
 	m = (pgc_mapping *)&m;
-	ck_assert_int_eq(pgc_mapping_create(cache, &big.ops, NULL, 0, &m), -EINVAL);
+	ck_assert_int_eq(pgc_mapping_create(cache, &big.ops, NULL, 0, &m), -E2BIG);
 	ck_assert_ptr_null(m);
 
 	ck_assert_int_eq(pgc_cache_destroy(cache), 0);

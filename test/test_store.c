@@ -204,6 +204,35 @@ START_TEST(open_bad_args)
 }
 END_TEST
 
+/*
+ * A file system that refuses O_DIRECT is -EOPNOTSUPP, not a bad argument:
+ * procfs does (as tmpfs did before Linux 6.6), on every Linux machine the
+ * tests run on. Other errors of open(2) come back unchanged, an EINVAL
+ * that is not about O_DIRECT included.
+ */
+START_TEST(open_odirect_refused)
+{
+	pgc_store *s = (pgc_store *)&s;
+	ck_assert_int_eq(pgc_store_open("/proc/self/status", O_RDONLY, 0, &s), -EOPNOTSUPP);
+	ck_assert_ptr_null(s);
+	s = (pgc_store *)&s;
+	ck_assert_int_eq(pgc_store_open("/proc/self/status", O_RDONLY | O_CREAT, 0600, &s),
+			 -EOPNOTSUPP);
+	ck_assert_ptr_null(s);
+	ck_assert_str_eq(pgc_errname(-EOPNOTSUPP), "EOPNOTSUPP");
+
+	/* O_TMPFILE needs write access: EINVAL whatever O_DIRECT does. */
+	ck_assert_int_eq(pgc_store_open("/var/tmp", O_RDONLY | O_TMPFILE, 0600, &s), -EINVAL);
+	char path[sizeof(TMP_TEMPLATE)];
+	int plain = tmp_create(path);
+	ck_assert_int_eq(pgc_store_open(path, O_RDWR | O_DIRECTORY, 0, &s), -ENOTDIR);
+	ck_assert_int_eq(pgc_store_open("/var/tmp", O_RDWR, 0, &s), -EISDIR);
+	ck_assert_ptr_null(s);
+	unlink(path);
+	close(plain);
+}
+END_TEST
+
 START_TEST(open_create_and_flags)
 {
 	char path[sizeof(TMP_TEMPLATE)];
@@ -885,6 +914,7 @@ static Suite *store_suite(void)
 {
 	Suite *s = suite_create("store");
 	PGC_ADD(s, open_bad_args, 30);
+	PGC_ADD(s, open_odirect_refused, 30);
 	PGC_ADD(s, open_create_and_flags, 30);
 	PGC_ADD(s, from_fd_bad_args, 30);
 	PGC_ADD(s, from_fd_ownership, 30);

@@ -159,8 +159,12 @@ static int do_read(struct conn *c, const struct blkd_request *rq)
 	n = pgc_read(srv->map, c->buf, len, rq->offset * srv->block_size);
 	if (n < 0)
 		return (int)n;
-	if ((size_t)n != len)	/* short only at the mapping's size, which is the image's */
-		return -EIO;
+	/* Short: a page after the first could not be read, and pgc_last_error()
+	 * says why (the range was checked against the image's size, so the
+	 * mapping's size cannot be the cause; if it were, there is no error to
+	 * give and the client gets EIO). */
+	if ((size_t)n != len)
+		return pgc_last_error() ? pgc_last_error() : -EIO;
 	atomic_fetch_add_explicit(&srv->reads, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&srv->bytes_read, len, memory_order_relaxed);
 	return 0;
@@ -183,8 +187,10 @@ static int do_write(struct conn *c, const struct blkd_request *rq)
 		      fua ? PGC_WRITE_SYNC : 0);
 	if (n < 0)
 		return (int)n;
+	/* Short: the error that stopped the copy (-ENOMEM, a read of a partial
+	 * block that failed...) is the client's answer. */
 	if ((size_t)n != len)
-		return -EIO;
+		return pgc_last_error() ? pgc_last_error() : -EIO;
 	/* PGC_WRITE_SYNC writes back without the store's sync operation. */
 	if (fua && (err = pgc_store_sync(srv->store)))
 		return err;

@@ -154,6 +154,27 @@ struct pgc_cache_config {
 #define PGC_CACHE_WRITEBACK_THREAD 0x1u
 
 /**
+ * @brief Size of struct pgc_cache_config in release 0.1, the first: the
+ * smallest @c size pgc_cache_create() accepts. Never changes (see "Versioned
+ * structures" in common.h).
+ */
+#ifdef PGC_ABI_LP64
+#define PGC_CACHE_CONFIG_SIZE_0_1 80u
+#else
+#define PGC_CACHE_CONFIG_SIZE_0_1 PGC_OFFSETOFEND(struct pgc_cache_config, huge_pages)
+#endif
+
+/**
+ * @brief Size of struct pgc_cache_config in release 0.2 (the dirty limits
+ * and flags added). Never changes.
+ */
+#ifdef PGC_ABI_LP64
+#define PGC_CACHE_CONFIG_SIZE_0_2 120u
+#else
+#define PGC_CACHE_CONFIG_SIZE_0_2 PGC_OFFSETOFEND(struct pgc_cache_config, flags)
+#endif
+
+/**
  * @brief A snapshot of a cache's statistics, filled by pgc_cache_stats().
  *
  * Counters are monotonic since the cache was created; gauges (dirty,
@@ -220,6 +241,24 @@ struct pgc_stats {
 };
 
 /**
+ * @brief Size of struct pgc_stats in release 0.1, the first: the smallest @c
+ * size pgc_cache_stats() accepts. Never changes (see "Versioned structures"
+ * in common.h).
+ */
+#ifdef PGC_ABI_LP64
+#define PGC_STATS_SIZE_0_1 648u
+#else
+#define PGC_STATS_SIZE_0_1 PGC_OFFSETOFEND(struct pgc_stats, node_resident)
+#endif
+
+/** @brief Size of struct pgc_stats in release 0.2 (dirty limits and writeback). Never changes. */
+#ifdef PGC_ABI_LP64
+#define PGC_STATS_SIZE_0_2 704u
+#else
+#define PGC_STATS_SIZE_0_2 PGC_OFFSETOFEND(struct pgc_stats, write_failures)
+#endif
+
+/**
  * @brief Per-node figures of a cache, filled by pgc_cache_node_stats().
  */
 struct pgc_node_stats {
@@ -242,6 +281,17 @@ struct pgc_node_stats {
 };
 
 /**
+ * @brief Size of struct pgc_node_stats in release 0.1, the first: the
+ * smallest @c size pgc_cache_node_stats() accepts. Never changes (see
+ * "Versioned structures" in common.h).
+ */
+#ifdef PGC_ABI_LP64
+#define PGC_NODE_STATS_SIZE_0_1 56u
+#else
+#define PGC_NODE_STATS_SIZE_0_1 PGC_OFFSETOFEND(struct pgc_node_stats, unevictable)
+#endif
+
+/**
  * @brief Fills a configuration with the defaults: OS page size, a capacity
  * of 4 MiB (in @ref pgc_cache_config::capacity_bytes, with capacity_pages 0;
  * set either to change it), every allowed node, no per-node limits, no log
@@ -260,17 +310,23 @@ PGC_API void pgc_cache_config_init(struct pgc_cache_config *cfg);
  * chunks as pages are needed, up to the capacity.
  *
  * @param cfg    the configuration (copied; the caller keeps ownership of it
- *               and of the arrays it points to).
+ *               and of the arrays it points to). Its @c size may be that
+ *               of any release from 0.1 on: members the caller's release
+ *               did not have get their defaults (0).
  * @param cachep where the new cache is stored; it is set to NULL on error.
  * @return 0 on success;
  *         -EINVAL if @p cfg or @p cachep is NULL, @p cfg->size is smaller
- *         than the first released version of the structure, the page size is
+ *         than #PGC_CACHE_CONFIG_SIZE_0_1 (the first release's), the page size is
  *         not a power of two in range, the capacity is 0 or too large, a node
  *         is listed twice or nr_nodes exceeds #PGC_MAX_NODES, a ratio is
  *         above 100, the background threshold is not below the dirty limit,
  *         or flags has unknown bits;
  *         -ENODEV if a listed node does not exist or has no memory;
  *         -EACCES if a listed node is outside the process's allowed nodes;
+ *         -E2BIG if @p cfg->size is larger than the structure this library
+ *         knows and one of the bytes it does not know is not zero (a
+ *         caller of a newer release asks for something this library
+ *         cannot do), or is above 4096;
  *         -ENOMEM if memory for the cache's own structures is missing, or
  *         the library's fork handlers could not be registered;
  *         -EAGAIN if #PGC_CACHE_WRITEBACK_THREAD is set and the thread
@@ -341,10 +397,13 @@ PGC_API size_t pgc_cache_page_size(const pgc_cache *cache);
  *
  * @param cache the cache.
  * @param st    the snapshot; the caller sets @c st->size to
- *              sizeof(struct pgc_stats) first. Fields beyond that size are
- *              not written.
+ *              sizeof(struct pgc_stats) first (any release's size from
+ *              #PGC_STATS_SIZE_0_1 on). Exactly @c st->size bytes are
+ *              written: nothing past them, and zeros for the members of a
+ *              newer release than this library's. @c st->size is left as
+ *              the caller set it.
  * @return 0 on success; -EINVAL if an argument is NULL or @c st->size is
- *         smaller than the first released version of the structure.
+ *         smaller than #PGC_STATS_SIZE_0_1; -E2BIG if it is above 4096.
  * @par Thread safety
  * Safe from any thread while the cache is in use; takes no lock that the
  * lookup path takes.
@@ -356,9 +415,12 @@ PGC_API int pgc_cache_stats(pgc_cache *cache, struct pgc_stats *st);
  *
  * @param cache the cache.
  * @param node  a node number.
- * @param st    the result; the caller sets @c st->size first.
- * @return 0 on success; -EINVAL if an argument is NULL or the size is too
- *         small; -ENOENT if the cache does not use @p node.
+ * @param st    the result; the caller sets @c st->size first (at least
+ *              #PGC_NODE_STATS_SIZE_0_1); filled as pgc_cache_stats() fills
+ *              its snapshot.
+ * @return 0 on success; -EINVAL if an argument is NULL or the size is
+ *         smaller than #PGC_NODE_STATS_SIZE_0_1; -E2BIG if it is above 4096;
+ *         -ENOENT if the cache does not use @p node.
  * @par Thread safety
  * Safe from any thread; takes the node's LRU lock briefly.
  */

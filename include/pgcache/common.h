@@ -6,6 +6,30 @@
  * Every function of libpgcache returns 0 or a negative errno value (as the
  * kernel code it descends from does), unless its documentation says it
  * returns a count or a pointer. pgc_strerror() names those values.
+ *
+ * Versioned structures. A structure that the caller fills or that the
+ * library fills for the caller (configurations, operation tables,
+ * statistics) starts with a member `uint32_t size`, which the caller sets
+ * to sizeof the structure as its headers declare it. Each such structure
+ * has constants PGC_NAME_SIZE_X_Y that record its size in release X.Y, for
+ * each release that changed it (PGC_CACHE_CONFIG_SIZE_0_1, ...); once
+ * released, a constant never changes. The rules:
+ * - members are only ever appended, never removed or reordered, and a new
+ *   member's zero value means "the default" (what a caller built before it
+ *   existed gets);
+ * - the library refuses (-EINVAL) a size below the first released size,
+ *   and accepts any size from there up. It copies what the caller has into
+ *   a zeroed structure of its own, so a member the caller did not know of
+ *   is 0. A larger structure than the library knows (a caller built
+ *   against a newer release) is accepted if the bytes the library does not
+ *   know are all zero, and refused with -E2BIG otherwise, since the
+ *   library cannot do what they ask;
+ * - a structure the library fills (statistics) gets exactly @c size bytes:
+ *   the members the caller knows, and zeros for the members of a newer
+ *   release that this library does not know. Its @c size is left as the
+ *   caller set it.
+ * docs/abi.md (the page "Versioned structures") has the details and what
+ * adding a member involves.
  */
 #ifndef PGCACHE_COMMON_H
 #define PGCACHE_COMMON_H
@@ -19,6 +43,19 @@
 #else
 /** Marks a function exported from the shared library. */
 #define PGC_API
+#endif
+
+/**
+ * The offset of the first byte after @p member in @p type (the kernel's
+ * offsetofend): the size of a versioned structure's release whose last
+ * member was @p member, not counting tail padding. Used for the
+ * PGC_*_SIZE_* constants on data models other than LP64.
+ */
+#define PGC_OFFSETOFEND(type, member) (offsetof(type, member) + sizeof(((type *)0)->member))
+
+#if defined(__LP64__) || defined(_LP64)
+/** Defined where the PGC_*_SIZE_* constants are the literal LP64 sizes. */
+#define PGC_ABI_LP64 1
 #endif
 
 #ifdef __cplusplus
@@ -77,6 +114,27 @@ typedef void (*pgc_log_fn)(void *arg, int level, const char *msg);
  * Safe from any thread (it does not use strerror()'s shared buffer).
  */
 PGC_API const char *pgc_strerror(int err);
+
+/**
+ * @brief The symbolic name of an error code returned by libpgcache: "ENOSPC"
+ * for -ENOSPC, as a log line or a program that matches on it wants it.
+ *
+ * Every code for which pgc_strerror() has a text of its own has a name
+ * (a test checks it); so do the usual errno values of the system calls
+ * that the built-in store makes and passes on. Where two errno names share
+ * a value the name is the one the library documents (EOPNOTSUPP, not
+ * ENOTSUP; EAGAIN, not EWOULDBLOCK).
+ *
+ * @param err a negative errno value as returned by a pgc_ function, or its
+ *            positive value; 0 means success.
+ * @return A static, NUL-terminated name that the caller must not free:
+ *         "OK" for 0; the errno macro's name ("EINVAL", "EIO"...) for a
+ *         known code; "EUNKNOWN" for any other value (INT_MIN included).
+ *         Never NULL.
+ * @par Thread safety
+ * Safe from any thread.
+ */
+PGC_API const char *pgc_errname(int err);
 
 #ifdef __cplusplus
 }

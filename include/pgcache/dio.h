@@ -43,7 +43,10 @@ extern "C" {
  *         for a NULL argument, a bad @p rw or count, or any misalignment
  *         (then nothing at all is done); -EOPNOTSUPP if the mapping has no
  *         direct_IO; -ENOMEM if even one-page segments failed; the error
- *         of writing back cached dirty pages, or of direct_IO.
+ *         of writing back cached dirty pages, or of direct_IO. A count
+ *         short of the request because a segment failed after others were
+ *         done does not carry the error: pgc_last_error() (io.h) gives it.
+ *         Sets pgc_last_error().
  * @par Thread safety
  * Safe from any thread; sleeps. The caller holds no page lock of the
  * mapping. Direct I/O concurrent with buffered writes to the same bytes

@@ -42,10 +42,11 @@ extern "C" {
  * @param offset  byte offset.
  * @return the bytes read: fewer than @p len at the mapping's size (0 at or
  *         past it), or when a page after the first could not be read (its
- *         error is then not returned); or, if nothing was read, -EINVAL for
- *         a NULL argument, -ENOMEM if no frame could be had (or a store's
- *         write error when dirty pages it cannot write hold the frames, see
- *         pgc_page_alloc()), or the readpage error (-EIO...).
+ *         error is then not returned: pgc_last_error() gives it); or, if
+ *         nothing was read, -EINVAL for a NULL argument, -ENOMEM if no
+ *         frame could be had (or a store's write error when dirty pages it
+ *         cannot write hold the frames, see pgc_page_alloc()), or the
+ *         readpage error (-EIO...). Sets pgc_last_error().
  * @par Thread safety
  * Safe from any thread; may sleep (page locks, reclaim, store reads). The
  * caller holds no page lock. A cached page is copied without its lock and
@@ -69,8 +70,9 @@ PGC_API ssize_t pgc_read(pgc_mapping *mapping, void *buf, size_t len, uint64_t o
  * @param offset  byte offset.
  * @param flags   0 or #PGC_WRITE_SYNC.
  * @return the bytes written: all of them, or fewer when an error stopped the
- *         copy after some pages (the error is then not returned; a
- *         write-back error stays recorded for the next sync). With
+ *         copy after some pages (the error is then not returned, but
+ *         pgc_last_error() gives it; a write-back error stays recorded for
+ *         the next sync too). Sets pgc_last_error(). With
  *         #PGC_WRITE_SYNC, when every byte was copied, a write-back error is
  *         returned instead of the count: the bytes stay dirty in the cache.
  *         -EINVAL for a NULL argument, unknown flags, or
@@ -109,6 +111,33 @@ PGC_API ssize_t pgc_write(pgc_mapping *mapping, const void *buf, size_t len, uin
  * Safe from any thread; sleeps. The caller holds no page lock.
  */
 PGC_API int pgc_mapping_balance_dirty(pgc_mapping *mapping);
+
+/**
+ * @brief Why the last pgc_read(), pgc_write() or pgc_direct_io() of this
+ * thread returned less than it was asked for: the error that cut it short.
+ *
+ * Those three calls return a byte count when they did something, so an
+ * error that stops them after some pages is not their return value; this
+ * call gives it, as errno gives the cause of a failed system call. Each of
+ * the three sets it on every return, whatever the outcome:
+ * - 0 when the call returned everything it was asked for, or a count cut
+ *   short only by the mapping's size (a read at or across its end; for a
+ *   direct read, also the end of the store);
+ * - the negative errno that stopped it otherwise: the one it returned, if
+ *   it did nothing, or the one behind its short count (the readpage error
+ *   of the page it could not read, -ENOMEM, the direct_IO or write-back
+ *   error...). A synchronous pgc_write() that copied every byte and
+ *   returns a write-back error sets that error.
+ *
+ * No other function of the library changes it, so it may be read after
+ * other calls; a later call of one of the three replaces it.
+ *
+ * @return 0 or a negative errno, as above; 0 in a thread that has not
+ *         called any of the three.
+ * @par Thread safety
+ * Thread-local: each thread sees the result of its own last call.
+ */
+PGC_API int pgc_last_error(void);
 
 /**
  * @brief Prepares a write of @p len bytes at @p pos, all inside one page

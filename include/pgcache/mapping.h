@@ -51,6 +51,17 @@ struct pgc_writeback_control {
 };
 
 /**
+ * @brief Size of struct pgc_writeback_control in release 0.1, the first: the
+ * smallest @c size pgc_mapping_write_page() and pgc_mapping_writeback_runs()
+ * accept. Never changes (see "Versioned structures" in common.h).
+ */
+#ifdef PGC_ABI_LP64
+#define PGC_WRITEBACK_CONTROL_SIZE_0_1 40u
+#else
+#define PGC_WRITEBACK_CONTROL_SIZE_0_1 PGC_OFFSETOFEND(struct pgc_writeback_control, for_reclaim)
+#endif
+
+/**
  * @brief The operations of a mapping, supplied by its owner. Any member may
  * be NULL: the documented default applies.
  *
@@ -188,6 +199,24 @@ struct pgc_mapping_ops {
 };
 
 /**
+ * @brief Size of struct pgc_mapping_ops in release 0.1, the first: the
+ * smallest @c size pgc_mapping_create() accepts. Never changes (see
+ * "Versioned structures" in common.h).
+ */
+#ifdef PGC_ABI_LP64
+#define PGC_MAPPING_OPS_SIZE_0_1 88u
+#else
+#define PGC_MAPPING_OPS_SIZE_0_1 PGC_OFFSETOFEND(struct pgc_mapping_ops, resize)
+#endif
+
+/** @brief Size of struct pgc_mapping_ops in release 0.2 (sync added). Never changes. */
+#ifdef PGC_ABI_LP64
+#define PGC_MAPPING_OPS_SIZE_0_2 96u
+#else
+#define PGC_MAPPING_OPS_SIZE_0_2 PGC_OFFSETOFEND(struct pgc_mapping_ops, sync)
+#endif
+
+/**
  * @brief Alignment and size limits of direct I/O on a mapping (see
  * pgc_mapping_set_dio_limits()).
  */
@@ -202,18 +231,34 @@ struct pgc_dio_limits {
 	uint64_t max_segment;
 };
 
+/**
+ * @brief Size of struct pgc_dio_limits in release 0.1, the first: the
+ * smallest @c size pgc_mapping_set_dio_limits() and pgc_mapping_dio_limits()
+ * accept. Never changes (see "Versioned structures" in common.h).
+ */
+#ifdef PGC_ABI_LP64
+#define PGC_DIO_LIMITS_SIZE_0_1 24u
+#else
+#define PGC_DIO_LIMITS_SIZE_0_1 PGC_OFFSETOFEND(struct pgc_dio_limits, max_segment)
+#endif
+
 /** Flag for the find-or-create calls: never sleep (the kernel's grab_cache_page_nowait). */
 #define PGC_FIND_NOWAIT PGC_ALLOC_NOWAIT
 
 /**
  * @brief Creates a mapping on a cache.
  * @param cache   the cache.
- * @param ops     the operations (copied), or NULL for all defaults.
+ * @param ops     the operations (copied), or NULL for all defaults. Its
+ *                @c size may be that of any release from 0.1 on: the
+ *                operations the caller's release did not have are NULL,
+ *                so their defaults apply.
  * @param owner   a pointer for the caller (see pgc_mapping_owner()).
  * @param size    the initial size in bytes of the object it caches.
  * @param mappingp where the mapping is stored (NULL on error).
  * @return 0; -EINVAL if @p cache or @p mappingp is NULL, or @p ops->size is
- *         0 or larger than this version knows with nonzero extra bytes;
+ *         smaller than #PGC_MAPPING_OPS_SIZE_0_1; -E2BIG if @p ops->size is
+ *         larger than this version knows with nonzero extra bytes (an
+ *         operation this library would not call), or above 4096;
  *         -ENOMEM if memory is missing.
  * @par Thread safety
  * Safe from any thread.
@@ -294,8 +339,6 @@ PGC_API uint64_t pgc_mapping_nr_pages(const pgc_mapping *mapping);
 /** Longest mapping name kept, with its terminating NUL (pgc_mapping_set_name()). */
 #define PGC_MAPPING_NAME_MAX 32
 
-/** Size of struct pgc_mapping_stats as first released (0.2); never changes. */
-#define PGC_MAPPING_STATS_SIZE_0_2 48u
 
 /**
  * @brief Figures of one mapping, filled by pgc_mapping_stats().
@@ -323,6 +366,16 @@ struct pgc_mapping_stats {
 	 */
 	uint64_t retry_in_ms;
 };
+
+/**
+ * @brief Size of struct pgc_mapping_stats in release 0.2, the first: the
+ * smallest @c size pgc_mapping_stats() accepts. Never changes.
+ */
+#ifdef PGC_ABI_LP64
+#define PGC_MAPPING_STATS_SIZE_0_2 48u
+#else
+#define PGC_MAPPING_STATS_SIZE_0_2 PGC_OFFSETOFEND(struct pgc_mapping_stats, retry_in_ms)
+#endif
 
 /**
  * @brief Names a mapping for the log, e.g. after the file it caches.
@@ -640,10 +693,17 @@ PGC_API int pgc_mapping_writeback(pgc_mapping *mapping, uint64_t start, uint64_t
  * @brief Writes back one locked dirty page through writepage (used by
  * reclaim and by writepages implementations).
  * @param page a locked page; it stays locked.
- * @param wbc  the writeback control passed to writepage (may be NULL).
+ * @param wbc  the writeback control passed to writepage (may be NULL: a
+ *             #PGC_WB_ALL control for this page). A control of this
+ *             release or a newer one is passed itself; an older (smaller)
+ *             one is copied into one of this release, the members it lacks
+ *             0, and the members it has are copied back after writepage.
  * @return 0 if the page was written or was not dirty; -EROFS if the mapping
  *         has no writepage; -EINVAL if @p page is NULL, not locked or in no
- *         mapping; the writepage error (the page is dirty again).
+ *         mapping, or @p wbc->size is below #PGC_WRITEBACK_CONTROL_SIZE_0_1;
+ *         -E2BIG if @p wbc is larger than this release's with nonzero bytes
+ *         past it, or its size is above 4096; the writepage error (the page
+ *         is dirty again).
  * @par Thread safety
  * The caller holds the page lock.
  */
@@ -677,13 +737,17 @@ typedef int (*pgc_write_run_fn)(pgc_mapping *mapping, pgc_page **pages, unsigned
  * @param mapping the mapping.
  * @param wbc     the writeback control given to writepages; with
  *                #PGC_WB_NONE, locked pages and pages under writeback are
- *                skipped, with #PGC_WB_ALL they are waited for.
+ *                skipped, with #PGC_WB_ALL they are waited for. An older
+ *                release's (smaller) control is used as
+ *                pgc_mapping_write_page() uses it.
  * @param fn      writes one run.
  * @param arg     passed to @p fn.
  * @param max_run most pages in one run (0 means 256; at most #PGC_MAX_RUN,
  *                larger values mean #PGC_MAX_RUN).
- * @return 0; -EINVAL for a NULL argument; -ENOMEM if the dirty set could
- *         not be snapshotted; otherwise the first error of @p fn.
+ * @return 0; -EINVAL for a NULL argument or a @p wbc->size below
+ *         #PGC_WRITEBACK_CONTROL_SIZE_0_1; -E2BIG as for
+ *         pgc_mapping_write_page(); -ENOMEM if the dirty set could not be
+ *         snapshotted; otherwise the first error of @p fn.
  * @par Thread safety
  * Safe from any thread; may sleep on page locks. The caller holds no page
  * lock of the mapping.
@@ -699,8 +763,10 @@ PGC_API int pgc_mapping_writeback_runs(pgc_mapping *mapping, struct pgc_writebac
  * @param limits  the limits: size set to sizeof(struct pgc_dio_limits);
  *                block_size and mem_align powers of two, max_segment a
  *                nonzero multiple of block_size.
- * @return 0; -EINVAL for a NULL argument, a size smaller than the struct,
- *         or limits out of range.
+ * @return 0; -EINVAL for a NULL argument, a size smaller than
+ *         #PGC_DIO_LIMITS_SIZE_0_1, or limits out of range; -E2BIG for a
+ *         larger structure than this library knows with nonzero bytes past
+ *         it, or a size above 4096.
  * @par Thread safety
  * Safe from any thread; direct I/O already running keeps the old limits.
  */
@@ -709,8 +775,11 @@ PGC_API int pgc_mapping_set_dio_limits(pgc_mapping *mapping, const struct pgc_di
 /**
  * @brief Returns the direct-I/O limits of a mapping.
  * @param mapping the mapping.
- * @param limits  filled; its size field must be set by the caller.
- * @return 0; -EINVAL for a NULL argument or a size field of 0.
+ * @param limits  filled; its size field must be set by the caller, and
+ *                is left as it was (exactly that many bytes are written,
+ *                zeros for members of a newer release).
+ * @return 0; -EINVAL for a NULL argument or a size field smaller than
+ *         #PGC_DIO_LIMITS_SIZE_0_1; -E2BIG for a size above 4096.
  * @par Thread safety
  * Safe from any thread.
  */

@@ -98,16 +98,27 @@ struct pgc_migrate_stats {
 };
 
 /**
+ * @brief Size of struct pgc_migrate_stats in release 0.1, the first: the
+ * smallest @c size the migration calls accept. Never changes (see "Versioned
+ * structures" in common.h).
+ */
+#ifdef PGC_ABI_LP64
+#define PGC_MIGRATE_STATS_SIZE_0_1 40u
+#else
+#define PGC_MIGRATE_STATS_SIZE_0_1 PGC_OFFSETOFEND(struct pgc_migrate_stats, bytes)
+#endif
+
+/**
  * @brief Gives a new page for a page being migrated (the kernel's
  * new_folio_t).
  * @param page    the page to migrate (locked by the engine, do not touch its lock).
- * @param private the argument given to pgc_migrate_pages().
+ * @param arg     the argument given to pgc_migrate_pages().
  * @return a page with one reference and no mapping (pgc_page_alloc(), with
  *         or without #PGC_ALLOC_NOWAIT: it may be called under the page
  *         lock), or NULL if there is none (the migration stops with
  *         -ENOMEM).
  */
-typedef pgc_page *(*pgc_new_page_fn)(pgc_page *page, void *private);
+typedef pgc_page *(*pgc_new_page_fn)(pgc_page *page, void *arg);
 
 /**
  * @brief Migrates pages to new pages by copy (the kernel's migrate_pages()).
@@ -133,7 +144,7 @@ typedef pgc_page *(*pgc_new_page_fn)(pgc_page *page, void *private);
  *                 their LRU list).
  * @param nr       number of pages.
  * @param new_page gives the new pages.
- * @param private  passed to @p new_page.
+ * @param arg      passed to @p new_page.
  * @param mode     a #pgc_migrate_mode.
  * @param reason   a #pgc_migrate_reason, for the statistics.
  * @param status   optional, @p nr entries: 0 for a page moved, else a
@@ -141,16 +152,20 @@ typedef pgc_page *(*pgc_new_page_fn)(pgc_page *page, void *private);
  *                 -ENOENT no longer in a mapping, -ENOMEM no new page,
  *                 -EIO a dirty page could not be written out, or an error of
  *                 migratepage.
- * @param stats    optional: the counts of this call.
+ * @param stats    optional: the counts of this call; its size member set by
+ *                 the caller (at least #PGC_MIGRATE_STATS_SIZE_0_1),
+ *                 filled as pgc_cache_stats() fills its snapshot.
  * @return the number of pages not migrated; -ENOMEM if a new page was
  *         missing (the pages not yet migrated have status -ENOMEM);
- *         -EINVAL for bad arguments.
+ *         -EINVAL for bad arguments (a @p stats size below
+ *         #PGC_MIGRATE_STATS_SIZE_0_1 included: then nothing is done);
+ *         -E2BIG for a @p stats size above 4096.
  * @par Thread safety
  * Safe from any thread; the caller holds no page lock. Sleeps on page
  * locks and writeback in the synchronous modes.
  */
 PGC_API long pgc_migrate_pages(pgc_page **pages, unsigned nr, pgc_new_page_fn new_page,
-			       void *private, int mode, int reason, int *status,
+			       void *arg, int mode, int reason, int *status,
 			       struct pgc_migrate_stats *stats);
 
 /**
@@ -263,10 +278,13 @@ PGC_API long pgc_move_pages(pgc_cache *cache, unsigned long count, pgc_page **pa
  * @param flags   0 or #PGC_MOVE_ALL, #PGC_MOVE_INPLACE, #PGC_MOVE_ASYNC (as
  *                for pgc_move_pages()).
  * @param reason  a #pgc_migrate_reason.
- * @param stats   optional: the counts of the call.
+ * @param stats   optional: the counts of the call, as for
+ *                pgc_migrate_pages().
  * @return the number of pages that could not be moved, or -EINVAL,
- *         -ENODEV, -EACCES as pgc_move_pages(), -ENOMEM if the walk could
- *         not allocate.
+ *         -ENODEV, -EACCES as pgc_move_pages() (-EINVAL also for a
+ *         @p stats size below #PGC_MIGRATE_STATS_SIZE_0_1), -E2BIG for a
+ *         @p stats size above 4096, -ENOMEM if the walk could not
+ *         allocate.
  * @par Thread safety
  * Safe from any thread; the caller holds no page lock.
  */
@@ -278,8 +296,9 @@ PGC_API long pgc_migrate_nodes(pgc_cache *cache, pgc_mapping *mapping, const int
  * @brief The cumulative migration counts of a cache for one reason.
  * @param cache  the cache.
  * @param reason a #pgc_migrate_reason.
- * @param stats  filled; its size member set by the caller.
- * @return 0; -EINVAL for bad arguments.
+ * @param stats  filled; its size member set by the caller (at least
+ *               #PGC_MIGRATE_STATS_SIZE_0_1), as for pgc_migrate_pages().
+ * @return 0; -EINVAL for bad arguments; -E2BIG for a size above 4096.
  * @par Thread safety
  * Safe from any thread; the counts of calls in progress may be partly in.
  */

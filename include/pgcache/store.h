@@ -53,9 +53,15 @@ typedef struct pgc_store pgc_store;
  * @param mode  the mode for O_CREAT.
  * @param storep where the store is stored (NULL on error).
  * @return 0; -EINVAL for a NULL argument, O_WRONLY or O_APPEND in @p flags,
- *         or a file system that refuses O_DIRECT; the negated errno of
- *         open(2) or fstat(2) otherwise; -ENOMEM. If O_CREAT created the
- *         file before the file system refused O_DIRECT, the file stays.
+ *         or flags that open(2) finds invalid;
+ *         -EOPNOTSUPP if the file system refuses O_DIRECT (open(2) fails
+ *         with EINVAL for O_DIRECT alone: tmpfs before Linux 6.6, procfs
+ *         and sysfs, some FUSE and overlay set-ups; the library checks
+ *         that the same open without O_DIRECT succeeds);
+ *         the negated errno of open(2) or fstat(2) otherwise, unchanged
+ *         (-ENOENT, -EISDIR, -EACCES, -ENOTDIR, -ELOOP, -EMFILE...);
+ *         -ENOMEM. If O_CREAT created the file before the file system
+ *         refused O_DIRECT, the file stays.
  * @par Thread safety
  * Safe from any thread.
  */
@@ -69,8 +75,11 @@ PGC_API int pgc_store_open(const char *path, int flags, mode_t mode, pgc_store *
  * @param flags  0 or #PGC_STORE_OWN_FD.
  * @param storep where the store is stored (NULL on error).
  * @return 0; -EINVAL for a negative @p fd, unknown flags, NULL @p storep,
- *         or a descriptor without O_DIRECT or with O_APPEND; -EBADF if
- *         @p fd is not open; -ENOMEM.
+ *         or a descriptor without O_DIRECT or with O_APPEND (bad arguments:
+ *         a descriptor that has O_DIRECT was opened on a file system that
+ *         accepts it, so -EOPNOTSUPP, which pgc_store_open() returns for a
+ *         file system refusing O_DIRECT, cannot happen here); -EBADF if
+ *         @p fd is not open; the negated errno of fstat(2); -ENOMEM.
  * @par Thread safety
  * Safe from any thread.
  */
