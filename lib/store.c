@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -83,6 +84,9 @@ struct pgc_store {
 	 * cut off pages another run wrote past that old size in the meantime.
 	 */
 	pthread_rwlock_t trim_lock;
+	/* Its mappings' name for the log: the file's last path component,
+	 * or "fd N" for a store made from a descriptor. */
+	char name[PGC_MAPPING_NAME_MAX];
 };
 
 static bool is_pow2(uint64_t x)
@@ -157,6 +161,7 @@ static int store_make(int fd, bool own, pgc_store **storep)
 	}
 	s->fd = fd;
 	s->own_fd = own;
+	snprintf(s->name, sizeof(s->name), "fd %d", fd);
 	s->blkdev = S_ISBLK(st.st_mode);
 	learn_alignment(s);
 	*storep = s;
@@ -208,9 +213,13 @@ PGC_API int pgc_store_open(const char *path, int flags, mode_t mode, pgc_store *
 		return -err;
 	}
 	int err = store_make(fd, true, storep);
-	if (err)
+	if (err) {
 		close(fd);
-	return err;
+		return err;
+	}
+	const char *base = strrchr(path, '/');
+	snprintf((*storep)->name, sizeof((*storep)->name), "%s", base && base[1] ? base + 1 : path);
+	return 0;
 }
 
 PGC_API int pgc_store_from_fd(int fd, unsigned flags, pgc_store **storep)
@@ -732,6 +741,7 @@ PGC_API int pgc_store_mapping_create(pgc_cache *cache, pgc_store *s, pgc_mapping
 	err = pgc_mapping_create(cache, &store_ops, s, size, &m);
 	if (err)
 		return err;
+	pgc_mapping_set_name(m, s->name);
 	struct pgc_dio_limits lim = {
 		.size = sizeof(lim),
 		.block_size = s->block_size,

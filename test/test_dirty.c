@@ -627,7 +627,7 @@ START_TEST(full_file_system)
 	ck_assert_msg(err == 0, "store_open: %s", pgc_strerror(err));
 	pgc_mapping *m;
 	ck_assert_int_eq(pgc_store_mapping_create(c, store, &m), 0);
-	ck_assert_int_eq(pgc_mapping_set_name(m, "full-fs-store"), 0);
+	ck_assert_str_eq(pgc_mapping_name(m), "store"); /* the file's name */
 
 	/* 64 KiB written and synced while there is room. */
 	unsigned char buf[4096];
@@ -677,6 +677,9 @@ START_TEST(full_file_system)
 	ck_assert_uint_eq(st.alloc_failures, 0);
 	ck_assert_int_eq(ms.last_error, -ENOSPC);
 	ck_assert_msg(atomic_load(&log.lines) <= 100, "%d log lines", atomic_load(&log.lines));
+	pthread_mutex_lock(&log.lock);
+	ck_assert_msg(strstr(log.last, "mapping store:") != NULL, "last log line: %s", log.last);
+	pthread_mutex_unlock(&log.lock);
 	ck_assert_msg(ms.write_failures <= 20 * st.dirty_limit, "%llu write failures",
 		      (unsigned long long)ms.write_failures);
 	ck_assert_uint_le(ms.dirty, st.dirty_limit);

@@ -99,6 +99,13 @@ struct server {
 
 	_Atomic uint64_t reads, writes, flushes, failed;
 	_Atomic uint64_t bytes_read, bytes_written;
+
+	/* Failed requests are logged rate-limited (--verbose: all of them):
+	 * the first of each error, then a count every 10 s. Under fail_lock. */
+	pthread_mutex_t fail_lock;
+	int fail_seen[8];	/* errors logged once already */
+	unsigned nr_fail_seen;
+	uint64_t fail_unlogged, fail_log_ns;
 };
 
 struct conn {
@@ -113,6 +120,49 @@ struct conn {
 	_Atomic bool done;
 	uint64_t requests, failed;
 };
+
+static uint64_t now_ns(void);
+
+/*
+ * A failed request: with --verbose, every one is logged; otherwise the
+ * first of each error (-EINVAL, a client's mistake, not at all), then the
+ * number of those not logged at most every 10 s, so that a full disk
+ * answering thousands of writes with ENOSPC does not flood the log.
+ */
+static void log_failure(struct conn *c, const struct blkd_request *rq, int status)
+{
+	struct server *srv = c->srv;
+	if (srv->opt->verbose) {
+		fprintf(stderr, PROG ": connection %u: op %u at block %" PRIu64 " (+%" PRIu32
+			"): %s\n", c->id, rq->op, rq->offset, rq->length, pgc_strerror(status));
+		return;
+	}
+	if (status == -EINVAL)
+		return;
+	uint64_t now = now_ns();
+	pthread_mutex_lock(&srv->fail_lock);
+	bool seen = false;
+	for (unsigned i = 0; i < srv->nr_fail_seen && !seen; i++)
+		seen = srv->fail_seen[i] == status;
+	if (!seen && srv->nr_fail_seen < 8) {
+		srv->fail_seen[srv->nr_fail_seen++] = status;
+		fprintf(stderr, PROG ": connection %u: op %u at block %" PRIu64 " (+%" PRIu32
+			"): %s (%s); more failures are counted every 10 s\n", c->id, rq->op,
+			rq->offset, rq->length, pgc_strerror(status), pgc_errname(status));
+		if (!srv->fail_log_ns)
+			srv->fail_log_ns = now;
+	} else {
+		srv->fail_unlogged++;
+		if (now - srv->fail_log_ns >= 10000000000ull) {
+			fprintf(stderr, PROG ": %" PRIu64 " more requests failed in the last %" PRIu64
+				" s, the last with %s\n", srv->fail_unlogged,
+				(now - srv->fail_log_ns) / 1000000000u, pgc_errname(status));
+			srv->fail_unlogged = 0;
+			srv->fail_log_ns = now;
+		}
+	}
+	pthread_mutex_unlock(&srv->fail_lock);
+}
 
 static uint64_t now_ns(void)
 {
@@ -333,10 +383,7 @@ static bool serve_one(struct conn *c)
 	if (status) {
 		c->failed++;
 		atomic_fetch_add_explicit(&srv->failed, 1, memory_order_relaxed);
-		if (srv->opt->verbose || status != -EINVAL)
-			fprintf(stderr, PROG ": connection %u: op %u at block %" PRIu64
-				" (+%" PRIu32 "): %s\n", c->id, rq.op, rq.offset, rq.length,
-				pgc_strerror(status));
+		log_failure(c, &rq, status);
 	}
 	err = send_reply(c, rq.handle, status, c->buf, out_len);
 	answered(srv);
@@ -814,6 +861,7 @@ int main(int argc, char **argv)
 		return 2;
 	srv.opt = &o;
 	pthread_mutex_init(&srv.lock, NULL);
+	pthread_mutex_init(&srv.fail_lock, NULL);
 
 	/* Block the stop signals in every thread (the connection threads inherit
 	 * the mask) and take them from a signalfd in the main loop. */
@@ -835,11 +883,18 @@ int main(int argc, char **argv)
 	srv.listen_fd = -1;
 	reap_conns(&srv, true);
 
-	/* The final flush: every dirty page to the image, then fdatasync. A NULL
-	 * sample would report only this call's own errors; the server's sample,
-	 * taken before any client came, also reports errors that reclaim met in
-	 * the background, even those that clients already saw. */
-	err = flush_all(&srv, &srv.since);
+	/* The final flush: every dirty page to the image, then fdatasync. Its
+	 * own result decides the exit status: the library never drops a page
+	 * whose write failed (it stays dirty and is written again), so when
+	 * this flush succeeds the image holds every acknowledged write, even
+	 * after a full disk. Errors met before (and reported to the clients
+	 * then) are told apart through the server's own sample, taken before
+	 * any client came. */
+	err = flush_all(&srv, NULL);
+	int past = pgc_mapping_check_error(srv.map, &srv.since);
+	if (past && !err)
+		fprintf(stderr, PROG ": write errors happened while serving (the last: %s); "
+			"their data stayed in the cache and is written now\n", pgc_strerror(past));
 	print_summary(&srv);
 	if (err) {
 		fprintf(stderr, PROG ": final flush of %s FAILED: %s\n", o.image, pgc_strerror(err));

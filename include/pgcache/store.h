@@ -209,7 +209,9 @@ PGC_API const struct pgc_mapping_ops *pgc_store_ops(void);
 /**
  * @brief Creates a mapping of the store's file on a cache: the operations
  * of pgc_store_ops(), the store as owner, the file's current size, and the
- * store's direct-I/O limits (see pgc_mapping_set_dio_limits()).
+ * store's direct-I/O limits (see pgc_mapping_set_dio_limits()), and a name
+ * for the log (pgc_mapping_name()): the last component of the path given
+ * to pgc_store_open(), or "fd N" for a store made by pgc_store_from_fd().
  * @param cache    the cache; its page size must be a multiple of the
  *                 store's block size and memory alignment.
  * @param store    the store.
