@@ -375,7 +375,8 @@ PGC_API int pgc_cache_start_writeback(pgc_cache *c)
 			wb->pid = getpid();
 		} else {
 			wb->running = false;
-			pgc__log(c, PGC_LOG_ERROR, "cache: writeback thread not started: %d", err);
+			pgc__log(c, PGC_LOG_ERROR, "cache: writeback thread not started: %s (%s)",
+				 pgc_errname(err), pgc_strerror(err));
 		}
 	}
 	pthread_mutex_unlock(&wb->lock);

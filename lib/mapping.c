@@ -696,8 +696,9 @@ int pgc__mapping_resize_store(struct pgc_mapping *m)
 		return 0;
 	int err = m->ops.resize(m, atomic_load_explicit(&m->size, memory_order_acquire));
 	if (err)
-		pgc__log(m->cache, PGC_LOG_ERROR, "resize of the store to %llu bytes failed: %d",
-			 (unsigned long long)atomic_load(&m->size), err);
+		pgc__log(m->cache, PGC_LOG_ERROR, "mapping %s: resize of the store to %llu bytes failed: %s (%s)",
+			 m->name[0] ? m->name : "(unnamed)", (unsigned long long)atomic_load(&m->size),
+			 pgc_errname(err), pgc_strerror(err));
 	return err;
 }
 

@@ -571,8 +571,9 @@ static int sync_store(struct pgc_mapping *m, uint64_t start, uint64_t end)
 	int err = m->ops.sync(m, start, end);
 	if (err) {
 		pgc_mapping_set_error(m, err);
-		pgc__log(m->cache, PGC_LOG_ERROR, "sync of bytes %llu-%llu of the store failed: %d",
-			 (unsigned long long)start, (unsigned long long)end, err);
+		pgc__log(m->cache, PGC_LOG_ERROR, "mapping %s: sync of bytes %llu-%llu of the store failed: %s (%s)",
+			 m->name[0] ? m->name : "(unnamed)", (unsigned long long)start,
+			 (unsigned long long)end, pgc_errname(err), pgc_strerror(err));
 	}
 	return err;
 }

@@ -43,17 +43,17 @@ void pgc__wb_write_failed(struct pgc_mapping *m, uint64_t index, unsigned nr, in
 	atomic_store_explicit(&m->wb_last_err, err, memory_order_relaxed);
 	if (m->wb_log_ns == 0) {
 		pgc__log(c, PGC_LOG_ERROR,
-			 "mapping %s: write of %u page(s) from index %llu failed: %d (%s); "
+			 "mapping %s: write of %u page(s) from index %llu failed: %s (%s); "
 			 "retrying with backoff, further failures summed up every 10 s",
-			 name_of(m), nr, (unsigned long long)index, err, pgc_strerror(err));
+			 name_of(m), nr, (unsigned long long)index, pgc_errname(err), pgc_strerror(err));
 		m->wb_log_ns = now;
 	} else if (now - m->wb_log_ns >= PGC_LOG_PERIOD_NS) {
 		pgc__log(c, PGC_LOG_ERROR,
 			 "mapping %s: %llu more page write(s) failed in %llu s, the last from index "
-			 "%llu: %d (%s); %llu failed in all, next retry in %u ms",
+			 "%llu: %s (%s); %llu failed in all, next retry in %u ms",
 			 name_of(m), (unsigned long long)(m->wb_unlogged + nr),
 			 (unsigned long long)((now - m->wb_log_ns) / 1000000000u),
-			 (unsigned long long)index, err, pgc_strerror(err),
+			 (unsigned long long)index, pgc_errname(err), pgc_strerror(err),
 			 (unsigned long long)m->wb_failures, m->wb_backoff_ms);
 		m->wb_unlogged = 0;
 		m->wb_log_ns = now;
@@ -69,8 +69,8 @@ void pgc__wb_recovered(struct pgc_mapping *m)
 	int err = atomic_load_explicit(&m->wb_last_err, memory_order_relaxed);
 	if (err) {
 		pgc__log(m->cache, PGC_LOG_WARN,
-			 "mapping %s: writes succeed again after %llu failure(s) (last: %d, %s)",
-			 name_of(m), (unsigned long long)m->wb_failures, err, pgc_strerror(err));
+			 "mapping %s: writes succeed again after %llu failure(s) (last: %s, %s)",
+			 name_of(m), (unsigned long long)m->wb_failures, pgc_errname(err), pgc_strerror(err));
 		atomic_store_explicit(&m->wb_last_err, 0, memory_order_relaxed);
 		atomic_store_explicit(&m->wb_retry_ns, 0, memory_order_relaxed);
 		m->wb_backoff_ms = 0;
