@@ -625,6 +625,64 @@ START_TEST(store_write_errors)
 }
 END_TEST
 
+/*
+ * The writeback thread: creating a cache with it fails cleanly at each
+ * allocation and at the thread's creation (-EAGAIN), and a thread whose
+ * writes fail keeps the pages dirty, reports the error once to each
+ * sampler, and writes everything once the store works again.
+ */
+START_TEST(writeback_thread_faults)
+{
+	uint64_t faults = 0;
+	bool thread_failed = false;
+	for (uint64_t n = 1;; n++) {
+		struct pgc_cache_config cfg;
+		pgc_cache_config_init(&cfg);
+		cfg.capacity_pages = 64;
+		cfg.flags = PGC_CACHE_WRITEBACK_THREAD;
+		pgc_cache *c = NULL;
+		pgc__fault_set_nth(n);
+		int err = pgc_cache_create(&cfg, &c);
+		uint64_t hit = pgc__fault_injected();
+		pgc__fault_set_nth(0);
+		ck_assert_msg(err == 0 || (hit && (err == -ENOMEM || err == -EAGAIN)),
+			      "create with allocation %" PRIu64 " failing: %d", n, err);
+		thread_failed |= err == -EAGAIN;
+		ck_assert(err == 0 || c == NULL);
+		if (c)
+			ck_assert_int_eq(pgc_cache_destroy(c), 0);
+		if (!hit)
+			break;
+		faults++;
+	}
+	ck_assert(thread_failed);
+	printf("fault: %-20s %3" PRIu64 " allocation points failed, each cleanly\n",
+	       "writeback thread", faults);
+
+	for (int n = 1; n <= 5; n++) {
+		struct fx f;
+		fx_setup(&f, true); /* pages 20..39 dirty: above the background threshold */
+		pgc_errseq_t a = pgc_mapping_sample_error(f.m);
+		atomic_store(&injected_io, 0);
+		atomic_store(&writes_left, n);
+		ck_assert_int_eq(pgc_cache_start_writeback(f.cache), 0);
+		for (int t = 0; t < 5000 && atomic_load(&injected_io) == 0; t++)
+			pgc_test_sleep_ms(1);
+		ck_assert_int_eq(atomic_load(&injected_io), 1);
+		/* The thread stops: its writes and their errors are all in. */
+		ck_assert_int_eq(pgc_cache_stop_writeback(f.cache), 0);
+		atomic_store(&writes_left, 0);
+		ck_assert_uint_ge(pgc_mapping_nr_dirty(f.m), 1);
+		ck_assert_int_eq(pgc_mapping_check_error(f.m, &a), -EIO);
+		ck_assert_int_eq(pgc_mapping_check_error(f.m, &a), 0);
+		ck_assert_int_eq(pgc_sync_range(f.m, 0, f.size, &a), 0);
+		ck_assert_uint_eq(pgc_mapping_nr_dirty(f.m), 0);
+		fx_verify(&f, "after the thread's write error", 0, 0, NULL);
+		fx_teardown(&f);
+	}
+}
+END_TEST
+
 static Suite *fault_suite(void)
 {
 	Suite *s = suite_create("fault");
@@ -635,6 +693,7 @@ static Suite *fault_suite(void)
 	PGC_ADD(s, alloc_fault_constructors, 120);
 	PGC_ADD(s, store_read_errors, 120);
 	PGC_ADD(s, store_write_errors, 120);
+	PGC_ADD(s, writeback_thread_faults, 120);
 	return s;
 }
 
