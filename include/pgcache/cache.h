@@ -117,7 +117,10 @@ struct pgc_cache_config {
 	 * the oldest dirty mappings itself, or, with a writeback thread
 	 * (#PGC_CACHE_WRITEBACK_THREAD), waits for the thread. Only pages of
 	 * mappings that can write back (a writepage or writepages operation)
-	 * count.
+	 * count. A workload that keeps more pages dirty than this runs at
+	 * the store's write speed; raise it (up to 100) to let the cache
+	 * absorb more, at the price of fewer clean frames for reads and more
+	 * of the cache pinned by a store that fails.
 	 */
 	uint32_t dirty_ratio;
 	/**
