@@ -107,8 +107,11 @@ void pgc__wb_fini(struct pgc_cache *c)
 static struct pgc_mapping *pick(struct pgc_wb *wb, uint64_t now, uint64_t expired_before,
 				uint64_t *next, int *backoff_err)
 {
-	struct pgc_mapping *m;
-	cds_list_for_each_entry(m, &wb->dirty, wb_link) {
+	struct cds_list_head *pos;
+	/* Not cds_list_for_each_entry: it makes a mapping pointer of the list
+	 * head itself, which is no mapping (UBSan: misaligned access). */
+	cds_list_for_each(pos, &wb->dirty) {
+		struct pgc_mapping *m = caa_container_of(pos, struct pgc_mapping, wb_link);
 		uint64_t retry = atomic_load_explicit(&m->wb_retry_ns, memory_order_relaxed);
 		if (retry > now) {
 			if (retry < *next)
@@ -269,9 +272,10 @@ int pgc__balance_dirty(struct pgc_mapping *m)
 			/* Is anything left that the thread may write? */
 			pthread_mutex_lock(&wb->lock);
 			uint64_t now = pgc__now_ns();
-			struct pgc_mapping *it;
+			struct cds_list_head *pos;
 			bool writable = false;
-			cds_list_for_each_entry(it, &wb->dirty, wb_link) {
+			cds_list_for_each(pos, &wb->dirty) {
+				struct pgc_mapping *it = caa_container_of(pos, struct pgc_mapping, wb_link);
 				if (atomic_load_explicit(&it->wb_retry_ns, memory_order_relaxed) <= now) {
 					writable = true;
 					break;
