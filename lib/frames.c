@@ -96,9 +96,33 @@ void pgc__frame_pool_fini(struct pgc_frame_pool *p)
 	pthread_mutex_destroy(&p->lock);
 }
 
+/*
+ * Under AddressSanitizer the descriptor blocks are roots of LeakSanitizer's
+ * scan: they are mapped memory, which it does not scan by itself, and they
+ * hold the only pointers to the page handles (clpage.c). Without this a
+ * process that exits with a cache alive (a child of fork, which must not
+ * destroy its copies) is reported as leaking every handle.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define PGC_LSAN_ROOTS 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define PGC_LSAN_ROOTS 1
+#endif
+#endif
+#ifdef PGC_LSAN_ROOTS
+#include <sanitizer/lsan_interface.h>
+#define lsan_root(p, n) __lsan_register_root_region((p), (n))
+#define lsan_unroot(p, n) __lsan_unregister_root_region((p), (n))
+#else
+#define lsan_root(p, n) ((void)(p), (void)(n))
+#define lsan_unroot(p, n) ((void)(p), (void)(n))
+#endif
+
 static void chunk_unmap(struct pgc_chunk *c)
 {
 	munmap(c->map_base, c->map_len);
+	lsan_unroot(c, PGC_DESC_BLOCK);
 	munmap(c, PGC_DESC_BLOCK);
 }
 
@@ -185,6 +209,7 @@ static struct pgc_chunk *chunk_create(struct pgc_cache *cache, unsigned pool_idx
 		munmap(c, PGC_DESC_BLOCK);
 		return NULL;
 	}
+	lsan_root(c, PGC_DESC_BLOCK);
 	c->magic = PGC_CHUNK_MAGIC;
 	c->chunk_no = chunk_no;
 	c->cache = cache;
