@@ -54,6 +54,15 @@ static int wait_child(pid_t pid, unsigned secs)
 		if (r < 0 && errno != EINTR)
 			return -2;
 		if (pgc_test_now() > deadline) {
+			/* Where it hangs, for the log, if gdb is there. */
+			char cmd[160];
+			snprintf(cmd, sizeof(cmd),
+				 "timeout 60 gdb -p %d -batch -ex 'thread apply all bt' 1>&2 "
+				 "2>/dev/null </dev/null",
+				 (int)pid);
+			fprintf(stderr, "child %d hung: its threads' stacks follow\n", (int)pid);
+			if (system(cmd) != 0)
+				fprintf(stderr, "(no stacks: gdb missing or failed)\n");
 			kill(pid, SIGKILL);
 			waitpid(pid, &status, 0);
 			return -1;
