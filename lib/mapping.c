@@ -697,7 +697,7 @@ int pgc__mapping_resize_store(struct pgc_mapping *m)
 	int err = m->ops.resize(m, atomic_load_explicit(&m->size, memory_order_acquire));
 	if (err)
 		pgc__log(m->cache, PGC_LOG_ERROR, "mapping %s: resize of the store to %llu bytes failed: %s (%s)",
-			 m->name[0] ? m->name : "(unnamed)", (unsigned long long)atomic_load(&m->size),
+			 pgc__mapping_log_name(m), (unsigned long long)atomic_load(&m->size),
 			 pgc_errname(err), pgc_strerror(err));
 	return err;
 }

@@ -92,6 +92,12 @@ struct pgc_mapping {
 #define PGC_DIO_DEFAULT_SEGMENT (1ull << 20)
 #define PGC_RA_DEFAULT_MAX 32u
 
+/* The mapping's name for log lines (pgc_mapping_set_name()). */
+static inline const char *pgc__mapping_log_name(const struct pgc_mapping *m)
+{
+	return m->name[0] ? m->name : "(unnamed)";
+}
+
 static inline struct pgc_cache *pgc__mapping_cache(const struct pgc_mapping *m)
 {
 	return m->cache;

@@ -572,7 +572,7 @@ static int sync_store(struct pgc_mapping *m, uint64_t start, uint64_t end)
 	if (err) {
 		pgc_mapping_set_error(m, err);
 		pgc__log(m->cache, PGC_LOG_ERROR, "mapping %s: sync of bytes %llu-%llu of the store failed: %s (%s)",
-			 m->name[0] ? m->name : "(unnamed)", (unsigned long long)start,
+			 pgc__mapping_log_name(m), (unsigned long long)start,
 			 (unsigned long long)end, pgc_errname(err), pgc_strerror(err));
 	}
 	return err;

@@ -19,11 +19,6 @@
 #define PGC_BACKOFF_MAX_MS 30000u
 #define PGC_LOG_PERIOD_NS 10000000000ull
 
-static const char *name_of(const struct pgc_mapping *m)
-{
-	return m->name[0] ? m->name : "(unnamed)";
-}
-
 void pgc__wb_write_failed(struct pgc_mapping *m, uint64_t index, unsigned nr, int err)
 {
 	struct pgc_cache *c = m->cache;
@@ -45,13 +40,13 @@ void pgc__wb_write_failed(struct pgc_mapping *m, uint64_t index, unsigned nr, in
 		pgc__log(c, PGC_LOG_ERROR,
 			 "mapping %s: write of %u page(s) from index %llu failed: %s (%s); "
 			 "retrying with backoff, further failures summed up every 10 s",
-			 name_of(m), nr, (unsigned long long)index, pgc_errname(err), pgc_strerror(err));
+			 pgc__mapping_log_name(m), nr, (unsigned long long)index, pgc_errname(err), pgc_strerror(err));
 		m->wb_log_ns = now;
 	} else if (now - m->wb_log_ns >= PGC_LOG_PERIOD_NS) {
 		pgc__log(c, PGC_LOG_ERROR,
 			 "mapping %s: %llu more page write(s) failed in %llu s, the last from index "
 			 "%llu: %s (%s); %llu failed in all, next retry in %u ms",
-			 name_of(m), (unsigned long long)(m->wb_unlogged + nr),
+			 pgc__mapping_log_name(m), (unsigned long long)(m->wb_unlogged + nr),
 			 (unsigned long long)((now - m->wb_log_ns) / 1000000000u),
 			 (unsigned long long)index, pgc_errname(err), pgc_strerror(err),
 			 (unsigned long long)m->wb_failures, m->wb_backoff_ms);
@@ -70,7 +65,7 @@ void pgc__wb_recovered(struct pgc_mapping *m)
 	if (err) {
 		pgc__log(m->cache, PGC_LOG_WARN,
 			 "mapping %s: writes succeed again after %llu failure(s) (last: %s, %s)",
-			 name_of(m), (unsigned long long)m->wb_failures, pgc_errname(err), pgc_strerror(err));
+			 pgc__mapping_log_name(m), (unsigned long long)m->wb_failures, pgc_errname(err), pgc_strerror(err));
 		atomic_store_explicit(&m->wb_last_err, 0, memory_order_relaxed);
 		atomic_store_explicit(&m->wb_retry_ns, 0, memory_order_relaxed);
 		m->wb_backoff_ms = 0;
