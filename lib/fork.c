@@ -17,6 +17,20 @@
  * The handlers run in the forking thread; posix_spawn(3) and vfork(2) run
  * none and need none.
  *
+ * One more hazard has no handler in liburcu (0.13.2, and upstream master
+ * as of 2025): call_rcu() enqueues in two steps (it exchanges the queue's
+ * tail, then links the old tail to its node) and takes no lock that
+ * call_rcu_before_fork() takes. A fork while another thread is between the
+ * two steps leaves the child a queue with a link that is never stored, and
+ * the child's new worker waits on it for ever: every rcu_barrier() of the
+ * child hangs (scripts/deps/urcu_fork_call_rcu.c shows it without the
+ * library). So the library's threads call pgc__call_rcu(), which enqueues
+ * under the read side of enqueue_lock, and the fork takes its write side
+ * first. The worker's own enqueues (a callback that requeues itself) need
+ * no lock and must not take it: call_rcu_before_fork() waits until the
+ * worker is paused between callbacks, never inside one. The workaround
+ * can go when liburcu's fork handlers exclude call_rcu() callers.
+ *
  * It sits at the bottom of the library, beside numa.c: it calls liburcu
  * only, and the rest of the library reads its generation counter.
  */
@@ -31,8 +45,25 @@ _Atomic uint32_t pgc__fork_gen;
 static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
 static int fork_init_err;
 
+/* Read side: a thread of the library inside call_rcu(). Write side: a fork.
+ * Writer-preferring, so that a steady stream of frees cannot keep a fork
+ * out for ever. */
+static pthread_rwlock_t enqueue_lock = PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP;
+
+void pgc__call_rcu(struct rcu_head *head, void (*fn)(struct rcu_head *))
+{
+	pthread_rwlock_rdlock(&enqueue_lock);
+	call_rcu(head, fn);
+	pthread_rwlock_unlock(&enqueue_lock);
+}
+
 static void before_fork(void)
 {
+	/* First, so that no thread is left half-way through an enqueue; a
+	 * thread in call_rcu() may still need call_rcu_mutex (the first
+	 * call_rcu() of a process makes the worker under it), which the next
+	 * call takes. */
+	pthread_rwlock_wrlock(&enqueue_lock);
 	call_rcu_before_fork();
 	urcu_bp_before_fork();
 }
@@ -41,6 +72,7 @@ static void after_fork_parent(void)
 {
 	urcu_bp_after_fork_parent();
 	call_rcu_after_fork_parent();
+	pthread_rwlock_unlock(&enqueue_lock);
 }
 
 static void after_fork_child(void)
@@ -53,6 +85,10 @@ static void after_fork_child(void)
 	/* Starts a new call_rcu worker, to which the callbacks queued in the
 	 * parent move. */
 	call_rcu_after_fork_child();
+	/* The forking thread, the one thread of the child, holds it, but
+	 * under its kernel thread id in the parent: glibc's unlock would not
+	 * know it as the writer here. A new lock, then. */
+	enqueue_lock = (pthread_rwlock_t)PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP;
 }
 
 static void fork_init(void)

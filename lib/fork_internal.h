@@ -39,6 +39,16 @@ extern _Atomic uint32_t pgc__fork_gen;
  */
 int pgc__fork_init(void);
 
+struct rcu_head;
+
+/*
+ * call_rcu() for every thread of the library but liburcu's call_rcu worker:
+ * excluded from fork(2), which could otherwise leave the child's callback
+ * queue broken (fork.c). A callback that requeues itself calls call_rcu()
+ * directly: the worker must not take this lock.
+ */
+void pgc__call_rcu(struct rcu_head *head, void (*fn)(struct rcu_head *));
+
 /* The current fork generation, to record in an object at its creation. */
 static inline uint32_t pgc__fork_generation(void)
 {

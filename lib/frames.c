@@ -313,6 +313,7 @@ static bool inherited_batch_lock(struct pgc_pending_batch *b, struct pgc_frame_p
 	if (pthread_mutex_trylock(&pool->lock) == 0)
 		return true;
 	if (++b->fork_retries < PGC_FORK_BATCH_RETRIES) {
+		/* In the worker: plain call_rcu() (fork_internal.h). */
 		call_rcu(&b->rcu, pending_batch_done);
 		return false;
 	}
@@ -371,7 +372,7 @@ static void pending_batch_start(struct pgc_pending_batch *batch)
 	batch->fork_gen = pgc__fork_generation();
 	batch->fork_retries = 0;
 	pgc__hb_release(batch);
-	call_rcu(&batch->rcu, pending_batch_done);
+	pgc__call_rcu(&batch->rcu, pending_batch_done);
 }
 
 static struct pgc_page *pool_pop(struct pgc_cache *cache, struct pgc_frame_pool *pool)

@@ -19,6 +19,7 @@
 #include "alloc_internal.h"
 #include "assert_internal.h"
 #include "desc_internal.h"
+#include "fork_internal.h"
 #include "pgindex_internal.h"
 #include "tsan_internal.h"
 
@@ -103,7 +104,7 @@ static void node_retire(struct pgc_pgx *x, struct pgc_pgx_node *n)
 {
 	x->bytes -= node_size(n->shift);
 	pgc__hb_release(n);
-	call_rcu(&n->rcu, node_free_cb);
+	pgc__call_rcu(&n->rcu, node_free_cb);
 }
 
 void pgc__pgx_init(struct pgc_pgx *x)

@@ -32,13 +32,12 @@
  *   the same store as the parent, so the two must not share a store they
  *   both write;
  * - caches and mappings the child makes after the fork work as in any
- *   process, and the same rule holds for its own children, with one
- *   exception for now: when a writeback thread (#PGC_CACHE_WRITEBACK_THREAD)
- *   ran in the parent at the fork, the child must not start one of its
- *   own. Such a child's cache was seen to hang in pgc_cache_destroy()
- *   (liburcu's rcu_barrier never returned) under load; the cause is not
- *   known yet. The child's copies are not affected: destroying them
- *   returns at once.
+ *   process (writeback threads included), and the same rule holds for its
+ *   own children.
+ * The handlers also keep the library's own threads out of liburcu's
+ *   call_rcu() across the fork (docs/concurrency.md says why); an
+ *   application that calls call_rcu() itself from several threads and
+ *   forks must do the same for its calls.
  */
 #ifndef PGCACHE_CACHE_H
 #define PGCACHE_CACHE_H
