@@ -25,8 +25,7 @@
  * the child's new worker waits on it for ever: every rcu_barrier() of the
  * child hangs (scripts/deps/urcu_fork_call_rcu.c shows it without the
  * library). So the library's threads call pgc__call_rcu(), which enqueues
- * under the read side of enqueue_lock, and the fork takes its write side
- * first. The worker's own enqueues (a callback that requeues itself) need
+ * under enqueue_lock, and the fork takes it first. The worker's own enqueues (a callback that requeues itself) need
  * no lock and must not take it: call_rcu_before_fork() waits until the
  * worker is paused between callbacks, never inside one. The workaround
  * can go when liburcu's fork handlers exclude call_rcu() callers.
@@ -45,16 +44,23 @@ _Atomic uint32_t pgc__fork_gen;
 static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
 static int fork_init_err;
 
-/* Read side: a thread of the library inside call_rcu(). Write side: a fork.
- * Writer-preferring, so that a steady stream of frees cannot keep a fork
- * out for ever. */
-static pthread_rwlock_t enqueue_lock = PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP;
+/*
+ * Held by a thread of the library inside call_rcu(), and by a fork from
+ * its prepare handler to its parent and child handlers. A plain mutex, not
+ * a reader-writer lock: the section is two stores and, now and then, a
+ * futex wake, and the library calls call_rcu() once per batch of frames or
+ * per freed index node, not per page. A mutex is also the one lock whose
+ * unlock in the child is well defined (the child's thread has a new kernel
+ * thread id, which glibc's rwlock unlock compares with the writer's) and
+ * that ThreadSanitizer follows across the fork.
+ */
+static pthread_mutex_t enqueue_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void pgc__call_rcu(struct rcu_head *head, void (*fn)(struct rcu_head *))
 {
-	pthread_rwlock_rdlock(&enqueue_lock);
+	pthread_mutex_lock(&enqueue_lock);
 	call_rcu(head, fn);
-	pthread_rwlock_unlock(&enqueue_lock);
+	pthread_mutex_unlock(&enqueue_lock);
 }
 
 static void before_fork(void)
@@ -63,7 +69,7 @@ static void before_fork(void)
 	 * thread in call_rcu() may still need call_rcu_mutex (the first
 	 * call_rcu() of a process makes the worker under it), which the next
 	 * call takes. */
-	pthread_rwlock_wrlock(&enqueue_lock);
+	pthread_mutex_lock(&enqueue_lock);
 	call_rcu_before_fork();
 	urcu_bp_before_fork();
 }
@@ -72,7 +78,7 @@ static void after_fork_parent(void)
 {
 	urcu_bp_after_fork_parent();
 	call_rcu_after_fork_parent();
-	pthread_rwlock_unlock(&enqueue_lock);
+	pthread_mutex_unlock(&enqueue_lock);
 }
 
 static void after_fork_child(void)
@@ -85,10 +91,7 @@ static void after_fork_child(void)
 	/* Starts a new call_rcu worker, to which the callbacks queued in the
 	 * parent move. */
 	call_rcu_after_fork_child();
-	/* The forking thread, the one thread of the child, holds it, but
-	 * under its kernel thread id in the parent: glibc's unlock would not
-	 * know it as the writer here. A new lock, then. */
-	enqueue_lock = (pthread_rwlock_t)PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP;
+	pthread_mutex_unlock(&enqueue_lock);
 }
 
 static void fork_init(void)

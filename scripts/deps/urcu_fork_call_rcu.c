@@ -37,8 +37,8 @@
 #include <unistd.h>
 #include <urcu-bp.h>
 
-/* Writer-preferring, or a steady stream of readers could keep the fork out. */
-static pthread_rwlock_t enq_lock = PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP;
+/* The guard of lib/fork.c: held around call_rcu() and across the fork. */
+static pthread_mutex_t enq_lock = PTHREAD_MUTEX_INITIALIZER;
 static int guarded;
 static atomic_int stop;
 static atomic_long queued; /* bounded, or the queue outgrows memory */
@@ -61,36 +61,37 @@ static void *enqueuer(void *arg)
 		atomic_fetch_add(&queued, 1);
 		struct rcu_head *h = malloc(sizeof(*h));
 		if (guarded)
-			pthread_rwlock_rdlock(&enq_lock);
+			pthread_mutex_lock(&enq_lock);
 		call_rcu(h, cb);
 		if (guarded)
-			pthread_rwlock_unlock(&enq_lock);
+			pthread_mutex_unlock(&enq_lock);
 	}
 	return NULL;
 }
 
+/* The same order as lib/fork.c: the guard first, released last. */
 static void before(void)
 {
-	call_rcu_before_fork();
 	if (guarded)
-		pthread_rwlock_wrlock(&enq_lock);
+		pthread_mutex_lock(&enq_lock);
+	call_rcu_before_fork();
 	urcu_bp_before_fork();
 }
 
 static void parent(void)
 {
 	urcu_bp_after_fork_parent();
-	if (guarded)
-		pthread_rwlock_unlock(&enq_lock);
 	call_rcu_after_fork_parent();
+	if (guarded)
+		pthread_mutex_unlock(&enq_lock);
 }
 
 static void child(void)
 {
 	urcu_bp_after_fork_child();
-	if (guarded) /* a new lock: glibc knows the writer by its parent's tid */
-		enq_lock = (pthread_rwlock_t)PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP;
 	call_rcu_after_fork_child();
+	if (guarded)
+		pthread_mutex_unlock(&enq_lock);
 }
 
 int main(int argc, char **argv)
