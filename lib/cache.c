@@ -388,6 +388,18 @@ PGC_API int pgc_cache_stats(pgc_cache *cache, struct pgc_stats *st)
 	return 0;
 }
 
+PGC_API int pgc_cache_reserve(pgc_cache *cache, int node, uint64_t frames)
+{
+	if (!cache)
+		return -EINVAL;
+	if (node < 0 || node > pgc__numa_max_node() || !pgc__numa_node_has_memory(node))
+		return -ENODEV;
+	int i = pgc__node_index(cache, node);
+	if (i < 0)
+		return -EACCES;
+	return pgc__frames_reserve(cache, (unsigned)i, frames);
+}
+
 PGC_API int pgc_cache_node_stats(pgc_cache *cache, int node, struct pgc_node_stats *st)
 {
 	if (!cache)

@@ -234,7 +234,13 @@ static struct pgc_chunk *chunk_create(struct pgc_cache *cache, unsigned pool_idx
  * created, or another thread put frames there while this one waited for
  * grow_lock (it may just have grown the pool by the whole capacity).
  */
-static bool pool_grow(struct pgc_cache *cache, unsigned pool_idx)
+/*
+ * Adds a chunk of free frames to the pool, within the capacity, the node's
+ * limit and its share. Without @p always, only when the free list is still
+ * empty once the grow lock is held (another allocator may have grown it):
+ * returns true then too.
+ */
+static bool pool_grow(struct pgc_cache *cache, unsigned pool_idx, bool always)
 {
 	struct pgc_frames *fr = &cache->frames;
 	struct pgc_frame_pool *pool = &cache->nodes[pool_idx].pool;
@@ -242,7 +248,7 @@ static bool pool_grow(struct pgc_cache *cache, unsigned pool_idx)
 
 	pthread_mutex_lock(&fr->grow_lock);
 	pthread_mutex_lock(&pool->lock);
-	bool refilled = pool->free_head != PGC_FRAME_NONE;
+	bool refilled = !always && pool->free_head != PGC_FRAME_NONE;
 	pthread_mutex_unlock(&pool->lock);
 	if (refilled) {
 		pthread_mutex_unlock(&fr->grow_lock);
@@ -438,7 +444,7 @@ static struct pgc_page *pool_take(struct pgc_cache *cache, unsigned pool_idx, bo
 		 * their grace period: they will be free after one. */
 		bool taken = pool->nr_taken > 0;
 		pthread_mutex_unlock(&pool->lock);
-		if (grow && pool_grow(cache, pool_idx))
+		if (grow && pool_grow(cache, pool_idx, false))
 			continue;
 		if (taken && may_sleep) {
 			synchronize_rcu();
@@ -465,6 +471,51 @@ struct pgc_page *pgc__frames_get(struct pgc_cache *cache, unsigned pool_idx, boo
 	return p;
 }
 
+/* Whether the capacity and the node's limit leave room for another chunk
+ * (so that a grow that failed failed for memory). */
+static bool pool_may_grow(struct pgc_cache *cache, unsigned pool_idx)
+{
+	struct pgc_frames *fr = &cache->frames;
+	struct pgc_frame_pool *pool = &cache->nodes[pool_idx].pool;
+	pthread_mutex_lock(&fr->grow_lock);
+	pthread_mutex_lock(&pool->lock);
+	bool room = atomic_load_explicit(&fr->nr_frames, memory_order_relaxed) < fr->capacity &&
+		    pool->nr_frames < pool->limit &&
+		    atomic_load_explicit(&fr->nr_chunks, memory_order_relaxed) < fr->max_chunks;
+	pthread_mutex_unlock(&pool->lock);
+	pthread_mutex_unlock(&fr->grow_lock);
+	return room;
+}
+
+int pgc__frames_reserve(struct pgc_cache *cache, unsigned pool_idx, uint64_t want)
+{
+	struct pgc_frame_pool *pool = &cache->nodes[pool_idx].pool;
+	for (;;) {
+		pthread_mutex_lock(&pool->lock);
+		uint64_t nr_free = pool->nr_free;
+		bool waiting = pool->pending_head != PGC_FRAME_NONE || pool->nr_inflight ||
+			       pool->nr_taken;
+		pthread_mutex_unlock(&pool->lock);
+		if (nr_free >= want)
+			return 0;
+		if (pool_grow(cache, pool_idx, true))
+			continue;
+		if (!waiting)
+			return pool_may_grow(cache, pool_idx) ? -ENOMEM : -ENOSPC;
+		/* Freed frames wait out a grace period: bring them back first
+		 * (the pending list, then the batches in call_rcu()). */
+		pgc__frames_recycle_start(cache, pool_idx);
+		rcu_barrier();
+		pgc__hb_acquire(&cache->frames);
+		pthread_mutex_lock(&pool->lock);
+		bool still = pool->pending_head != PGC_FRAME_NONE || pool->nr_inflight;
+		bool gained = pool->nr_free > nr_free;
+		pthread_mutex_unlock(&pool->lock);
+		if (!gained && !still)
+			return pool_may_grow(cache, pool_idx) ? -ENOMEM : -ENOSPC;
+	}
+}
+
 bool pgc__frames_recycling(struct pgc_cache *cache, unsigned pool_idx)
 {
 	struct pgc_frame_pool *pool = &cache->nodes[pool_idx].pool;
@@ -483,21 +534,27 @@ void pgc__frames_recycle_start(struct pgc_cache *cache, unsigned pool_idx)
 	pending_batch_start(batch);
 }
 
-void pgc__frames_put(struct pgc_cache *cache, struct pgc_page *p)
+/* The pool a frame returns to (that of the node its memory is on). */
+static unsigned pool_of(struct pgc_cache *cache, struct pgc_page *p)
 {
-	unsigned pool_idx = (unsigned)cache->node_index[pgc__page_node_of(p)];
-	struct pgc_frame_pool *pool = &cache->nodes[pool_idx].pool;
-	struct pgc_pending_batch *batch = NULL;
+	return (unsigned)cache->node_index[pgc__page_node_of(p)];
+}
 
+/* Marks a frame free and counts it out of use; no lock. */
+static void frame_mark_free(struct pgc_frame_pool *pool, struct pgc_page *p)
+{
 	pgc_assert(atomic_load_explicit(&p->refcount, memory_order_relaxed) == 0);
 	pgc_assert(atomic_load_explicit(&p->mapping, memory_order_relaxed) == NULL);
 	uint32_t node_bits = atomic_load_explicit(&p->flags, memory_order_relaxed) &
 			     ~PGC_FLAGS_MASK;
 	atomic_store_explicit(&p->flags, node_bits | PGC_BIT(PGC_PGI_FREE), memory_order_release);
 	atomic_fetch_sub_explicit(&pool->nr_inuse, 1, memory_order_relaxed);
+}
 
+/* Pushes a free frame on the pool's pending list; pool->lock held. */
+static void pending_push(struct pgc_cache *cache, struct pgc_frame_pool *pool, struct pgc_page *p)
+{
 	uint32_t id = pgc__page_id(p);
-	pthread_mutex_lock(&pool->lock);
 	if (pool->pending_head == PGC_FRAME_NONE)
 		p->pending_next = id; /* the pending list remembers its tail in its head */
 	else
@@ -505,10 +562,35 @@ void pgc__frames_put(struct pgc_cache *cache, struct pgc_page *p)
 	p->lru_next = pool->pending_head;
 	pool->pending_head = id;
 	pool->nr_pending++;
-	if (pool->nr_pending >= PGC_PENDING_BATCH)
-		batch = pending_batch_take(cache, pool_idx);
-	pthread_mutex_unlock(&pool->lock);
-	pending_batch_start(batch);
+}
+
+void pgc__frames_put(struct pgc_cache *cache, struct pgc_page *p)
+{
+	pgc__frames_put_batch(cache, &p, 1);
+}
+
+void pgc__frames_put_batch(struct pgc_cache *cache, struct pgc_page **pages, unsigned n)
+{
+	for (unsigned i = 0; i < n;) {
+		/* A run of frames of one pool: one hold of its lock, and one
+		 * call_rcu() for all that is pending once the run is in. */
+		unsigned pool_idx = pool_of(cache, pages[i]);
+		struct pgc_frame_pool *pool = &cache->nodes[pool_idx].pool;
+		unsigned end = i + 1;
+		while (end < n && pool_of(cache, pages[end]) == pool_idx)
+			end++;
+		for (unsigned k = i; k < end; k++)
+			frame_mark_free(pool, pages[k]);
+		struct pgc_pending_batch *batch = NULL;
+		pthread_mutex_lock(&pool->lock);
+		for (unsigned k = i; k < end; k++)
+			pending_push(cache, pool, pages[k]);
+		if (pool->nr_pending >= PGC_PENDING_BATCH)
+			batch = pending_batch_take(cache, pool_idx);
+		pthread_mutex_unlock(&pool->lock);
+		pending_batch_start(batch);
+		i = end;
+	}
 }
 
 bool pgc__frames_owns(const struct pgc_frames *fr, const void *ptr)

@@ -61,6 +61,16 @@ void pgc__frame_pool_fini(struct pgc_frame_pool *pool);
  */
 struct pgc_page *pgc__frames_get(struct pgc_cache *cache, unsigned pool_idx, bool may_sleep);
 
+/*
+ * Makes at least @p want frames of the pool free ahead of need: creates
+ * chunks on its node (within the capacity and the node's limit), then
+ * waits for frames freed earlier to finish their grace period. Returns 0,
+ * -ENOSPC when the capacity or the node's limit leaves fewer, or -ENOMEM
+ * when memory for a chunk could not be mapped (the frames made are kept).
+ * May sleep; takes the grow and pool locks.
+ */
+int pgc__frames_reserve(struct pgc_cache *cache, unsigned pool_idx, uint64_t want);
+
 /* Whether freed frames of the pool are still waiting for a grace period. */
 bool pgc__frames_recycling(struct pgc_cache *cache, unsigned pool_idx);
 
@@ -74,6 +84,13 @@ void pgc__frames_recycle_start(struct pgc_cache *cache, unsigned pool_idx);
 
 /* Gives a frame whose count reached 0 back to its node (pending list). */
 void pgc__frames_put(struct pgc_cache *cache, struct pgc_page *page);
+
+/*
+ * The same for n frames (whose counts reached 0), with one hold of each
+ * pool's lock per run of frames of that pool and one call_rcu() for what is
+ * pending after the run.
+ */
+void pgc__frames_put_batch(struct pgc_cache *cache, struct pgc_page **pages, unsigned n);
 
 /* The descriptor of a frame id. */
 static inline struct pgc_page *pgc__frames_page(const struct pgc_frames *fr, uint32_t id)

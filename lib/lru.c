@@ -86,6 +86,21 @@ void pgc__lru_add(struct pgc_cache *c, struct pgc_page *p)
 	pthread_mutex_unlock(&lru->lock);
 }
 
+void pgc__lru_add_batch(struct pgc_cache *c, struct pgc_page **pages, unsigned n)
+{
+	for (unsigned i = 0; i < n;) {
+		struct pgc_lru *lru = &pgc__page_node(c, pages[i])->lru;
+		pthread_mutex_lock(&lru->lock);
+		for (; i < n && &pgc__page_node(c, pages[i])->lru == lru; i++) {
+			struct pgc_page *p = pages[i];
+			uint32_t f = pgc__flags(p);
+			if (!(f & (PGC_BIT(PGC_PG_LRU) | PGC_BIT(PGC_PGI_ISOLATED))))
+				list_add_head(c, lru, which_list(f), p);
+		}
+		pthread_mutex_unlock(&lru->lock);
+	}
+}
+
 void pgc__lru_del(struct pgc_cache *c, struct pgc_page *p)
 {
 	if (!pgc__test(p, PGC_PG_LRU))

@@ -29,6 +29,10 @@ void pgc__lru_fini(struct pgc_lru *lru);
 
 /* Puts a page that is on no list at the head of the list its flags name. */
 void pgc__lru_add(struct pgc_cache *cache, struct pgc_page *page);
+
+/* pgc__lru_add() of n pages, one hold of a node's LRU lock per run of
+ * pages of that node. */
+void pgc__lru_add_batch(struct pgc_cache *cache, struct pgc_page **pages, unsigned n);
 /* Takes a page off its list if it is on one (free path). */
 void pgc__lru_del(struct pgc_cache *cache, struct pgc_page *page);
 /*

@@ -175,6 +175,9 @@ struct copy_job {
 static void *copy_run(void *arg)
 {
 	struct copy_job *j = arg;
+	/* memcpy, not non-temporal stores: a hand-written SSE2 streaming copy
+	 * (with prefetch) was 3-8% slower than glibc's memcpy of each page here
+	 * (bench_migrate, batches of 64 to 8192, 3 processes each). */
 	for (unsigned i = 0; i < j->nr; i++)
 		memcpy(pgc__page_data(j->items[i]->newpage), pgc__page_data(j->items[i]->page), j->ps);
 	return NULL;
@@ -212,18 +215,24 @@ static void copy_batch(struct mig_ctx *ctx, struct mig_item **items, unsigned n)
 		items[i]->copied = true;
 }
 
-/* Ends the attempt on a prepared item (both pages locked, old isolated). */
-static void finish_item(struct mig_ctx *ctx, struct mig_item *it, int rc)
+/*
+ * Ends the attempt on a prepared item (both pages locked, old isolated; a
+ * moved page's new page already on its LRU list). An old page whose last
+ * reference goes is added to freed[*nfreed].
+ */
+static void finish_item(struct mig_ctx *ctx, struct mig_item *it, int rc, struct pgc_page **freed,
+			unsigned *nfreed)
 {
 	struct pgc_cache *c = ctx->cache;
 	struct pgc_page *old = it->page, *np = it->newpage;
 	if (rc == 0) {
-		pgc__lru_add(c, np);
 		pgc__unlock(np);
 		pgc__put(np); /* the engine's; the mapping's and the caller's stay */
 		pgc__clear(old, PGC_PGI_ISOLATED);
 		pgc__unlock(old);
-		pgc__put(old); /* the engine's isolation reference: the last one */
+		/* The engine's isolation reference: the last one, unless a
+		 * lookup is just letting go of it. */
+		pgc__put_collect(old, freed, nfreed);
 		it->page = np;
 		it->newpage = NULL;
 		ctx->st.succeeded++;
@@ -248,6 +257,11 @@ static void complete_batch(struct mig_ctx *ctx, struct mig_item **prep, unsigned
 	}
 	if (nc)
 		copy_batch(ctx, copy, nc);
+	/* The new pages of the batch stay locked until they are on their LRU
+	 * lists (one hold of each list's lock for the batch), and the old
+	 * frames go back in bulk (one call_rcu() for them). */
+	struct pgc_page *moved[MIG_BATCH], *freed[MIG_BATCH];
+	unsigned nm = 0, nf = 0;
 	for (unsigned i = 0; i < n; i++) {
 		struct mig_item *it = prep[i];
 		ctx->copied = it->copied;
@@ -256,8 +270,16 @@ static void complete_batch(struct mig_ctx *ctx, struct mig_item **prep, unsigned
 				 : pgc_migrate_page(it->m, it->newpage, it->page, ctx->mode);
 		if (rc == -EAGAIN)
 			it->extra_refs = atomic_load(&it->page->refcount) > ctx->expected;
-		finish_item(ctx, it, rc);
+		it->rc = rc;
+		if (rc == 0)
+			moved[nm++] = it->newpage;
 	}
+	if (nm)
+		pgc__lru_add_batch(ctx->cache, moved, nm);
+	for (unsigned i = 0; i < n; i++)
+		finish_item(ctx, prep[i], prep[i]->rc, freed, &nf);
+	if (nf)
+		pgc__page_free_batch(ctx->cache, freed, nf);
 }
 
 /*

@@ -17,16 +17,29 @@
 #include "page_internal.h"
 #include "wait_internal.h"
 
-void pgc__page_free(struct pgc_page *p)
+/* What a page's last put undoes before its frame goes back. */
+static void page_release(struct pgc_cache *c, struct pgc_page *p)
 {
-	struct pgc_cache *c = pgc__page_chunk(p)->cache;
 	pgc_assert(atomic_load_explicit(&p->mapping, memory_order_relaxed) == NULL);
 	pgc_assert(!pgc__test(p, PGC_PG_LOCKED));
 	pgc_assert(!pgc__test(p, PGC_PGI_ISOLATED));
 	if (pgc__test(p, PGC_PG_WRITEBACK))
 		atomic_fetch_sub_explicit(&c->nr_writeback, 1, memory_order_relaxed);
 	pgc__lru_del(c, p);
+}
+
+void pgc__page_free(struct pgc_page *p)
+{
+	struct pgc_cache *c = pgc__page_chunk(p)->cache;
+	page_release(c, p);
 	pgc__frames_put(c, p);
+}
+
+void pgc__page_free_batch(struct pgc_cache *c, struct pgc_page **pages, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		page_release(c, pages[i]);
+	pgc__frames_put_batch(c, pages, n);
 }
 
 void pgc__lock_slow(struct pgc_page *p)

@@ -64,6 +64,22 @@ static inline void pgc__get(struct pgc_page *p)
 
 void pgc__page_free(struct pgc_page *p);
 
+struct pgc_cache;
+
+/* pgc__page_free() of n pages of cache c whose counts reached 0, their
+ * frames given back in bulk (pgc__frames_put_batch). */
+void pgc__page_free_batch(struct pgc_cache *c, struct pgc_page **pages, unsigned n);
+
+/* Drops a reference; a page whose count reaches 0 is added to out[*n]
+ * instead of being freed, for pgc__page_free_batch(). */
+static inline void pgc__put_collect(struct pgc_page *p, struct pgc_page **out, unsigned *n)
+{
+	int32_t old = atomic_fetch_sub_explicit(&p->refcount, 1, memory_order_acq_rel);
+	pgc_assert(old > 0);
+	if (pgc_unlikely(old == 1))
+		out[(*n)++] = p;
+}
+
 static inline void pgc__put(struct pgc_page *p)
 {
 	int32_t old = atomic_fetch_sub_explicit(&p->refcount, 1, memory_order_acq_rel);

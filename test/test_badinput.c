@@ -695,6 +695,27 @@ ROW("pgc_cache_nodes", "nodes NULL with max 0: the count (>= 1), 1 when compared
 	return pgc_cache_nodes(C(f), NULL, 0) >= 1;
 }
 
+ROW("pgc_cache_reserve", "cache NULL", -EINVAL)
+{
+	return pgc_cache_reserve(NULL, 0, 1);
+}
+ROW("pgc_cache_reserve", "node -1", -ENODEV)
+{
+	return pgc_cache_reserve(C(f), -1, 1);
+}
+ROW("pgc_cache_reserve", "node 1023 (no such node)", -ENODEV)
+{
+	return pgc_cache_reserve(C(f), 1023, 1);
+}
+ROW("pgc_cache_reserve", "frames 0: nothing to do", 0)
+{
+	return pgc_cache_reserve(C(f), f->node, 0);
+}
+ROW("pgc_cache_reserve", "frames UINT64_MAX: beyond the capacity", -ENOSPC)
+{
+	return pgc_cache_reserve(C(f), f->node, UINT64_MAX);
+}
+
 ROW("pgc_cache_reclaim", "cache NULL", -EINVAL)
 {
 	return pgc_cache_reclaim(NULL, 1);

@@ -498,6 +498,46 @@ START_TEST(one_node_machine_stats)
 }
 END_TEST
 
+/* Frames made free ahead of need: chunks mapped, freed frames brought back
+ * from their grace period, the capacity respected. */
+START_TEST(reserve_frames)
+{
+	const uint64_t cap = 4096;
+	pgc_cache *cache = pgc_test_cache(cap, 0);
+	int node = pgc_test_first_node(cache);
+	struct pgc_node_stats ns;
+	memset(&ns, 0, sizeof ns);
+	ns.size = sizeof ns;
+	ck_assert_int_eq(pgc_cache_node_stats(cache, node, &ns), 0);
+	ck_assert_uint_lt(ns.free, 1000); /* frames are mapped lazily */
+
+	ck_assert_int_eq(pgc_cache_reserve(cache, node, 1000), 0);
+	ck_assert_int_eq(pgc_cache_node_stats(cache, node, &ns), 0);
+	ck_assert_uint_ge(ns.free, 1000);
+	ck_assert_uint_eq(ns.resident, 0);
+
+	/* Pages taken and freed wait out a grace period; a reserve of the
+	 * whole capacity gets them back. */
+	enum { N = 600 };
+	static pgc_page *p[N];
+	for (unsigned i = 0; i < N; i++)
+		ck_assert_int_eq(pgc_page_alloc(cache, node, PGC_ALLOC_STRICT, &p[i]), 0);
+	for (unsigned i = 0; i < N; i++)
+		pgc_page_put(p[i]);
+	if (pgc_cache_nodes(cache, NULL, 0) == 1) {
+		ck_assert_int_eq(pgc_cache_reserve(cache, node, cap), 0);
+		ck_assert_int_eq(pgc_cache_node_stats(cache, node, &ns), 0);
+		ck_assert_uint_eq(ns.free, cap);
+	}
+	/* Beyond the capacity: as many as there can be, and -ENOSPC. */
+	ck_assert_int_eq(pgc_cache_reserve(cache, node, cap + 1), -ENOSPC);
+	ck_assert_int_eq(pgc_cache_node_stats(cache, node, &ns), 0);
+	ck_assert_uint_le(ns.free, cap);
+	ck_assert_int_eq(pgc_cache_check(cache, NULL, 0), 0);
+	ck_assert_int_eq(pgc_cache_destroy(cache), 0);
+}
+END_TEST
+
 START_TEST(reclaim_null)
 {
 	ck_assert_int_eq(pgc_cache_reclaim(NULL, 1), -EINVAL);
@@ -595,6 +635,7 @@ static Suite *cache_suite(void)
 	PGC_ADD(s, node_stats, 30);
 	PGC_ADD(s, nodes_list, 30);
 	PGC_ADD(s, one_node_machine_stats, 30);
+	PGC_ADD(s, reserve_frames, 30);
 	PGC_ADD(s, reclaim_null, 30);
 	PGC_ADD(s, strerror_names, 30);
 	PGC_ADD(s, errname_covers_strerror, 30);

@@ -631,6 +631,38 @@ END_TEST
  * writes fail keeps the pages dirty, reports the error once to each
  * sampler, and writes everything once the store works again.
  */
+/* A chunk that cannot be mapped: the reserve says -ENOMEM, keeps what it
+ * made, and a later call completes it. */
+START_TEST(reserve_faults)
+{
+	uint64_t faults = 0;
+	for (uint64_t n = 1;; n++) {
+		struct pgc_cache_config cfg;
+		pgc_cache_config_init(&cfg);
+		cfg.capacity_pages = 4096;
+		pgc_cache *c = NULL;
+		ck_assert_int_eq(pgc_cache_create(&cfg, &c), 0);
+		int nodes[PGC_MAX_NODES];
+		ck_assert_int_ge(pgc_cache_nodes(c, nodes, PGC_MAX_NODES), 1);
+		pgc__fault_set_nth(n);
+		int err = pgc_cache_reserve(c, nodes[0], 1024);
+		uint64_t hit = pgc__fault_injected();
+		pgc__fault_set_nth(0);
+		ck_assert_msg(hit ? err == -ENOMEM : err == 0,
+			      "reserve with allocation %" PRIu64 " failing: %d", n, err);
+		ck_assert_int_eq(pgc_cache_reserve(c, nodes[0], 1024), 0);
+		ck_assert_int_eq(pgc_cache_check(c, NULL, 0), 0);
+		ck_assert_int_eq(pgc_cache_destroy(c), 0);
+		if (!hit)
+			break;
+		faults++;
+	}
+	ck_assert_uint_ge(faults, 1);
+	printf("fault: %-20s %3" PRIu64 " allocation points failed, each cleanly\n", "reserve",
+	       faults);
+}
+END_TEST
+
 START_TEST(writeback_thread_faults)
 {
 	uint64_t faults = 0;
@@ -694,6 +726,7 @@ static Suite *fault_suite(void)
 	PGC_ADD(s, store_read_errors, 120);
 	PGC_ADD(s, store_write_errors, 120);
 	PGC_ADD(s, writeback_thread_faults, 120);
+	PGC_ADD(s, reserve_faults, 60);
 	return s;
 }
 

@@ -470,6 +470,36 @@ PGC_API int pgc_cache_nodes(const pgc_cache *cache, int *nodes, unsigned max);
 PGC_API long pgc_cache_reclaim(pgc_cache *cache, unsigned long nr);
 
 /**
+ * @brief Makes frames of a node free ahead of need, so that a later
+ * allocation or migration to that node finds them without creating memory
+ * on its own path.
+ *
+ * A cache maps its frames lazily, in chunks, as allocations need them; the
+ * first pages bound for a node then pay for mapping and faulting in that
+ * memory (several microseconds per page). This call does that work now:
+ * it maps chunks on @p node until at least @p frames of its frames are free,
+ * within the cache's capacity and the node's limit, and waits for frames
+ * freed earlier to finish their grace period. Call it before moving many
+ * pages to a node (pgc_move_pages(), pgc_migrate_nodes()), or at start-up.
+ * The frames stay the cache's: reclaim does not give them back.
+ *
+ * @param cache  the cache.
+ * @param node   a node of the cache (pgc_cache_nodes()).
+ * @param frames how many free frames the node should have; 0 does nothing.
+ * @return 0 when the node has at least @p frames free frames; -ENOSPC when
+ *         the capacity or the node's limit leaves fewer, after making as
+ *         many as it could; -ENOMEM when the system refused the memory of
+ *         a chunk (the frames made so far are kept); -EINVAL if
+ *         @p cache is NULL; -ENODEV if @p node is not a node with memory;
+ *         -EACCES if it is not one of the cache's nodes.
+ * @par Thread safety
+ * Safe from any thread, concurrently with any use of the cache. It may
+ * sleep (a grace period); it must not be called with a page lock held or
+ * from inside an RCU read-side critical section.
+ */
+PGC_API int pgc_cache_reserve(pgc_cache *cache, int node, uint64_t frames);
+
+/**
  * @brief Checks that the cache's internal structures agree with each other:
  * a debugging and testing aid, as fsck is for a file system.
  *
