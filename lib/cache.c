@@ -242,6 +242,7 @@ PGC_API int pgc_cache_create(const struct pgc_cache_config *ucfg, pgc_cache **ca
 		return -ENOMEM;
 	}
 	memset(c, 0, sizeof(*c));
+	pgc__workers_init(&c->workers);
 	c->fork_gen = pgc__fork_generation();
 	c->log = cfg->log;
 	c->log_arg = cfg->log_arg;
@@ -312,6 +313,7 @@ PGC_API int pgc_cache_destroy(pgc_cache *cache)
 
 static void cache_teardown(struct pgc_cache *c)
 {
+	pgc__workers_fini(&c->workers);
 	pgc__frames_fini(&c->frames);
 	for (unsigned i = 0; i < c->nr_nodes; i++) {
 		pgc__frame_pool_fini(&c->nodes[i].pool);

@@ -18,6 +18,7 @@
 #include "assert_internal.h"
 #include "frames_internal.h"
 #include "lru_internal.h"
+#include "workers_internal.h"
 
 /* Event counters, striped over cache lines so the hit path does not bounce one. */
 enum pgc_stat {
@@ -105,6 +106,7 @@ struct pgc_cache {
 	struct pgc_stat_stripe stats[PGC_STAT_STRIPES];
 	struct pgc_wb wb;
 	struct pgc_mig_counters mig[PGC_MIG_REASONS];
+	struct pgc_workers workers;   /* helper threads for large copies (workers.c) */
 };
 
 unsigned pgc__stat_stripe(void);

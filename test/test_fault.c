@@ -21,6 +21,7 @@
 
 #include "pgc_test.h"
 
+#include "../lib/cache_internal.h"
 #include "../lib/fault_internal.h"
 
 #define CAPACITY 48u /* pages: small enough that operations reclaim */
@@ -663,6 +664,68 @@ START_TEST(reserve_faults)
 }
 END_TEST
 
+static pgc_page *fault_new_page(pgc_page *old, void *arg)
+{
+	(void)old;
+	pgc_page *p = NULL;
+	return pgc_page_alloc(arg, -1, 0, &p) ? NULL : p;
+}
+
+/*
+ * A batch large enough for the cache's copy helpers, with each allocation
+ * point failing in turn (helper creation among them): every page either
+ * moved or stayed (-ENOMEM), its data intact either way.
+ */
+START_TEST(migrate_helper_faults)
+{
+	enum { N = 128, PS = 16384 }; /* 2 MiB: copied with the helpers */
+	uint64_t faults = 0;
+	bool no_helpers = false;
+	for (uint64_t n = 1;; n++) {
+		pgc_cache *c = pgc_test_cache(3 * N, PS);
+		pgc_mapping *m;
+		ck_assert_int_eq(pgc_mapping_create(c, NULL, NULL, (uint64_t)N * PS, &m), 0);
+		static pgc_page *pages[N];
+		static int status[N];
+		for (uint64_t i = 0; i < N; i++) {
+			ck_assert_int_eq(pgc_mapping_find_or_create(m, i, 0, &pages[i]), 0);
+			memset(pgc_page_data(pages[i]), (int)(i & 0xff), PS);
+			pgc_page_set_flag(pages[i], PGC_PG_UPTODATE);
+			pgc_page_unlock(pages[i]);
+		}
+		pgc__fault_set_nth(n);
+		long r = pgc_migrate_pages(pages, N, fault_new_page, c, PGC_MIGRATE_SYNC,
+					   PGC_MR_SYSCALL, status, NULL);
+		uint64_t hit = pgc__fault_injected();
+		pgc__fault_set_nth(0);
+		struct pgc_workers *w = &((struct pgc_cache *)c)->workers;
+		no_helpers |= hit && w->started && w->nr == 0;
+		ck_assert_msg(r == 0 || (hit && r == -ENOMEM), "migrate with allocation %" PRIu64
+			      " failing: %ld", n, r);
+		for (uint64_t i = 0; i < N; i++) {
+			ck_assert_msg(status[i] == 0 || (hit && status[i] == -ENOMEM), "status %d",
+				      status[i]);
+			const unsigned char *d = pgc_page_data(pages[i]);
+			for (size_t k = 0; k < PS; k += 512)
+				ck_assert_uint_eq(d[k], i & 0xff);
+			pgc_page_put(pages[i]);
+		}
+		ck_assert_int_eq(pgc_cache_check(c, NULL, 0), 0);
+		ck_assert_int_eq(pgc_mapping_truncate(m, 0), 0);
+		ck_assert_int_eq(pgc_mapping_destroy(m), 0);
+		ck_assert_int_eq(pgc_cache_destroy(c), 0);
+		if (!hit)
+			break;
+		faults++;
+	}
+	/* On a machine with one CPU there is no helper to fail. */
+	if (sysconf(_SC_NPROCESSORS_ONLN) > 1)
+		ck_assert(no_helpers);
+	printf("fault: %-20s %3" PRIu64 " allocation points failed, each cleanly\n",
+	       "migrate helpers", faults);
+}
+END_TEST
+
 START_TEST(writeback_thread_faults)
 {
 	uint64_t faults = 0;
@@ -727,6 +790,7 @@ static Suite *fault_suite(void)
 	PGC_ADD(s, store_write_errors, 120);
 	PGC_ADD(s, writeback_thread_faults, 120);
 	PGC_ADD(s, reserve_faults, 60);
+	PGC_ADD(s, migrate_helper_faults, 120);
 	return s;
 }
 
