@@ -73,6 +73,21 @@ struct ctx {
 	int lib_node, inplace_node, peer_node;
 };
 
+/* AnonHugePages of the process in kB (/proc/self/smaps_rollup), -1 unknown. */
+static long anon_huge_kb(void)
+{
+	FILE *f = fopen("/proc/self/smaps_rollup", "r");
+	if (!f)
+		return -1;
+	char line[256];
+	long kb = -1;
+	while (fgets(line, sizeof line, f))
+		if (sscanf(line, "AnonHugePages: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
 /* Each method moves all TOTAL pages in batches of b; returns pages/s. */
 static double run_copy(struct ctx *x, unsigned b)
 {
@@ -251,16 +266,26 @@ int main(int argc, char **argv)
 		pgc_page_set_flag(x.pages[i], PGC_PG_UPTODATE);
 		pgc_page_unlock(x.pages[i]);
 	}
+	/*
+	 * The peer's pages are 4 KiB pages, as the cache's frames are: advised
+	 * MADV_NOHUGEPAGE before anything faults them in. (Until 2026-12-02 the
+	 * mapping was made with MAP_POPULATE and advised after: with THP
+	 * "always" its memory was huge pages, and move_pages(2) moved 2 MiB
+	 * for the first address of each and nothing for the 511 others.)
+	 */
 	char *anon = mmap(NULL, (size_t)TOTAL * ps, PROT_READ | PROT_WRITE,
-			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-	madvise(anon, (size_t)TOTAL * ps, MADV_NOHUGEPAGE);
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (anon == MAP_FAILED) {
 		perror("bench_migrate: mmap");
 		return 1;
 	}
+	madvise(anon, (size_t)TOTAL * ps, MADV_NOHUGEPAGE);
 	/* Fault every page in (volatile: a store the compiler may not drop). */
 	for (size_t off = 0; off < (size_t)TOTAL * ps; off += ps)
 		((volatile char *)anon)[off] = 1;
+	long thp_kb = anon_huge_kb();
+	fprintf(stderr, "bench_migrate: AnonHugePages of the process: %ld kB%s\n", thp_kb,
+		thp_kb > 0 ? " (huge pages: the move_pages peer is not comparable)" : "");
 	for (unsigned i = 0; i < TOTAL; i++)
 		x.addrs[i] = anon + (size_t)i * ps;
 	/* memcpy's destinations: on the node the first copy round goes to. */

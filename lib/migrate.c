@@ -36,11 +36,12 @@ _Static_assert(PGC_MIG_REASONS == PGC_MR_NR_REASONS, "one counter set per reason
 
 #define MIG_BATCH 512u
 /*
- * Batches from this size are copied by the cache's helper threads too. A
- * sleeping helper takes long to wake on a virtual machine: on this 2-vCPU
- * one, batches of 64 pages of 4 KiB shared with a helper ran at 0.52x of
- * memcpy against 0.74x alone, and 128 or 256 pages gained nothing; from 512
- * pages (2 MiB) it went from 0.71-0.73x to 0.82-0.93x.
+ * Batches from this size are copied by the cache's helper threads too (a
+ * batch of the engine holds at most MIG_BATCH pages). A sleeping helper
+ * takes long to wake on a virtual machine: on this 2-vCPU one, batches of
+ * 64 pages of 4 KiB shared with a helper ran at 0.52x of memcpy against
+ * 0.74x alone, and 128 or 256 pages gained nothing; 512 pages (2 MiB) went
+ * from 0.71-0.73x to 0.84-0.91x.
  */
 #ifndef COPY_PARALLEL_MIN_BYTES
 #define COPY_PARALLEL_MIN_BYTES ((size_t)2 << 20)

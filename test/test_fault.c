@@ -678,7 +678,7 @@ static pgc_page *fault_new_page(pgc_page *old, void *arg)
  */
 START_TEST(migrate_helper_faults)
 {
-	enum { N = 128, PS = 16384 }; /* 2 MiB: copied with the helpers */
+	enum { N = 64, PS = 65536 }; /* 4 MiB: copied with the helpers */
 	uint64_t faults = 0;
 	bool no_helpers = false;
 	for (uint64_t n = 1;; n++) {
