@@ -424,6 +424,66 @@ static void fork_destroying_children(struct world *w, unsigned rounds, unsigned 
  * across the fork, and in the child the inherited objects are dropped
  * without waiting for the locks the gone threads may have held.
  */
+static pgc_page *any_new_page(pgc_page *old, void *arg)
+{
+	(void)old;
+	pgc_page *p = NULL;
+	return pgc_page_alloc(arg, -1, 0, &p) ? NULL : p;
+}
+
+/* Moves the pages (all of index i holding byte i + gen) by copy; 1 if
+ * every one moved and still holds its bytes. */
+static int migrate_and_check(pgc_cache *c, pgc_page **pages, unsigned n, size_t ps)
+{
+	int status[64];
+	if (n > 64 || pgc_migrate_pages(pages, n, any_new_page, c, PGC_MIGRATE_SYNC,
+					PGC_MR_SYSCALL, status, NULL) != 0)
+		return 0;
+	for (unsigned i = 0; i < n; i++) {
+		const unsigned char *d = pgc_page_data(pages[i]);
+		if (status[i] != 0 || d[0] != (unsigned char)i || d[ps - 1] != (unsigned char)i)
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * The parent's cache has copy helpers (started by a migration of 4 MiB) at
+ * the fork: the child's copy of the cache copies on its own thread, and
+ * the parent's helpers still work after the fork.
+ */
+START_TEST(fork_after_copy_helpers)
+{
+	enum { N = 64, PS = 65536 };
+	pgc_cache *c = pgc_test_cache(4 * N, PS);
+	pgc_mapping *m;
+	ck_assert_int_eq(pgc_mapping_create(c, NULL, NULL, (uint64_t)N * PS, &m), 0);
+	pgc_page *pages[N];
+	for (unsigned i = 0; i < N; i++) {
+		ck_assert_int_eq(pgc_mapping_find_or_create(m, i, 0, &pages[i]), 0);
+		memset(pgc_page_data(pages[i]), (int)i, PS);
+		pgc_page_set_flag(pages[i], PGC_PG_UPTODATE);
+		pgc_page_unlock(pages[i]);
+	}
+	ck_assert(migrate_and_check(c, pages, N, PS));
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		alarm(child_alarm());
+		for (int round = 0; round < 3; round++)
+			CHILD_CHECK(migrate_and_check(c, pages, N, PS));
+		_exit(0);
+	}
+	expect_child_ok(pid, "copy helpers");
+	ck_assert(migrate_and_check(c, pages, N, PS));
+	for (unsigned i = 0; i < N; i++)
+		pgc_page_put(pages[i]);
+	ck_assert_int_eq(pgc_mapping_truncate(m, 0), 0);
+	ck_assert_int_eq(pgc_mapping_destroy(m), 0);
+	ck_assert_int_eq(pgc_cache_destroy(c), 0);
+}
+END_TEST
+
 START_TEST(fork_while_threads_busy)
 {
 	struct world w;
@@ -576,6 +636,7 @@ static Suite *fork_suite(void)
 	PGC_ADD(s, fork_child_exits, 60);
 	PGC_ADD(s, fork_child_destroys_copies, 60);
 	PGC_ADD(s, fork_child_uses_copies, 60);
+	PGC_ADD(s, fork_after_copy_helpers, 60);
 	PGC_ADD(s, fork_while_threads_busy, 120);
 	PGC_ADD(s, fork_from_other_thread, 120);
 	PGC_ADD(s, fork_grandchild, 60);
