@@ -54,8 +54,8 @@ static void *helper(void *arg)
 static void start(struct pgc_workers *w)
 {
 	/* The CPUs the starting thread may run on: the helpers inherit its
-	 * affinity, and helpers that share its one CPU only add wake-ups (a
-	 * benchmark pinned to node 0 of the 2-node VM lost 35% that way). */
+	 * affinity, and helpers that share its one CPU could only add
+	 * wake-ups (a thread pinned to one node of the 2-node VM, say). */
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	cpu_set_t allowed;
 	if (sched_getaffinity(0, sizeof(allowed), &allowed) == 0 && CPU_COUNT(&allowed) < cpus)
