@@ -25,9 +25,10 @@
  * the child's new worker waits on it for ever: every rcu_barrier() of the
  * child hangs (scripts/deps/urcu_fork_call_rcu.c shows it without the
  * library). So the library's threads call pgc__call_rcu(), which enqueues
- * under enqueue_lock, and the fork takes it first. The worker's own enqueues (a callback that requeues itself) need
- * no lock and must not take it: call_rcu_before_fork() waits until the
- * worker is paused between callbacks, never inside one. The workaround
+ * under enqueue_lock, and the fork takes it first. The worker's own
+ * enqueues (a callback that requeues itself) need no lock and must not
+ * take it: call_rcu_before_fork() waits until the worker is paused between
+ * callbacks, never inside one. The workaround
  * can go when liburcu's fork handlers exclude call_rcu() callers.
  *
  * It sits at the bottom of the library, beside numa.c: it calls liburcu

@@ -229,16 +229,12 @@ static struct pgc_chunk *chunk_create(struct pgc_cache *cache, unsigned pool_idx
 }
 
 /*
- * Creates a chunk for the pool if the capacity and the node's limit allow.
- * Returns true if the caller should look at the free list again: a chunk was
- * created, or another thread put frames there while this one waited for
- * grow_lock (it may just have grown the pool by the whole capacity).
- */
-/*
- * Adds a chunk of free frames to the pool, within the capacity, the node's
- * limit and its share. Without @p always, only when the free list is still
- * empty once the grow lock is held (another allocator may have grown it):
- * returns true then too.
+ * Creates a chunk for the pool if the capacity, the node's limit and its
+ * share allow. Returns true if the caller should look at the free list
+ * again: a chunk was created, or (without @p always, for an allocator that
+ * found the list empty) another thread put frames there while this one
+ * waited for grow_lock (it may just have grown the pool by the whole
+ * capacity).
  */
 static bool pool_grow(struct pgc_cache *cache, unsigned pool_idx, bool always)
 {

@@ -752,13 +752,10 @@ PGC_API long pgc_move_pages(pgc_cache *c, unsigned long count, pgc_page **pages,
 	}
 	/* Each node named is checked once: checked per page, the check (it
 	 * read sysfs then) made in-place moves 25x slower than move_pages(2). */
-	int max_node = pgc__numa_max_node();
 	uint64_t checked[(PGC_MAX_NODES + 63) / 64] = {0};
 	for (unsigned long i = 0; i < count; i++) {
 		int node = nodes[i];
-		bool known = node >= 0 && node < PGC_MAX_NODES && node <= max_node &&
-			     (checked[node / 64] >> (node % 64)) & 1;
-		if (known)
+		if (node >= 0 && node < PGC_MAX_NODES && (checked[node / 64] >> (node % 64)) & 1)
 			continue;
 		int err = check_node(c, node);
 		if (err)

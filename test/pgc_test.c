@@ -215,3 +215,10 @@ int pgc_test_main(int argc, char **argv, Suite *s)
 	srunner_free(sr);
 	return nf == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
+
+pgc_page *pgc_test_new_page_any(pgc_page *old, void *arg)
+{
+	(void)old;
+	pgc_page *p = NULL;
+	return pgc_page_alloc(arg, -1, 0, &p) ? NULL : p;
+}

@@ -82,6 +82,10 @@ void pgc_test_stats(pgc_cache *cache, struct pgc_stats *st);
 /* The first node of a cache. */
 int pgc_test_first_node(pgc_cache *cache);
 
+/* A pgc_new_page_fn for pgc_migrate_pages(): a frame of the cache @p arg
+ * on any node, or NULL. */
+pgc_page *pgc_test_new_page_any(pgc_page *old, void *arg);
+
 /*
  * Failures seen by worker threads. A thread records the first failure and
  * stops; the test thread asserts afterwards with PGC_ASSERT_NO_THREAD_FAILURE.

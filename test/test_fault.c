@@ -664,13 +664,6 @@ START_TEST(reserve_faults)
 }
 END_TEST
 
-static pgc_page *fault_new_page(pgc_page *old, void *arg)
-{
-	(void)old;
-	pgc_page *p = NULL;
-	return pgc_page_alloc(arg, -1, 0, &p) ? NULL : p;
-}
-
 /*
  * A batch large enough for the cache's copy helpers, with each allocation
  * point failing in turn (helper creation among them): every page either
@@ -694,7 +687,7 @@ START_TEST(migrate_helper_faults)
 			pgc_page_unlock(pages[i]);
 		}
 		pgc__fault_set_nth(n);
-		long r = pgc_migrate_pages(pages, N, fault_new_page, c, PGC_MIGRATE_SYNC,
+		long r = pgc_migrate_pages(pages, N, pgc_test_new_page_any, c, PGC_MIGRATE_SYNC,
 					   PGC_MR_SYSCALL, status, NULL);
 		uint64_t hit = pgc__fault_injected();
 		pgc__fault_set_nth(0);

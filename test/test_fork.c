@@ -424,19 +424,12 @@ static void fork_destroying_children(struct world *w, unsigned rounds, unsigned 
  * across the fork, and in the child the inherited objects are dropped
  * without waiting for the locks the gone threads may have held.
  */
-static pgc_page *any_new_page(pgc_page *old, void *arg)
-{
-	(void)old;
-	pgc_page *p = NULL;
-	return pgc_page_alloc(arg, -1, 0, &p) ? NULL : p;
-}
-
 /* Moves the pages (all of index i holding byte i + gen) by copy; 1 if
  * every one moved and still holds its bytes. */
 static int migrate_and_check(pgc_cache *c, pgc_page **pages, unsigned n, size_t ps)
 {
 	int status[64];
-	if (n > 64 || pgc_migrate_pages(pages, n, any_new_page, c, PGC_MIGRATE_SYNC,
+	if (n > 64 || pgc_migrate_pages(pages, n, pgc_test_new_page_any, c, PGC_MIGRATE_SYNC,
 					PGC_MR_SYSCALL, status, NULL) != 0)
 		return 0;
 	for (unsigned i = 0; i < n; i++) {
