@@ -19,6 +19,7 @@
 #include "balance_internal.h"
 #include "fork_internal.h"
 #include "numa_internal.h"
+#include "placement_internal.h"
 
 
 /* Owned stripes: bit i set while a live thread owns stripe i. */
@@ -313,6 +314,7 @@ PGC_API int pgc_cache_destroy(pgc_cache *cache)
 
 static void cache_teardown(struct pgc_cache *c)
 {
+	pgc__place_fini(c); /* its thread moves pages: first */
 	pgc__workers_fini(&c->workers);
 	pgc__frames_fini(&c->frames);
 	for (unsigned i = 0; i < c->nr_nodes; i++) {

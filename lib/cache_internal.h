@@ -56,7 +56,7 @@ struct pgc_node {
 } __attribute__((aligned(64)));
 
 /* Cumulative migration counts of one reason (migrate.c). */
-#define PGC_MIG_REASONS 5
+#define PGC_MIG_REASONS 6
 struct pgc_mig_counters {
 	_Atomic uint64_t calls, succeeded, failed, retried, bytes;
 };
@@ -107,6 +107,8 @@ struct pgc_cache {
 	struct pgc_wb wb;
 	struct pgc_mig_counters mig[PGC_MIG_REASONS];
 	struct pgc_workers workers;   /* helper threads for large copies (workers.c) */
+	struct pgc_place *_Atomic place; /* placement state, made by the first
+					  * pgc_placement_set() (placement.c) */
 };
 
 unsigned pgc__stat_stripe(void);

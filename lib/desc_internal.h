@@ -61,7 +61,8 @@ struct pgc_page {
 	_Atomic uint64_t index;             /* page number in the mapping */
 	uintptr_t private_value;            /* the owner's value (PGC_PG_PRIVATE) */
 	_Atomic uint32_t seq;               /* odd while the data changes (page_internal.h) */
-	uint32_t spare[4];                  /* free since the index and the dirty list
+	_Atomic uint32_t access;            /* placement's notes (placement_internal.h) */
+	uint32_t spare[3];                  /* free since the index and the dirty list
 					     * left the descriptor */
 	uint32_t lru_prev, lru_next;        /* LRU list, or free list (next) */
 	uint32_t pending_next;              /* a pending list of frames.c */

@@ -395,6 +395,7 @@ static void page_init(struct pgc_frame_pool *pool, struct pgc_page *p)
 	atomic_store_explicit(&p->mapping, NULL, memory_order_relaxed);
 	atomic_store_explicit(&p->index, 0, memory_order_relaxed);
 	p->private_value = 0;
+	atomic_store_explicit(&p->access, 0, memory_order_relaxed);
 	p->lru_prev = p->lru_next = PGC_FRAME_NONE;
 	p->pending_next = PGC_FRAME_NONE;
 	atomic_store_explicit(&p->flags, node_bits, memory_order_relaxed);

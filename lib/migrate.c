@@ -30,6 +30,7 @@
 #include "abi_internal.h"
 #include "alloc_internal.h"
 #include "mapping_internal.h"
+#include "migrate_internal.h"
 #include "numa_internal.h"
 
 _Static_assert(PGC_MIG_REASONS == PGC_MR_NR_REASONS, "one counter set per reason");
@@ -137,8 +138,12 @@ PGC_API int pgc_migrate_page(pgc_mapping *m, pgc_page *newpage, pgc_page *page, 
 		pgc_page_ref_unfreeze(page, ctx->expected);
 		return err;
 	}
-	/* Flags (dirty included) before the new page is visible in the index. */
+	/* Flags (dirty included) before the new page is visible in the index;
+	 * placement's notes go along (a page moved for its accesses stays hot). */
 	atomic_fetch_or_explicit(&newpage->flags, pgc__flags(page) & MIG_FLAGS, memory_order_acq_rel);
+	atomic_store_explicit(&newpage->access,
+			      atomic_load_explicit(&page->access, memory_order_relaxed),
+			      memory_order_relaxed);
 	/* The new page takes every reference but the engine's (it has its own). */
 	atomic_fetch_add_explicit(&newpage->refcount, ctx->expected - 1, memory_order_relaxed);
 	err = pgc__mapping_replace(m, page, newpage);
@@ -707,12 +712,8 @@ static void stats_add(struct pgc_migrate_stats *sum, const struct pgc_migrate_st
 	sum->bytes += s->bytes;
 }
 
-/*
- * Moves pages (held by the caller) to node, in place or by copy; pages
- * moved by copy are replaced by their new pages. Returns the number not
- * moved.
- */
-static unsigned move_group(struct pgc_cache *c, struct pgc_page **pages, unsigned n, int node,
+/* Pages moved by copy are replaced by their new pages (migrate_internal.h). */
+unsigned pgc__migrate_move(struct pgc_cache *c, struct pgc_page **pages, unsigned n, int node,
 			   unsigned flags, int reason, int *status, struct pgc_migrate_stats *sum)
 {
 	if (flags & PGC_MOVE_INPLACE) {
@@ -799,7 +800,7 @@ PGC_API long pgc_move_pages(pgc_cache *c, unsigned long count, pgc_page **pages,
 		}
 		if (n == 0)
 			continue;
-		not_moved += move_group(c, grp, n, node, flags, PGC_MR_SYSCALL, gst, &sum);
+		not_moved += pgc__migrate_move(c, grp, n, node, flags, PGC_MR_SYSCALL, gst, &sum);
 		for (unsigned k = 0; k < n; k++) {
 			pages[pos[k]] = grp[k];
 			status[pos[k]] = gst[k];
@@ -904,7 +905,7 @@ PGC_API long pgc_migrate_nodes(pgc_cache *c, pgc_mapping *m, const int *from, co
 		uint32_t cursor = 0;
 		unsigned n;
 		while ((n = collect_node(c, m, from[i], moved, &cursor, batch, NODES_WALK_BATCH)) > 0) {
-			not_moved += move_group(c, batch, n, to[i], flags, reason, st, &sum);
+			not_moved += pgc__migrate_move(c, batch, n, to[i], flags, reason, st, &sum);
 			for (unsigned k = 0; k < n; k++) {
 				if (st[k] == to[i])
 					id_mark(moved, pgc__page_id(batch[k]));

@@ -6,6 +6,8 @@
  * print or exit) is avoided by calling only functions that return errors.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <numa.h>
 #include <numaif.h>
 #include <sched.h>
@@ -68,6 +70,20 @@ int pgc__numa_allowed_nodes(int *nodes, int max)
 	return n;
 }
 
+bool pgc__numa_node_has_cpus(int node)
+{
+	if (!pgc__numa_available())
+		return node == 0;
+	struct bitmask *cpus = numa_allocate_cpumask();
+	if (!cpus)
+		return true;
+	bool any = false;
+	if (numa_node_to_cpus(node, cpus) == 0)
+		any = numa_bitmask_weight(cpus) > 0;
+	numa_bitmask_free(cpus);
+	return any;
+}
+
 int pgc__numa_distance(int a, int b)
 {
 	if (!pgc__numa_available())
@@ -89,6 +105,45 @@ int pgc__numa_current_node(void)
 	if (getcpu(&cpu, &node) != 0)
 		return -1;
 	return (int)node;
+}
+
+/*
+ * CPU to node, read once: sched_getcpu() costs a load where glibc has
+ * registered rseq (2.35 and later), so a hit can ask for its node. Built
+ * under pthread_once, so libnuma's lazy tables are filled by one thread.
+ */
+static pthread_once_t cpu_once = PTHREAD_ONCE_INIT;
+static int16_t *cpu_node;
+static int nr_cpu_node;
+static bool cpu_no_numa;
+
+static void cpu_table_init(void)
+{
+	if (!pgc__numa_available()) {
+		cpu_no_numa = true;
+		return;
+	}
+	int n = numa_num_configured_cpus();
+	int16_t *t = n > 0 ? pgc__malloc((size_t)n * sizeof(*t)) : NULL;
+	if (!t)
+		return;
+	for (int i = 0; i < n; i++) {
+		int node = numa_node_of_cpu(i);
+		t[i] = (int16_t)(node >= 0 && node <= INT16_MAX ? node : -1);
+	}
+	cpu_node = t;
+	nr_cpu_node = n;
+}
+
+int pgc__numa_current_node_fast(void)
+{
+	pthread_once(&cpu_once, cpu_table_init);
+	if (cpu_no_numa)
+		return 0;
+	int cpu = sched_getcpu();
+	if (cpu < 0 || cpu >= nr_cpu_node || cpu_node[cpu] < 0)
+		return pgc__numa_current_node();
+	return cpu_node[cpu];
 }
 
 int pgc__numa_bind(void *addr, size_t len, int node)

@@ -20,10 +20,14 @@ bool pgc__numa_node_has_memory(int node);
 bool pgc__numa_node_allowed(int node);
 /* Fills nodes[] with the allowed nodes that have memory; returns how many. */
 int pgc__numa_allowed_nodes(int *nodes, int max);
+/* The node has CPUs (a node without is far memory: the kernel's default lower tier). */
+bool pgc__numa_node_has_cpus(int node);
 /* Distance between two nodes (10 for local, as in the SLIT table). */
 int pgc__numa_distance(int a, int b);
 /* The node of the CPU the caller runs on, or -1 if unknown. */
 int pgc__numa_current_node(void);
+/* The same from a table read once and sched_getcpu(): for the hit path. */
+int pgc__numa_current_node_fast(void);
 /*
  * Binds [addr, addr + len) to node with MPOL_BIND, so that pages faulted
  * later come from that node only. Returns 0 or a negative errno; a no-op

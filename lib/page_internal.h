@@ -10,6 +10,7 @@
 
 #include "assert_internal.h"
 #include "desc_internal.h"
+#include "placement_internal.h"
 
 static inline uint32_t pgc__flags(const struct pgc_page *p)
 {
@@ -148,6 +149,7 @@ static inline void pgc__page_seq_bump(struct pgc_page *p)
 
 static inline void pgc__mark_accessed(struct pgc_page *p)
 {
+	pgc__place_hit(p);
 	/* Read first: the hit path must not write a shared line needlessly. */
 	if (!(pgc__flags(p) & PGC_BIT(PGC_PG_REFERENCED)))
 		pgc__set(p, PGC_PG_REFERENCED);

@@ -3400,6 +3400,132 @@ ROW("pgc_page_kernel_node", "page NULL", -EINVAL)
 	return pgc_page_kernel_node(NULL);
 }
 
+/* ---- placement.h ---- */
+
+static long pset(pgc_cache *c, void (*edit)(struct pgc_placement_config *))
+{
+	struct pgc_placement_config cfg;
+	pgc_placement_config_init(&cfg);
+	if (edit)
+		edit(&cfg);
+	return pgc_placement_set(c, &cfg);
+}
+static void ps_size0(struct pgc_placement_config *k) { k->size = 0; }
+static void ps_size_big(struct pgc_placement_config *k) { k->size = 8192; }
+static void ps_policies(struct pgc_placement_config *k) { k->policies = 0x80; }
+static void ps_samples(struct pgc_placement_config *k) { k->min_samples = 4; }
+static void ps_free(struct pgc_placement_config *k) { k->free_pct = 51; }
+static void ps_cold(struct pgc_placement_config *k) { k->hot_steps = 5; k->cold_steps = 5; }
+static void ps_tiers_null(struct pgc_placement_config *k) { k->nr_tiers = 2; }
+static const int bad_tiers[2] = { 0, PGC_PLACE_MAX_TIER + 1 };
+static void ps_tier_big(struct pgc_placement_config *k) { k->tiers = bad_tiers; k->nr_tiers = 2; }
+static const int neg_tiers[1] = { -1 };
+static void ps_tier_neg(struct pgc_placement_config *k) { k->tiers = neg_tiers; k->nr_tiers = 1; }
+ROW("pgc_placement_config_init", "cfg NULL: nothing happens", 0)
+{
+	(void)f;
+	pgc_placement_config_init(NULL);
+	return 0;
+}
+ROW("pgc_placement_set", "cache NULL", -EINVAL)
+{
+	(void)f;
+	return pset(NULL, NULL);
+}
+ROW("pgc_placement_set", "cfg NULL: placement off, never set", 0)
+{
+	return pgc_placement_set(C(f), NULL);
+}
+ROW("pgc_placement_set", "cfg->size 0", -EINVAL)
+{
+	return pset(C(f), ps_size0);
+}
+ROW("pgc_placement_set", "cfg->size 8192", -E2BIG)
+{
+	return pset(C(f), ps_size_big);
+}
+ROW("pgc_placement_set", "unknown policy bit", -EINVAL)
+{
+	return pset(C(f), ps_policies);
+}
+ROW("pgc_placement_set", "min_samples 4", -EINVAL)
+{
+	return pset(C(f), ps_samples);
+}
+ROW("pgc_placement_set", "free_pct 51", -EINVAL)
+{
+	return pset(C(f), ps_free);
+}
+ROW("pgc_placement_set", "cold_steps equal to hot_steps", -EINVAL)
+{
+	return pset(C(f), ps_cold);
+}
+ROW("pgc_placement_set", "nr_tiers 2 with tiers NULL", -EINVAL)
+{
+	return pset(C(f), ps_tiers_null);
+}
+ROW("pgc_placement_set", "a tier above PGC_PLACE_MAX_TIER", -EINVAL)
+{
+	return pset(C(f), ps_tier_big);
+}
+ROW("pgc_placement_set", "a tier of -1", -EINVAL)
+{
+	return pset(C(f), ps_tier_neg);
+}
+ROW("pgc_placement_step", "cache NULL", -EINVAL)
+{
+	(void)f;
+	return pgc_placement_step(NULL, NULL);
+}
+ROW("pgc_placement_step", "placement never set", -ENOENT)
+{
+	return pgc_placement_step(C(f), NULL);
+}
+ROW("pgc_placement_step", "stats->size 0", -EINVAL)
+{
+	struct pgc_placement_stats st = { .size = 0 };
+	ck_assert_int_eq(pset(C(f), NULL), 0);
+	return pgc_placement_step(C(f), &st);
+}
+ROW("pgc_placement_start", "cache NULL", -EINVAL)
+{
+	(void)f;
+	return pgc_placement_start(NULL);
+}
+ROW("pgc_placement_start", "placement never set", -ENOENT)
+{
+	return pgc_placement_start(C(f));
+}
+ROW("pgc_placement_stop", "cache NULL", -EINVAL)
+{
+	(void)f;
+	return pgc_placement_stop(NULL);
+}
+ROW("pgc_placement_stop", "no thread", -ESRCH)
+{
+	return pgc_placement_stop(C(f));
+}
+ROW("pgc_placement_stats", "cache NULL", -EINVAL)
+{
+	(void)f;
+	struct pgc_placement_stats st = { .size = sizeof(st) };
+	return pgc_placement_stats(NULL, &st);
+}
+ROW("pgc_placement_stats", "stats NULL", -EINVAL)
+{
+	return pgc_placement_stats(C(f), NULL);
+}
+ROW("pgc_placement_stats", "stats->size 8", -EINVAL)
+{
+	struct pgc_placement_stats st = { .size = 8 };
+	return pgc_placement_stats(C(f), &st);
+}
+ROW("pgc_page_access_node", "page NULL", -EINVAL)
+{
+	(void)f;
+	return pgc_page_access_node(NULL);
+}
+
 /* ======================================================================== */
 /* the runner                                                                */
 /* ======================================================================== */

@@ -72,7 +72,8 @@ enum pgc_migrate_reason {
 	PGC_MR_NUMA_MISPLACED = 2,  /**< Pages used from another node. */
 	PGC_MR_DEMOTION = 3,        /**< Cold pages to a far memory tier. */
 	PGC_MR_DRAIN = 4,           /**< Emptying a node (hot-unplug like). */
-	PGC_MR_NR_REASONS = 5       /**< Number of reasons. */
+	PGC_MR_PROMOTION = 5,       /**< Hot pages to a faster tier (placement.h). */
+	PGC_MR_NR_REASONS = 6       /**< Number of reasons. */
 };
 
 /** Most passes pgc_migrate_pages() makes over pages that were busy. */

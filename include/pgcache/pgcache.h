@@ -22,5 +22,6 @@
 #include <pgcache/dio.h>
 #include <pgcache/store.h>
 #include <pgcache/migrate.h>
+#include <pgcache/placement.h>
 
 #endif /* PGCACHE_PGCACHE_H */

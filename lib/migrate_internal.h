@@ -1,0 +1,23 @@
+/*
+ * The migration engine's entry for the layers above it (placement.c).
+ */
+#ifndef PGC_MIGRATE_INTERNAL_H
+#define PGC_MIGRATE_INTERNAL_H
+
+#include <pgcache/migrate.h>
+
+struct pgc_cache;
+struct pgc_page;
+
+/*
+ * Moves pages[0..n) (each held by one reference of the caller, none on
+ * node already) to node, in place (PGC_MOVE_INPLACE) or by copy, with the
+ * flags of pgc_move_pages(); pages moved by copy are replaced by their new
+ * pages, the reference moving along. status[i] gets the node or an error
+ * as in pgc_move_pages(); the counts are added to *sum and to the cache's
+ * counters of reason. Returns the number of pages not moved.
+ */
+unsigned pgc__migrate_move(struct pgc_cache *c, struct pgc_page **pages, unsigned n, int node,
+			   unsigned flags, int reason, int *status, struct pgc_migrate_stats *sum);
+
+#endif /* PGC_MIGRATE_INTERNAL_H */

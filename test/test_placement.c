@@ -1,0 +1,575 @@
+/*
+ * Placement that follows the accesses (placement.h). On one node (the
+ * ordinary ctest run) the notes, the steps that find nothing to move, the
+ * thread and the statistics are checked; the cases that move pages need
+ * two nodes or more and run in the qemu VMs (test_placement_static, with
+ * PGC_VM_NODES set: there the suite fails rather than leave them out).
+ * Where a page is, is asked of the kernel (pgc_page_kernel_node(), which
+ * is move_pages(2) on the data's address), and bytes are checked against
+ * what was written.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* sched_getcpu */
+#endif
+#include "pgc_test.h"
+#include "pgc_tstore.h"
+
+#include <numa.h>
+#include <pthread.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include <pgcache/migrate.h>
+#include <pgcache/placement.h>
+
+#define ST_PAGES 1024
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int nr_nodes(void)
+{
+	return numa_available() < 0 ? 1 : numa_max_node() + 1;
+}
+
+static void pin(int node)
+{
+	if (numa_available() >= 0)
+		ck_assert_int_eq(numa_run_on_node(node), 0);
+}
+
+static int here(void)
+{
+	return numa_available() < 0 ? 0 : numa_node_of_cpu(sched_getcpu());
+}
+
+struct fx {
+	pgc_cache *cache;
+	pgc_mapping *m;
+	struct tstore s;
+	size_t ps;
+	struct pgc_mapping_ops ops;
+};
+
+/* A cache on nodes (NULL: all), limits per node (NULL: none), pages loaded by a thread on load_node. */
+static void fx_init(struct fx *f, uint64_t capacity, const int *nodes, unsigned nr,
+		    const uint64_t *limits)
+{
+	memset(f, 0, sizeof(*f));
+	struct pgc_cache_config cfg;
+	pgc_cache_config_init(&cfg);
+	cfg.capacity_pages = capacity;
+	cfg.nodes = nodes;
+	cfg.nr_nodes = nodes ? nr : 0;
+	cfg.node_pages = limits;
+	cfg.nr_node_pages = limits ? nr : 0;
+	ck_assert_int_eq(pgc_cache_create(&cfg, &f->cache), 0);
+	f->ps = pgc_cache_page_size(f->cache);
+	f->s.ps = f->ps;
+	f->s.data = calloc(ST_PAGES, f->ps);
+	f->ops = (struct pgc_mapping_ops){.size = sizeof(f->ops), .readpage = ts_readpage,
+					  .writepage = ts_writepage,
+					  .migratepage = pgc_migrate_page};
+	ck_assert_int_eq(pgc_mapping_create(f->cache, &f->ops, &f->s, ST_PAGES * f->ps, &f->m), 0);
+}
+
+static void fx_fini(struct fx *f)
+{
+	ck_assert_int_eq(pgc_mapping_writeback(f->m, 0, UINT64_MAX, PGC_WB_ALL), 0);
+	ck_assert_int_eq(pgc_mapping_truncate(f->m, 0), 0);
+	ck_assert_int_eq(pgc_mapping_destroy(f->m), 0);
+	ck_assert_int_eq(pgc_cache_destroy(f->cache), 0);
+	free(f->s.data);
+}
+
+/* Every 8 bytes of page idx hold (idx << 32) | v. */
+static void fill(unsigned char *b, size_t ps, uint64_t idx, uint32_t v)
+{
+	uint64_t w = (idx << 32) | v;
+	for (size_t k = 0; k < ps; k += 8)
+		memcpy(b + k, &w, 8);
+}
+
+/* The version of a page read whole, or -1 if its words disagree or name another page. */
+static int64_t version_of(const unsigned char *b, size_t ps, uint64_t idx)
+{
+	uint64_t w0;
+	memcpy(&w0, b, 8);
+	for (size_t k = 8; k < ps; k += 8)
+		if (memcmp(b + k, &w0, 8) != 0)
+			return -1;
+	return (w0 >> 32) == idx ? (int64_t)(uint32_t)w0 : -1;
+}
+
+static void write_all(struct fx *f, uint64_t from, uint64_t n, uint32_t v)
+{
+	unsigned char *b = malloc(f->ps);
+	for (uint64_t i = from; i < from + n; i++) {
+		fill(b, f->ps, i, v);
+		ck_assert_int_eq(pgc_write(f->m, b, f->ps, i * f->ps, 0), (ssize_t)f->ps);
+	}
+	free(b);
+}
+
+static void read_all(struct fx *f, uint64_t from, uint64_t n)
+{
+	unsigned char *b = malloc(f->ps);
+	for (uint64_t i = from; i < from + n; i++)
+		ck_assert_int_eq(pgc_read(f->m, b, f->ps, i * f->ps), (ssize_t)f->ps);
+	free(b);
+}
+
+/* The node the kernel has page idx's memory on, checked against the library's record. */
+static int node_of(struct fx *f, uint64_t idx)
+{
+	pgc_page *p;
+	ck_assert_int_eq(pgc_mapping_find(f->m, idx, &p), 0);
+	int k = pgc_page_kernel_node(p);
+	ck_assert_int_eq(k, pgc_page_node(p));
+	pgc_page_put(p);
+	return k;
+}
+
+static unsigned count_on(struct fx *f, uint64_t from, uint64_t n, int node)
+{
+	unsigned c = 0;
+	for (uint64_t i = from; i < from + n; i++)
+		c += node_of(f, i) == node;
+	return c;
+}
+
+static void set_policy(struct fx *f, unsigned policies, void (*edit)(struct pgc_placement_config *))
+{
+	struct pgc_placement_config cfg;
+	pgc_placement_config_init(&cfg);
+	cfg.policies = policies;
+	if (edit)
+		edit(&cfg);
+	ck_assert_int_eq(pgc_placement_set(f->cache, &cfg), 0);
+}
+
+static struct pgc_placement_stats pstats(struct fx *f)
+{
+	struct pgc_placement_stats st = {.size = sizeof(st)};
+	ck_assert_int_eq(pgc_placement_stats(f->cache, &st), 0);
+	return st;
+}
+
+static uint64_t mig_succeeded(struct fx *f, int reason)
+{
+	struct pgc_migrate_stats st = {.size = sizeof(st)};
+	ck_assert_int_eq(pgc_cache_migrate_stats(f->cache, reason, &st), 0);
+	return st.succeeded;
+}
+
+/* ---- on any machine ---------------------------------------------------- */
+
+START_TEST(notes_follow_the_caller)
+{
+	pin(0);
+	struct fx f;
+	fx_init(&f, 256, NULL, 0, NULL);
+	write_all(&f, 0, 3, 0);
+	pgc_page *p;
+	/* Off: no note. */
+	read_all(&f, 0, 1);
+	ck_assert_int_eq(pgc_mapping_find(f.m, 0, &p), 0);
+	ck_assert_int_eq(pgc_page_access_node(p), -1);
+	pgc_page_put(p);
+	/* On: the node of the CPU that hit the page. */
+	set_policy(&f, PGC_PLACE_LOCALITY, NULL);
+	read_all(&f, 1, 1);
+	ck_assert_int_eq(pgc_mapping_find(f.m, 1, &p), 0);
+	ck_assert_int_eq(pgc_page_access_node(p), here());
+	pgc_page_put(p);
+	/* Off again: page 2 gets none. */
+	ck_assert_int_eq(pgc_placement_set(f.cache, NULL), 0);
+	ck_assert_int_eq(pgc_placement_step(f.cache, NULL), -ENOENT);
+	read_all(&f, 2, 1);
+	ck_assert_int_eq(pgc_mapping_find(f.m, 2, &p), 0);
+	ck_assert_int_eq(pgc_page_access_node(p), -1);
+	pgc_page_put(p);
+	fx_fini(&f);
+}
+END_TEST
+
+START_TEST(steps_with_one_node_move_nothing)
+{
+	pin(0);
+	int node = here();
+	struct fx f;
+	fx_init(&f, 512, &node, 1, NULL);
+	write_all(&f, 0, 300, 1);
+	set_policy(&f, PGC_PLACE_LOCALITY | PGC_PLACE_TIERING, NULL);
+	read_all(&f, 0, 300);
+	for (int i = 0; i < 10; i++) {
+		struct pgc_placement_stats st = {.size = sizeof(st)};
+		ck_assert_int_eq(pgc_placement_step(f.cache, &st), 0);
+		ck_assert_uint_eq(st.steps, 1);
+		ck_assert_uint_eq(st.moved + st.promoted + st.demoted + st.refused, 0);
+	}
+	struct pgc_placement_stats t = pstats(&f);
+	ck_assert_uint_eq(t.steps, 10);
+	ck_assert_uint_eq(t.moved + t.promoted + t.demoted + t.bytes, 0);
+	ck_assert_uint_eq(mig_succeeded(&f, PGC_MR_NUMA_MISPLACED), 0);
+	/* Every page stays, with its bytes. */
+	unsigned char *b = malloc(f.ps);
+	for (uint64_t i = 0; i < 300; i++) {
+		ck_assert_int_eq(pgc_read(f.m, b, f.ps, i * f.ps), (ssize_t)f.ps);
+		ck_assert_int_eq(version_of(b, f.ps, i), 1);
+	}
+	free(b);
+	fx_fini(&f);
+}
+END_TEST
+
+static void fast_interval(struct pgc_placement_config *k)
+{
+	k->interval_ms = 5;
+}
+
+START_TEST(thread_starts_and_stops)
+{
+	struct fx f;
+	fx_init(&f, 256, NULL, 0, NULL);
+	ck_assert_int_eq(pgc_placement_start(f.cache), -ENOENT);
+	ck_assert_int_eq(pgc_placement_stop(f.cache), -ESRCH);
+	set_policy(&f, PGC_PLACE_LOCALITY, fast_interval);
+	ck_assert_int_eq(pgc_placement_start(f.cache), 0);
+	ck_assert_int_eq(pgc_placement_start(f.cache), -EALREADY);
+	/* Steps happen without the caller. */
+	for (int i = 0; i < 400 && pstats(&f).steps < 3; i++)
+		usleep(5000);
+	ck_assert_uint_ge(pstats(&f).steps, 3);
+	ck_assert_int_eq(pgc_placement_stop(f.cache), 0);
+	ck_assert_int_eq(pgc_placement_stop(f.cache), -ESRCH);
+	uint64_t steps = pstats(&f).steps;
+	usleep(30000);
+	ck_assert_uint_eq(pstats(&f).steps, steps);
+	/* Started again, and left running: destroying the cache stops it. */
+	ck_assert_int_eq(pgc_placement_start(f.cache), 0);
+	write_all(&f, 0, 16, 0);
+	read_all(&f, 0, 16);
+	fx_fini(&f);
+}
+END_TEST
+
+/* ---- on two nodes or more ---------------------------------------------- */
+
+enum { LOC_PAGES = 512 };
+
+struct io_race {
+	struct fx *f;
+	int node;
+	uint64_t seed;
+	_Atomic uint32_t version[LOC_PAGES];
+	atomic_bool stop;
+	atomic_ulong reads, writes;
+	struct pgc_tfail fail;
+};
+
+static void *loc_reader(void *arg)
+{
+	struct io_race *r = arg;
+	pin(r->node);
+	struct pgc_rng rng = {r->seed};
+	unsigned char *b = malloc(r->f->ps);
+	while (!atomic_load(&r->stop) && !atomic_load(&r->fail.failed)) {
+		uint64_t idx = pgc_rng_below(&rng, LOC_PAGES);
+		uint32_t before = atomic_load(&r->version[idx]);
+		ssize_t n = pgc_read(r->f->m, b, r->f->ps, idx * r->f->ps);
+		if (!TCHECK(&r->fail, n == (ssize_t)r->f->ps, "read of %" PRIu64 " = %zd", idx, n))
+			break;
+		int64_t v = version_of(b, r->f->ps, idx);
+		uint32_t after = atomic_load(&r->version[idx]);
+		/* A whole version that was current at some time of the read. */
+		TCHECK(&r->fail, v >= (int64_t)before && v <= (int64_t)after + 1,
+		       "page %" PRIu64 ": version %" PRId64 " outside [%u, %u]", idx, v, before,
+		       after + 1);
+		atomic_fetch_add(&r->reads, 1);
+	}
+	free(b);
+	return NULL;
+}
+
+static void *loc_writer(void *arg)
+{
+	struct io_race *r = arg;
+	pin(r->node);
+	struct pgc_rng rng = {r->seed ^ 0x5bd1e995};
+	unsigned char *b = malloc(r->f->ps);
+	while (!atomic_load(&r->stop) && !atomic_load(&r->fail.failed)) {
+		/* One writer: it alone changes the versions. */
+		uint64_t idx = pgc_rng_below(&rng, LOC_PAGES);
+		uint32_t v = atomic_load(&r->version[idx]) + 1;
+		fill(b, r->f->ps, idx, v);
+		ssize_t n = pgc_write(r->f->m, b, r->f->ps, idx * r->f->ps, 0);
+		if (!TCHECK(&r->fail, n == (ssize_t)r->f->ps, "write = %zd", n))
+			break;
+		atomic_store(&r->version[idx], v);
+		atomic_fetch_add(&r->writes, 1);
+		usleep(200);
+	}
+	free(b);
+	return NULL;
+}
+
+static void locality_knobs(struct pgc_placement_config *k)
+{
+	k->max_moves = 128;
+	k->scan_pages = 2048;
+}
+
+START_TEST(locality_converges_under_reads_and_writes)
+{
+	pin(0);
+	struct fx f;
+	fx_init(&f, 2048, NULL, 0, NULL);
+	write_all(&f, 0, LOC_PAGES, 0);
+	ck_assert_uint_eq(count_on(&f, 0, LOC_PAGES, 0), LOC_PAGES);
+	set_policy(&f, PGC_PLACE_LOCALITY, locality_knobs);
+	struct io_race *r = calloc(1, sizeof(*r));
+	r->f = &f;
+	r->node = 1;
+	r->seed = pgc_test_seed_for("placement_locality");
+	printf("placement: locality seed %" PRIu64 "\n", r->seed);
+	pthread_t th[2];
+	ck_assert_int_eq(pthread_create(&th[0], NULL, loc_reader, r), 0);
+	ck_assert_int_eq(pthread_create(&th[1], NULL, loc_writer, r), 0);
+	/* The steps and the counts from node 1 too, so that this thread's
+	 * lookups note the same node as the readers'. */
+	pin(1);
+	unsigned on1 = 0, steps = 0;
+	for (; steps < 300 && !atomic_load(&r->fail.failed); steps++) {
+		usleep(20000);
+		ck_assert_int_ge(pgc_placement_step(f.cache, NULL), 0);
+		if (steps % 10 == 9 && (on1 = count_on(&f, 0, LOC_PAGES, 1)) >= LOC_PAGES * 95 / 100)
+			break;
+	}
+	atomic_store(&r->stop, true);
+	pthread_join(th[0], NULL);
+	pthread_join(th[1], NULL);
+	PGC_ASSERT_NO_THREAD_FAILURE(&r->fail);
+	on1 = count_on(&f, 0, LOC_PAGES, 1);
+	struct pgc_placement_stats t = pstats(&f);
+	printf("placement: %u of %u pages on node 1 after %u steps (%lu reads, %lu writes); "
+	       "moved %" PRIu64 ", refused %" PRIu64 "\n",
+	       on1, LOC_PAGES, steps + 1, atomic_load(&r->reads), atomic_load(&r->writes), t.moved,
+	       t.refused);
+	ck_assert_uint_ge(on1, LOC_PAGES * 9 / 10);
+	ck_assert_uint_ge(t.moved, on1);
+	ck_assert_uint_eq(t.moved, mig_succeeded(&f, PGC_MR_NUMA_MISPLACED));
+	ck_assert_uint_eq(t.bytes, t.moved * f.ps);
+	/* Every byte is the last version written. */
+	unsigned char *b = malloc(f.ps);
+	for (uint64_t i = 0; i < LOC_PAGES; i++) {
+		ck_assert_int_eq(pgc_read(f.m, b, f.ps, i * f.ps), (ssize_t)f.ps);
+		ck_assert_int_eq(version_of(b, f.ps, i), atomic_load(&r->version[i]));
+	}
+	free(b);
+	free(r);
+	fx_fini(&f);
+}
+END_TEST
+
+/*
+ * The fast node F fills with cold pages, the hot ones land on the slow
+ * tier; steps demote the cold and promote the hot. On 4 nodes the tiers
+ * are the default (nodes 2 and 3 have no CPU); on 2 the caller names
+ * node 1 the slower tier.
+ */
+static int tiers_2node[2] = {0, 1};
+static void tier_knobs(struct pgc_placement_config *k)
+{
+	k->hot_steps = 1;
+	k->cold_steps = 3;
+	k->min_samples = 1;
+	k->max_moves = 64;
+	if (nr_nodes() < 4) {
+		k->tiers = tiers_2node;
+		k->nr_tiers = 2;
+	}
+}
+
+enum { COLD = 128, HOT = 96 };
+
+START_TEST(tiers_demote_cold_and_promote_hot)
+{
+	bool four = nr_nodes() >= 4;
+	int fast = four ? 1 : 0;
+	int nodes4[3] = {1, 2, 3}, nodes2[2] = {0, 1};
+	uint64_t lim4[3] = {COLD, 512, 512}, lim2[2] = {COLD, 1024};
+	pin(fast);
+	struct fx f;
+	fx_init(&f, COLD + 1024, four ? nodes4 : nodes2, four ? 3 : 2, four ? lim4 : lim2);
+	write_all(&f, 0, COLD, 7);
+	ck_assert_uint_eq(count_on(&f, 0, COLD, fast), COLD);
+	/* The fast node is full: the hot pages go to the slower tier. */
+	write_all(&f, COLD, HOT, 9);
+	ck_assert_uint_eq(count_on(&f, COLD, HOT, fast), 0);
+	set_policy(&f, PGC_PLACE_TIERING, tier_knobs);
+	unsigned steps = 0, hot_fast = 0;
+	for (; steps < 100; steps++) {
+		read_all(&f, COLD, HOT);
+		ck_assert_int_ge(pgc_placement_step(f.cache, NULL), 0);
+		if ((hot_fast = count_on(&f, COLD, HOT, fast)) >= HOT * 95 / 100)
+			break;
+	}
+	struct pgc_placement_stats t = pstats(&f);
+	unsigned cold_fast = count_on(&f, 0, COLD, fast);
+	printf("placement: %u nodes: %u of %u hot pages on node %d after %u steps; %u of %u cold "
+	       "left there; demoted %" PRIu64 ", promoted %" PRIu64 ", refused %" PRIu64 "\n",
+	       nr_nodes(), hot_fast, HOT, fast, steps + 1, cold_fast, COLD, t.demoted, t.promoted,
+	       t.refused);
+	ck_assert_uint_ge(hot_fast, HOT * 9 / 10);
+	ck_assert_uint_ge(t.promoted, hot_fast);
+	ck_assert_uint_ge(t.demoted, hot_fast - (COLD - cold_fast > hot_fast ? hot_fast : 0));
+	ck_assert_uint_eq(t.demoted, COLD - cold_fast);
+	ck_assert_uint_eq(t.moved, 0);
+	ck_assert_uint_eq(t.demoted, mig_succeeded(&f, PGC_MR_DEMOTION));
+	ck_assert_uint_eq(t.promoted, mig_succeeded(&f, PGC_MR_PROMOTION));
+	/* Demoted, not evicted: every page still cached, with its bytes, and
+	 * the cold ones that left the fast node are on the slower tier. */
+	struct pgc_stats cs = {.size = sizeof(cs)};
+	ck_assert_int_eq(pgc_cache_stats(f.cache, &cs), 0);
+	ck_assert_uint_eq(cs.evictions, 0);
+	unsigned char *b = malloc(f.ps);
+	for (uint64_t i = 0; i < COLD + HOT; i++) {
+		pgc_page *p;
+		ck_assert_int_eq(pgc_mapping_find(f.m, i, &p), 0);
+		int k = pgc_page_kernel_node(p);
+		ck_assert(i >= COLD || k == fast || (four ? k == 2 || k == 3 : k == 1));
+		ck_assert_int_eq(version_of(pgc_page_data(p), f.ps, i), i < COLD ? 7 : 9);
+		pgc_page_put(p);
+	}
+	free(b);
+	fx_fini(&f);
+}
+END_TEST
+
+static void one_sample(struct pgc_placement_config *k)
+{
+	k->min_samples = 1;
+}
+
+enum { HELD = 64 };
+
+START_TEST(never_moves_pinned_locked_or_writeback)
+{
+	pin(0);
+	struct fx f;
+	fx_init(&f, 1024, NULL, 0, NULL);
+	write_all(&f, 0, HELD, 3);
+	ck_assert_int_eq(pgc_mapping_writeback(f.m, 0, UINT64_MAX, PGC_WB_ALL), 0);
+	set_policy(&f, PGC_PLACE_LOCALITY, one_sample);
+	pin(1);
+	/* Page 0 pinned by a holder, page 1 locked, page 2 under writeback. */
+	pgc_page *pinned, *locked, *wb;
+	ck_assert_int_eq(pgc_mapping_find(f.m, 0, &pinned), 0);
+	ck_assert_int_eq(pgc_mapping_find(f.m, 1, &locked), 0);
+	ck_assert_int_eq(pgc_page_lock(locked), 0);
+	ck_assert_int_eq(pgc_mapping_find(f.m, 2, &wb), 0);
+	ck_assert_int_eq(pgc_page_lock(wb), 0);
+	ck_assert_int_eq(pgc_page_set_dirty(wb), 1);
+	ck_assert_int_eq(pgc_page_clear_dirty_for_io(wb), 1);
+	ck_assert_int_eq(pgc_page_start_writeback(wb), 0);
+	ck_assert_int_eq(pgc_page_unlock(wb), 0);
+	for (int i = 0; i < 8; i++) {
+		read_all(&f, 3, HELD - 3);
+		for (uint64_t k = 0; k < 3; k++) {
+			pgc_page *p = k == 0 ? pinned : k == 1 ? locked : wb;
+			pgc_page_mark_accessed(p);
+		}
+		ck_assert_int_ge(pgc_placement_step(f.cache, NULL), 0);
+	}
+	ck_assert_int_eq(pgc_page_kernel_node(pinned), 0);
+	ck_assert_int_eq(pgc_page_kernel_node(locked), 0);
+	ck_assert_int_eq(pgc_page_kernel_node(wb), 0);
+	ck_assert_uint_eq(count_on(&f, 3, HELD - 3, 1), HELD - 3);
+	ck_assert_uint_ge(pstats(&f).refused, 3);
+	/* Let go, they follow. */
+	pgc_page_put(pinned);
+	ck_assert_int_eq(pgc_page_unlock(locked), 0);
+	pgc_page_put(locked);
+	ck_assert_int_eq(pgc_page_end_writeback(wb), 0);
+	pgc_page_put(wb);
+	for (int i = 0; i < 8 && count_on(&f, 0, 3, 1) < 3; i++) {
+		read_all(&f, 0, 3);
+		ck_assert_int_ge(pgc_placement_step(f.cache, NULL), 0);
+	}
+	ck_assert_uint_eq(count_on(&f, 0, HELD, 1), HELD);
+	unsigned char *b = malloc(f.ps);
+	for (uint64_t i = 0; i < HELD; i++) {
+		ck_assert_int_eq(pgc_read(f.m, b, f.ps, i * f.ps), (ssize_t)f.ps);
+		ck_assert_int_eq(version_of(b, f.ps, i), 3);
+	}
+	free(b);
+	fx_fini(&f);
+}
+END_TEST
+
+static void rate_200(struct pgc_placement_config *k)
+{
+	k->rate_pages = 200;
+	k->min_samples = 1;
+}
+
+START_TEST(rate_limit_bounds_moves)
+{
+	pin(0);
+	struct fx f;
+	fx_init(&f, 2048, NULL, 0, NULL);
+	write_all(&f, 0, ST_PAGES, 1);
+	set_policy(&f, PGC_PLACE_LOCALITY, rate_200);
+	pin(1);
+	read_all(&f, 0, ST_PAGES);
+	uint64_t t0 = now_ns();
+	for (int i = 0; i < 5; i++)
+		ck_assert_int_ge(pgc_placement_step(f.cache, NULL), 0);
+	double secs = (double)(now_ns() - t0) / 1e9;
+	struct pgc_placement_stats t = pstats(&f);
+	printf("placement: %" PRIu64 " pages moved in %.3f s at 200 pages/s, %" PRIu64
+	       " deferred\n", t.moved, secs, t.deferred);
+	ck_assert_uint_gt(t.moved, 0);
+	ck_assert_uint_le(t.moved, 200 + (uint64_t)(200 * secs) + 1);
+	ck_assert_uint_gt(t.deferred, 0);
+	fx_fini(&f);
+}
+END_TEST
+
+START_TEST(vm_has_the_nodes_it_was_given)
+{
+	const char *want = getenv("PGC_VM_NODES");
+	ck_assert_msg(want, "only added in the VMs");
+	ck_assert_int_eq(nr_nodes(), atoi(want));
+}
+END_TEST
+
+static Suite *placement_suite(void)
+{
+	Suite *s = suite_create("placement");
+	PGC_ADD(s, notes_follow_the_caller, 60);
+	PGC_ADD(s, steps_with_one_node_move_nothing, 60);
+	PGC_ADD(s, thread_starts_and_stops, 60);
+	/* In the VMs the multi-node cases must run: a VM with one node fails. */
+	if (getenv("PGC_VM_NODES"))
+		PGC_ADD(s, vm_has_the_nodes_it_was_given, 60);
+	if (nr_nodes() >= 2) {
+		PGC_ADD(s, locality_converges_under_reads_and_writes, 600);
+		PGC_ADD(s, tiers_demote_cold_and_promote_hot, 600);
+		PGC_ADD(s, never_moves_pinned_locked_or_writeback, 600);
+		PGC_ADD(s, rate_limit_bounds_moves, 600);
+	} else {
+		printf("placement: one node here: the cases that move pages run in the VMs\n");
+	}
+	return s;
+}
+
+int main(int argc, char **argv)
+{
+	return pgc_test_main(argc, argv, placement_suite());
+}
