@@ -47,6 +47,7 @@ _Static_assert(PGC_PLACEMENT_STATS_SIZE_0_2 == PGC_OFFSETOFEND(struct pgc_placem
 #define PLACE_DEF_HOT 2u
 #define PLACE_DEF_COLD 8u
 #define PLACE_DEF_SAMPLES 2u
+#define PLACE_DEF_HITS 4u
 #define PLACE_DEF_FREE_PCT 2u
 #define PLACE_OLD_AGE 0x4000u
 #define PLACE_NO_AGE 0x10000u /* never noted: older than any age */
@@ -83,6 +84,7 @@ struct cand {
 	struct pgc_page *page;
 	uint16_t target; /* node index */
 	uint8_t why;     /* R_* */
+	uint8_t hits;    /* notes in the step of its last note */
 };
 
 /* ---- notes ------------------------------------------------------------- */
@@ -98,14 +100,21 @@ void pgc__place_note(struct pgc_page *p)
 		return;
 	uint32_t e = atomic_load_explicit(&pl->epoch, memory_order_relaxed) & 0xffffu;
 	uint32_t old = atomic_load_explicit(&p->access, memory_order_relaxed);
-	uint32_t n1 = (uint32_t)node + 1, streak = 1;
+	uint32_t n1 = (uint32_t)node + 1, streak = 1, hits = 1;
 	if ((old & PGC_ACC_NODE_MASK) == n1) {
-		streak = ((old >> PGC_ACC_STREAK_SHIFT) & PGC_ACC_STREAK_MASK) + 1;
-		if (streak > PGC_ACC_STREAK_MASK)
-			streak = PGC_ACC_STREAK_MASK;
+		streak = pgc__acc_streak(old) + 1;
+		if (streak > PGC_ACC_STREAK_MAX)
+			streak = PGC_ACC_STREAK_MAX;
 	}
-	uint32_t v = n1 | streak << PGC_ACC_STREAK_SHIFT | e << PGC_ACC_EPOCH_SHIFT;
-	/* A hint: a note lost to a racing one costs nothing. */
+	if (old && (old >> PGC_ACC_EPOCH_SHIFT) == e) {
+		hits = pgc__acc_hits(old) + 1;
+		if (hits > PGC_ACC_HITS_MAX)
+			hits = PGC_ACC_HITS_MAX;
+	}
+	uint32_t v = n1 | streak << PGC_ACC_STREAK_SHIFT | hits << PGC_ACC_HITS_SHIFT |
+		     e << PGC_ACC_EPOCH_SHIFT;
+	/* A hint: a note lost to a racing one costs nothing. Saturated, a
+	 * page hit again and again from one node is not written. */
 	if (v != old)
 		atomic_store_explicit(&p->access, v, memory_order_relaxed);
 }
@@ -132,6 +141,7 @@ PGC_API void pgc_placement_config_init(struct pgc_placement_config *cfg)
 static int check_config(const struct pgc_placement_config *k)
 {
 	if (k->policies & ~(PGC_PLACE_LOCALITY | PGC_PLACE_TIERING) || k->min_samples > 3 ||
+	    k->min_hits > 15 ||
 	    k->free_pct > 50 || (k->nr_tiers && !k->tiers))
 		return -EINVAL;
 	uint32_t hot = k->hot_steps ? k->hot_steps : PLACE_DEF_HOT;
@@ -245,6 +255,7 @@ PGC_API int pgc_placement_set(pgc_cache *c, const struct pgc_placement_config *c
 	k.hot_steps = k.hot_steps ? k.hot_steps : PLACE_DEF_HOT;
 	k.cold_steps = k.cold_steps ? k.cold_steps : PLACE_DEF_COLD;
 	k.min_samples = k.min_samples ? k.min_samples : PLACE_DEF_SAMPLES;
+	k.min_hits = k.min_hits ? k.min_hits : PLACE_DEF_HITS;
 	k.free_pct = k.free_pct ? k.free_pct : PLACE_DEF_FREE_PCT;
 	build_tiers(c, &k, pl->tier, pl->demote_to);
 	k.tiers = NULL; /* copied into tier[] */
@@ -306,24 +317,30 @@ struct step_ctx {
 	struct pgc_cache *c;
 	struct pgc_place *pl;
 	uint32_t epoch;
-	uint64_t *room;     /* per node index, less what the step plans to put there */
+	uint64_t *room;     /* per node index: free frames it may still take */
 	uint64_t *margin;   /* per node index */
-	uint64_t *demote;   /* per node index: cold pages to demote */
-	uint64_t *wanted;   /* per node index: moves in refused for room (next step's pl->wanted) */
-	struct cand *cand;
-	unsigned nr, max;
+	uint64_t *demote;   /* per node index: cold pages still to demote */
+	uint64_t *displace; /* per node index: pages not hot to demote for moves in */
+	uint64_t *credit;   /* per node index: frames the planned demotions free */
+	uint64_t *wanted;   /* per node index: moves in refused for room (next pl->wanted) */
+	struct cand *cand;  /* demotions, then moves ranked by their hits */
+	unsigned nr, max, nr_moves;
 	struct pgc_placement_stats st;
 };
 
-/* What to do with a page whose access word is a; -1: nothing. */
-static int choose(struct step_ctx *s, unsigned pi, uint32_t a, uint8_t *why)
+/*
+ * What to do with a page whose access word is a: its target node index
+ * (*why the reason, *hits its notes in the step of the last note), or -1.
+ */
+static int choose(struct step_ctx *s, unsigned pi, uint32_t a, uint8_t *why, unsigned *hits)
 {
 	const struct pgc_placement_config *k = &s->pl->cfg;
 	uint32_t age = a ? ((s->epoch - (a >> PGC_ACC_EPOCH_SHIFT)) & 0xffffu) : PLACE_NO_AGE;
 	int an = (int)(a & PGC_ACC_NODE_MASK) - 1;
 	int ai = an >= 0 ? pgc__node_index(s->c, an) : -1;
-	uint32_t streak = (a >> PGC_ACC_STREAK_SHIFT) & PGC_ACC_STREAK_MASK;
-	if (age <= k->hot_steps && ai >= 0 && (unsigned)ai != pi && streak >= k->min_samples) {
+	*hits = pgc__acc_hits(a);
+	if (age <= k->hot_steps && ai >= 0 && (unsigned)ai != pi &&
+	    pgc__acc_streak(a) >= k->min_samples && *hits >= k->min_hits) {
 		const uint8_t *tier = s->pl->tier;
 		if (tier[ai] < tier[pi] && (k->policies & PGC_PLACE_TIERING))
 			*why = R_PROMOTE;
@@ -333,11 +350,87 @@ static int choose(struct step_ctx *s, unsigned pi, uint32_t a, uint8_t *why)
 			return -1;
 		return ai;
 	}
-	if (age >= k->cold_steps && s->demote[pi] > 0) {
+	/* Cold pages make the margin; pages that are not hot (their hits
+	 * too few to move them back) make room for the hot ones waiting. */
+	bool cold = age >= k->cold_steps;
+	bool not_hot = age > k->hot_steps || *hits < k->min_hits;
+	if ((cold && s->demote[pi] > 0) || (not_hot && s->displace[pi] > 0)) {
 		*why = R_DEMOTE;
 		return s->pl->demote_to[pi];
 	}
 	return -1;
+}
+
+/* The slot of the move candidate with the fewest hits (the array is full). */
+static unsigned weakest(const struct step_ctx *s)
+{
+	unsigned w = s->nr - s->nr_moves;
+	for (unsigned i = w + 1; i < s->nr; i++)
+		if (s->cand[i].hits < s->cand[w].hits)
+			w = i;
+	return w;
+}
+
+/*
+ * Takes a reference on p if it is still in a mapping on node; false if it
+ * went meanwhile.
+ */
+static bool take(struct pgc_page *p, int node)
+{
+	if (!pgc__get_unless_zero(p))
+		return false;
+	if (atomic_load_explicit(&p->mapping, memory_order_acquire) && pgc__page_node_of(p) == node)
+		return true;
+	pgc__put(p);
+	return false;
+}
+
+/*
+ * Adds a candidate. Demotions are kept at the front, moves behind them;
+ * when the array is full, a move with more hits replaces the move with
+ * the fewest, and a demotion replaces a move.
+ */
+static bool add(struct step_ctx *s, struct pgc_page *p, int node, unsigned ti, uint8_t why,
+		unsigned hits)
+{
+	struct cand c = {p, (uint16_t)ti, why, (uint8_t)hits};
+	if (s->nr == s->max) {
+		if (s->nr_moves == 0) {
+			s->st.deferred++;
+			return false;
+		}
+		unsigned w = weakest(s);
+		if (why != R_DEMOTE && s->cand[w].hits >= hits) {
+			s->st.deferred++;
+			return false;
+		}
+		if (!take(p, node))
+			return false;
+		s->st.deferred++;
+		pgc__put(s->cand[w].page);
+		if (why == R_DEMOTE) {
+			/* The demotion takes the first move's slot, that move
+			 * the weakest one's. */
+			unsigned first = s->nr - s->nr_moves;
+			s->cand[w] = s->cand[first];
+			s->cand[first] = c;
+			s->nr_moves--;
+		} else {
+			s->cand[w] = c;
+		}
+		return true;
+	}
+	if (!take(p, node))
+		return false;
+	if (why == R_DEMOTE) {
+		unsigned first = s->nr - s->nr_moves;
+		s->cand[s->nr++] = s->cand[first];
+		s->cand[first] = c;
+	} else {
+		s->cand[s->nr++] = c;
+		s->nr_moves++;
+	}
+	return true;
 }
 
 /* Scans up to scan_pages frames from the hand, filling the candidates. */
@@ -375,40 +468,55 @@ static void scan(struct step_ctx *s)
 		if (pi < 0)
 			continue;
 		uint8_t why;
-		int ti = choose(s, (unsigned)pi, a, &why);
+		unsigned hits;
+		int ti = choose(s, (unsigned)pi, a, &why, &hits);
 		if (ti < 0)
 			continue;
-		/* A move into a node must leave it its margin (demotion keeps
-		 * the margin of the slower node too: it evicts there instead). */
-		if (why != R_DEMOTE && s->room[ti] <= s->margin[ti]) {
-			s->st.refused++;
-			/* The node is full of colder pages: the next step demotes
-			 * as many (the kernel's promotion wakes kswapd so). */
-			if (s->pl->demote_to[ti] >= 0)
-				s->wanted[ti]++;
-			continue;
-		}
-		if (s->nr == s->max) {
-			s->st.deferred++;
-			continue;
-		}
-		if (!pgc__get_unless_zero(p))
-			continue;
-		if (!atomic_load_explicit(&p->mapping, memory_order_acquire) ||
-		    pgc__page_node_of(p) != node) {
-			pgc__put(p);
-			continue;
-		}
-		s->cand[s->nr++] = (struct cand){p, (uint16_t)ti, why};
-		if (why == R_DEMOTE) {
-			/* Demotions run first: its frame is free for a move in. */
-			s->demote[pi]--;
-			s->room[pi]++;
-		} else {
-			s->room[ti]--;
+		if (add(s, p, node, (unsigned)ti, why, hits) && why == R_DEMOTE) {
+			/* Demotions run first: the frame is free for a move in. */
+			if (s->demote[pi] > 0 && (a == 0 || ((s->epoch - (a >> PGC_ACC_EPOCH_SHIFT)) &
+							     0xffffu) >= s->pl->cfg.cold_steps))
+				s->demote[pi]--;
+			else
+				s->displace[pi]--;
+			s->credit[pi]++;
 		}
 	}
 	s->pl->hand = id;
+}
+
+static int by_hits(const void *a, const void *b)
+{
+	const struct cand *x = a, *y = b;
+	return (int)y->hits - (int)x->hits;
+}
+
+/*
+ * Gives the moves the room of their targets, hottest first: a target
+ * keeps its margin, counting the frames its planned demotions free. The
+ * moves refused are counted, their references dropped, and ask the next
+ * step for demotions on their target.
+ */
+static void fit_moves(struct step_ctx *s)
+{
+	struct cand *mv = s->cand + (s->nr - s->nr_moves);
+	qsort(mv, s->nr_moves, sizeof(*mv), by_hits);
+	unsigned kept = 0;
+	for (unsigned i = 0; i < s->nr_moves; i++) {
+		unsigned t = mv[i].target;
+		uint64_t room = s->room[t] + s->credit[t];
+		if (room > s->margin[t]) {
+			s->room[t]--;
+			mv[kept++] = mv[i];
+			continue;
+		}
+		s->st.refused++;
+		if (s->pl->demote_to[t] >= 0)
+			s->wanted[t]++;
+		pgc__put(mv[i].page);
+	}
+	s->nr -= s->nr_moves - kept;
+	s->nr_moves = kept;
 }
 
 /* Moves the candidates, demotions first, one batch per reason and target. */
@@ -481,26 +589,30 @@ static long step_locked(struct pgc_cache *c, struct pgc_place *pl, struct pgc_pl
 	uint64_t budget = rate_budget(pl);
 	s.max = pl->cfg.max_moves < budget ? pl->cfg.max_moves : (unsigned)budget;
 	unsigned nn = c->nr_nodes;
-	s.room = pgc__calloc(nn * 4u, sizeof(uint64_t));
+	s.room = pgc__calloc(nn * 6u, sizeof(uint64_t));
 	s.cand = pgc__malloc(((size_t)s.max + 1) * sizeof(*s.cand));
 	long moved = -ENOMEM;
 	if (!s.room || !s.cand)
 		goto out;
 	s.margin = s.room + nn;
 	s.demote = s.margin + nn;
-	s.wanted = s.demote + nn;
+	s.displace = s.demote + nn;
+	s.credit = s.displace + nn;
+	s.wanted = s.credit + nn;
 	uint64_t total = 0;
 	for (unsigned i = 0; i < nn; i++)
 		total += atomic_load_explicit(&c->nodes[i].pool.nr_inuse, memory_order_relaxed);
 	for (unsigned i = 0; i < nn; i++) {
 		s.room[i] = node_room(c, i, total);
 		s.margin[i] = node_margin(c, pl, i);
-		if ((pl->cfg.policies & PGC_PLACE_TIERING) && pl->demote_to[i] >= 0)
-			s.demote[i] = (s.room[i] < s.margin[i] ? s.margin[i] - s.room[i] : 0) +
-				      pl->wanted[i];
+		if ((pl->cfg.policies & PGC_PLACE_TIERING) && pl->demote_to[i] >= 0) {
+			s.demote[i] = s.room[i] < s.margin[i] ? s.margin[i] - s.room[i] : 0;
+			s.displace[i] = pl->wanted[i];
+		}
 	}
 	if (nn > 1)
 		scan(&s);
+	fit_moves(&s);
 	moved = move_all(&s);
 	for (unsigned i = 0; i < nn; i++)
 		pl->wanted[i] = s.wanted[i] < pl->cfg.max_moves ? s.wanted[i] : pl->cfg.max_moves;

@@ -3415,6 +3415,7 @@ static void ps_size_big(struct pgc_placement_config *k) { k->size = 8192; }
 static void ps_policies(struct pgc_placement_config *k) { k->policies = 0x80; }
 static void ps_samples(struct pgc_placement_config *k) { k->min_samples = 4; }
 static void ps_free(struct pgc_placement_config *k) { k->free_pct = 51; }
+static void ps_hits(struct pgc_placement_config *k) { k->min_hits = 16; }
 static void ps_cold(struct pgc_placement_config *k) { k->hot_steps = 5; k->cold_steps = 5; }
 static void ps_tiers_null(struct pgc_placement_config *k) { k->nr_tiers = 2; }
 static const int bad_tiers[2] = { 0, PGC_PLACE_MAX_TIER + 1 };
@@ -3451,6 +3452,10 @@ ROW("pgc_placement_set", "unknown policy bit", -EINVAL)
 ROW("pgc_placement_set", "min_samples 4", -EINVAL)
 {
 	return pset(C(f), ps_samples);
+}
+ROW("pgc_placement_set", "min_hits 16", -EINVAL)
+{
+	return pset(C(f), ps_hits);
 }
 ROW("pgc_placement_set", "free_pct 51", -EINVAL)
 {

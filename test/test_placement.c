@@ -388,6 +388,7 @@ static void tier_knobs(struct pgc_placement_config *k)
 	k->hot_steps = 1;
 	k->cold_steps = 3;
 	k->min_samples = 1;
+	k->min_hits = 1;
 	k->max_moves = 64;
 	if (nr_nodes() < 4) {
 		k->tiers = tiers_2node;
@@ -454,6 +455,7 @@ END_TEST
 static void one_sample(struct pgc_placement_config *k)
 {
 	k->min_samples = 1;
+	k->min_hits = 1;
 }
 
 enum { HELD = 64 };
@@ -516,6 +518,7 @@ static void rate_200(struct pgc_placement_config *k)
 {
 	k->rate_pages = 200;
 	k->min_samples = 1;
+	k->min_hits = 1;
 }
 
 START_TEST(rate_limit_bounds_moves)

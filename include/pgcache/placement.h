@@ -6,8 +6,9 @@
  *
  * With placement on, every hit notes the node of the calling CPU in the
  * page's descriptor: a few bits (the node, how many notes in a row came
- * from it, and the placement step of the last note), written only when
- * they change, so a page read from one node over and over costs no write.
+ * from it, the hits in the current step up to 15, and the step of the last
+ * note), written only when they change: a page read from one node over and
+ * over costs at most 15 writes of its descriptor per step, then none.
  * A placement step (pgc_placement_step(), or the background thread of
  * pgc_placement_start()) then walks a bounded part of the cache's frames,
  * as a clock hand, and moves pages by copy (pgc_move_pages() without
@@ -16,7 +17,8 @@
  * - **Locality** (#PGC_PLACE_LOCALITY): a hot page (noted in the last
  *   pgc_placement_config::hot_steps steps) whose last
  *   pgc_placement_config::min_samples notes came from another node of
- *   the cache moves to that node (the kernel's NUMA balancing, for cache
+ *   the cache, with at least pgc_placement_config::min_hits hits in one
+ *   step, moves to that node (the kernel's NUMA balancing, for cache
  *   pages and without page faults). Reason #PGC_MR_NUMA_MISPLACED.
  * - **Tiering** (#PGC_PLACE_TIERING): nodes are ranked in tiers, 0 the
  *   fastest. By default a node with CPUs is tier 0 and a node without
@@ -27,7 +29,8 @@
  *   capacity too), cold pages of it (no note for cold_steps steps) are
  *   demoted to the nearest node of a slower tier (by libnuma's
  *   distances), reason #PGC_MR_DEMOTION, instead of waiting to be evicted:
- *   the cache then evicts on the slowest tier. A hot page on a slower
+ *   the cache then evicts on the slowest tier. A node also demotes as many
+ *   cold pages as the last step could not move in for want of room. A hot page on a slower
  *   tier than the node that uses it is promoted to that node, reason
  *   #PGC_MR_PROMOTION, if the node has free frames above its margin.
  *
@@ -83,6 +86,15 @@ struct pgc_placement_config {
 	uint32_t cold_steps;
 	/** Notes in a row from one node before a locality move or a promotion, 1-3; 0: 2. */
 	uint32_t min_samples;
+	/**
+	 * Hits within one step (counted up to 15) that make a page hot enough
+	 * to move or promote, 1-15; 0: 4. When a node has less room than
+	 * pages to move in, the pages with the most hits go first, and pages
+	 * with fewer hits (or none for hot_steps steps) are demoted for them.
+	 * Set it well above the hits of the pages you call cold in one step:
+	 * near that rate, pages move back and forth.
+	 */
+	uint32_t min_hits;
 	/** Tiering: percent of a node's limit kept free by demotion, 1-50; 0: 2. */
 	uint32_t free_pct;
 	/** Number of entries in @ref tiers (0: the default tiers). */
@@ -101,7 +113,7 @@ struct pgc_placement_config {
  * has it: the smallest @c size pgc_placement_set() accepts. Never changes.
  */
 #ifdef PGC_ABI_LP64
-#define PGC_PLACEMENT_CONFIG_SIZE_0_2 56u
+#define PGC_PLACEMENT_CONFIG_SIZE_0_2 64u
 #else
 #define PGC_PLACEMENT_CONFIG_SIZE_0_2 PGC_OFFSETOFEND(struct pgc_placement_config, tiers)
 #endif
@@ -160,7 +172,7 @@ PGC_API void pgc_placement_config_init(struct pgc_placement_config *cfg);
  * @param cfg   the configuration (its size set by
  *              pgc_placement_config_init()), or NULL for off.
  * @return 0; -EINVAL for a NULL cache, a size below the first release's,
- *         unknown policies, min_samples above 3, free_pct above 50,
+ *         unknown policies, min_samples above 3, min_hits above 15, free_pct above 50,
  *         cold_steps not above hot_steps, a tier above
  *         #PGC_PLACE_MAX_TIER or tiers NULL with nr_tiers set; -E2BIG for a
  *         size above 4096; -ENOMEM.
