@@ -38,6 +38,11 @@
  *    against pread) and threads_floor_<T>t_vs_1t_<size> (library against
  *    memcpy).
  *
+ * BENCH_PLACEMENT=1 in the environment turns placement on (placement.h,
+ * locality and tiering with the defaults) for the sized cases' cache, so
+ * that every hit notes its node: the cost of the notes. On one node no
+ * page moves.
+ *
  * Output: RESULT bench_buffered <case> lib=<ns/op> peer=<peer>:<ns/op>
  * ratio=peer/lib (> 1: the library is faster); for the thread lines
  * lib=<speedup>x peer=<peer>:<speedup>x ratio=lib/peer. Progress goes to
@@ -409,6 +414,17 @@ static int bench_sized(const struct options *o, unsigned si)
 		fprintf(stderr, "bench_buffered: pgc_cache_create: %s\n", pgc_strerror(err));
 		ret = 1;
 		goto out;
+	}
+	const char *pe = getenv("BENCH_PLACEMENT");
+	if (pe && *pe == '1') {
+		struct pgc_placement_config pc;
+		pgc_placement_config_init(&pc);
+		if ((err = pgc_placement_set(cache, &pc)) != 0) {
+			fprintf(stderr, "bench_buffered: pgc_placement_set: %s\n", pgc_strerror(err));
+			ret = 1;
+			goto out;
+		}
+		fprintf(stderr, "   placement on: hits note their node\n");
 	}
 	err = pgc_store_mapping_create(cache, store, &m);
 	if (err) {

@@ -39,6 +39,8 @@ PGC__ABI_NEWEST(struct pgc_mapping_stats, PGC_MAPPING_STATS_SIZE_0_2);
 PGC__ABI_NEWEST(struct pgc_writeback_control, PGC_WRITEBACK_CONTROL_SIZE_0_1);
 PGC__ABI_NEWEST(struct pgc_dio_limits, PGC_DIO_LIMITS_SIZE_0_1);
 PGC__ABI_NEWEST(struct pgc_migrate_stats, PGC_MIGRATE_STATS_SIZE_0_1);
+PGC__ABI_NEWEST(struct pgc_placement_config, PGC_PLACEMENT_CONFIG_SIZE_0_2);
+PGC__ABI_NEWEST(struct pgc_placement_stats, PGC_PLACEMENT_STATS_SIZE_0_2);
 
 /* No versioned structure comes near this; a larger size is a caller's bug
  * (an uninitialised size member), refused before a byte is read past the

@@ -35,12 +35,6 @@
 #include "numa_internal.h"
 #include "page_internal.h"
 
-_Static_assert(PGC_PLACEMENT_CONFIG_SIZE_0_2 ==
-		       PGC_OFFSETOFEND(struct pgc_placement_config, tiers),
-	       "frozen size of the 0.2 placement configuration");
-_Static_assert(PGC_PLACEMENT_STATS_SIZE_0_2 == PGC_OFFSETOFEND(struct pgc_placement_stats, bytes),
-	       "frozen size of the 0.2 placement statistics");
-
 #define PLACE_DEF_SCAN 4096u
 #define PLACE_DEF_MOVES 1024u
 #define PLACE_DEF_INTERVAL_MS 100u
