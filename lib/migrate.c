@@ -32,6 +32,7 @@
 #include "mapping_internal.h"
 #include "migrate_internal.h"
 #include "numa_internal.h"
+#include "reclaim_internal.h"
 
 _Static_assert(PGC_MIG_REASONS == PGC_MR_NR_REASONS, "one counter set per reason");
 
@@ -527,7 +528,7 @@ static pgc_page *alloc_on_node(pgc_page *page, void *arg)
 	(void)page;
 	struct node_alloc *a = arg;
 	struct pgc_page *p;
-	a->err = pgc_page_alloc(a->cache, a->node, PGC_ALLOC_STRICT | a->flags, &p);
+	a->err = pgc__page_alloc(a->cache, a->node, PGC_ALLOC_STRICT | a->flags, &p);
 	return a->err ? NULL : p;
 }
 
@@ -671,7 +672,11 @@ out:
 static unsigned move_copy(struct pgc_cache *c, struct pgc_page **pages, unsigned n, int node,
 			  unsigned flags, int reason, int *status, struct pgc_migrate_stats *st)
 {
-	struct node_alloc a = {c, node, (flags & PGC_MOVE_ASYNC) ? PGC_ALLOC_NOWAIT : 0, 0};
+	/* With exchange, a full node trades pages rather than evicting one. */
+	struct node_alloc a = {c, node,
+			       ((flags & PGC_MOVE_ASYNC) ? PGC_ALLOC_NOWAIT : 0) |
+				       ((flags & PGC_MOVE_EXCHANGE) ? PGC__ALLOC_NORECLAIM : 0),
+			       0};
 	bool *extra = pgc__calloc(n, sizeof(bool));
 	if (!extra) {
 		for (unsigned i = 0; i < n; i++)
@@ -703,6 +708,39 @@ static unsigned move_copy(struct pgc_cache *c, struct pgc_page **pages, unsigned
 	return failed;
 }
 
+/*
+ * PGC_MOVE_EXCHANGE: the pages the copy left because the node is full
+ * trade places with cold pages of the node (exchange.c). They count as
+ * moved, and twice their bytes as copied. Returns how many were exchanged.
+ */
+static unsigned exchange_full(struct pgc_cache *c, struct pgc_page **pages, unsigned n, int node,
+			      unsigned flags, int reason, int *status, struct pgc_migrate_stats *st)
+{
+	unsigned ti = (unsigned)pgc__node_index(c, node), done = 0;
+	pgc__lru_isolating_begin(c);
+	for (unsigned i = 0; i < n; i++) {
+		if (status[i] != -ENOMEM)
+			continue;
+		int err = pgc__exchange_page(c, &pages[i], ti, !(flags & PGC_MOVE_ASYNC));
+		if (err == -ENOMEM)
+			continue;
+		status[i] = err ? err : node;
+		done += err == 0;
+	}
+	pgc__lru_isolating_end(c);
+	if (done) {
+		struct pgc_mig_counters *k = &c->mig[reason];
+		uint64_t bytes = (uint64_t)done * 2 * page_size_of(c);
+		atomic_fetch_add_explicit(&k->succeeded, done, memory_order_relaxed);
+		atomic_fetch_sub_explicit(&k->failed, done, memory_order_relaxed);
+		atomic_fetch_add_explicit(&k->bytes, bytes, memory_order_relaxed);
+		st->succeeded += done;
+		st->failed -= done;
+		st->bytes += bytes;
+	}
+	return done;
+}
+
 static void stats_add(struct pgc_migrate_stats *sum, const struct pgc_migrate_stats *s)
 {
 	sum->passes = s->passes > sum->passes ? s->passes : sum->passes;
@@ -729,16 +767,21 @@ unsigned pgc__migrate_move(struct pgc_cache *c, struct pgc_page **pages, unsigne
 	}
 	struct pgc_migrate_stats s = {.size = sizeof(s)};
 	unsigned failed = move_copy(c, pages, n, node, flags, reason, status, &s);
+	if (failed && (flags & PGC_MOVE_EXCHANGE))
+		failed -= exchange_full(c, pages, n, node, flags, reason, status, &s);
 	stats_add(sum, &s);
 	return failed;
 }
 
-#define MOVE_FLAGS (PGC_MOVE_ALL | PGC_MOVE_INPLACE | PGC_MOVE_ASYNC | PGC_MOVE_QUERY_KERNEL)
+#define MOVE_FLAGS                                                                 \
+	(PGC_MOVE_ALL | PGC_MOVE_INPLACE | PGC_MOVE_ASYNC | PGC_MOVE_QUERY_KERNEL | \
+	 PGC_MOVE_EXCHANGE)
 
 PGC_API long pgc_move_pages(pgc_cache *c, unsigned long count, pgc_page **pages, const int *nodes,
 			    int *status, unsigned flags)
 {
-	if (!c || (flags & ~MOVE_FLAGS) || (count && (!pages || !status)) || count > UINT32_MAX)
+	if (!c || (flags & ~MOVE_FLAGS) || (count && (!pages || !status)) || count > UINT32_MAX ||
+	    ((flags & PGC_MOVE_EXCHANGE) && (flags & PGC_MOVE_INPLACE)))
 		return -EINVAL;
 	if ((flags & PGC_MOVE_INPLACE) && c->huge_pages)
 		return -EOPNOTSUPP;

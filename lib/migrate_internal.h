@@ -4,6 +4,8 @@
 #ifndef PGC_MIGRATE_INTERNAL_H
 #define PGC_MIGRATE_INTERNAL_H
 
+#include <stdbool.h>
+
 #include <pgcache/migrate.h>
 
 struct pgc_cache;
@@ -19,5 +21,15 @@ struct pgc_page;
  */
 unsigned pgc__migrate_move(struct pgc_cache *c, struct pgc_page **pages, unsigned n, int node,
 			   unsigned flags, int reason, int *status, struct pgc_migrate_stats *sum);
+
+/*
+ * Exchanges *pp (held by one reference of the caller, on another node)
+ * with a cold page of node index ti (exchange.c): on 0, *pp is the
+ * descriptor on ti that now holds the page, the reference moved with it.
+ * -ENOMEM: no cold page fits; -EBUSY: the page is locked (without
+ * may_sleep), under writeback or held by others; -ENOENT: it left its
+ * mapping.
+ */
+int pgc__exchange_page(struct pgc_cache *c, struct pgc_page **pp, unsigned ti, bool may_sleep);
 
 #endif /* PGC_MIGRATE_INTERNAL_H */

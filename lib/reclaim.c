@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "numa_internal.h"
+#include "reclaim_internal.h"
 #include "writeback_internal.h"
 
 #define PGC_RECLAIM_BATCH 32u
@@ -176,6 +177,11 @@ PGC_API int pgc_page_alloc(pgc_cache *cache, int node, unsigned flags, pgc_page 
 		*pagep = NULL;
 	if (!cache || !pagep || (flags & ~(PGC_ALLOC_NOWAIT | PGC_ALLOC_STRICT)))
 		return -EINVAL;
+	return pgc__page_alloc(cache, node, flags, pagep);
+}
+
+int pgc__page_alloc(struct pgc_cache *cache, int node, unsigned flags, struct pgc_page **pagep)
+{
 	unsigned pi;
 	if (node == PGC_NODE_ANY) {
 		pi = home_pool(cache);
@@ -241,6 +247,8 @@ PGC_API int pgc_page_alloc(pgc_cache *cache, int node, unsigned flags, pgc_page 
 				return -EAGAIN;
 			}
 		}
+		if (flags & PGC__ALLOC_NORECLAIM)
+			break;
 		unsigned long got = reclaim_order(cache, order, nr_order, want, &sc);
 		reclaimed += got;
 		if (got > 0) {

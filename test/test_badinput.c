@@ -3195,11 +3195,17 @@ ROW("pgc_move_pages", "status NULL", -EINVAL)
 	int nodes[1] = { f->node };
 	return move(f, 1, pages, nodes, NULL, 0);
 }
-ROW("pgc_move_pages", "flags 0x10 (unknown)", -EINVAL)
+ROW("pgc_move_pages", "flags 0x20 (unknown)", -EINVAL)
 {
 	pgc_page *pages[1] = { MP(f) };
 	int nodes[1] = { f->node }, st[1];
-	return move(f, 1, pages, nodes, st, 0x10);
+	return move(f, 1, pages, nodes, st, 0x20);
+}
+ROW("pgc_move_pages", "PGC_MOVE_EXCHANGE with PGC_MOVE_INPLACE", -EINVAL)
+{
+	pgc_page *pages[1] = { MP(f) };
+	int nodes[1] = { f->node }, st[1];
+	return move(f, 1, pages, nodes, st, PGC_MOVE_EXCHANGE | PGC_MOVE_INPLACE);
 }
 ROW("pgc_move_pages", "flags ~0u", -EINVAL)
 {

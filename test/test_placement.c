@@ -1,5 +1,6 @@
 /*
- * Placement that follows the accesses (placement.h). On one node (the
+ * Placement that follows the accesses (placement.h), and the page exchange
+ * that lets a page move to a full node (PGC_MOVE_EXCHANGE). On one node (the
  * ordinary ctest run) the notes, the steps that find nothing to move, the
  * thread and the statistics are checked; the cases that move pages need
  * two nodes or more and run in the qemu VMs (test_placement_static, with
@@ -544,6 +545,109 @@ START_TEST(rate_limit_bounds_moves)
 }
 END_TEST
 
+/* ---- exchange on a full node (PGC_MOVE_EXCHANGE) ----------------------- */
+
+enum { XN = 64 };
+
+static void check_versions(struct fx *f, uint64_t from, uint64_t n, int v)
+{
+	unsigned char *b = malloc(f->ps);
+	for (uint64_t i = from; i < from + n; i++) {
+		ck_assert_int_eq(pgc_read(f->m, b, f->ps, i * f->ps), (ssize_t)f->ps);
+		ck_assert_int_eq(version_of(b, f->ps, i), v);
+	}
+	free(b);
+}
+
+static uint64_t resident(struct fx *f, int node)
+{
+	struct pgc_node_stats ns = {.size = sizeof(ns)};
+	ck_assert_int_eq(pgc_cache_node_stats(f->cache, node, &ns), 0);
+	return ns.resident;
+}
+
+START_TEST(exchange_on_a_full_node_keeps_both_pages)
+{
+	int nodes[2] = {0, 1};
+	uint64_t lim[2] = {XN, XN};
+	pin(0);
+	struct fx f;
+	fx_init(&f, 2 * XN, nodes, 2, lim);
+	write_all(&f, 0, XN, 1);
+	pin(1);
+	write_all(&f, XN, XN, 2);
+	ck_assert_int_eq(pgc_mapping_writeback(f.m, 0, UINT64_MAX, PGC_WB_ALL), 0);
+	/* Page 70, on node 1, is dirty: it moves with its dirt. */
+	unsigned char *b = malloc(f.ps);
+	fill(b, f.ps, XN + 6, 5);
+	ck_assert_int_eq(pgc_write(f.m, b, f.ps, (XN + 6) * f.ps, 0), (ssize_t)f.ps);
+	pin(0);
+	ck_assert_uint_eq(count_on(&f, 0, XN, 0), XN);
+	ck_assert_uint_eq(count_on(&f, XN, XN, 1), XN);
+	/* Both nodes at their limit: pages 0-15 go to node 1 by exchange. */
+	enum { M = 16 };
+	pgc_page *pages[M];
+	int to[M], st[M];
+	for (unsigned i = 0; i < M; i++) {
+		ck_assert_int_eq(pgc_mapping_find(f.m, i, &pages[i]), 0);
+		to[i] = 1;
+	}
+	long left = pgc_move_pages(f.cache, M, pages, to, st, PGC_MOVE_EXCHANGE);
+	for (unsigned i = 0; i < M; i++) {
+		ck_assert_msg(st[i] == 1, "page %u: status %d (%ld not moved)", i, st[i], left);
+		ck_assert_uint_eq(pgc_page_index(pages[i]), i);
+		ck_assert_int_eq(pgc_page_kernel_node(pages[i]), 1);
+		pgc_page_put(pages[i]);
+	}
+	struct pgc_stats cs = {.size = sizeof(cs)};
+	ck_assert_int_eq(pgc_cache_stats(f.cache, &cs), 0);
+	printf("placement: exchange: %" PRIu64 " evictions, node 0 %" PRIu64 " pages, node 1 %" PRIu64
+	       "\n", cs.evictions, resident(&f, 0), resident(&f, 1));
+	/* Nothing evicted, both nodes still at their limit, 16 of node 1's
+	 * cold pages now on node 0, every byte where it belongs. */
+	ck_assert_uint_eq(cs.evictions, 0);
+	ck_assert_uint_eq(pgc_mapping_nr_pages(f.m), 2 * XN);
+	ck_assert_uint_eq(resident(&f, 0), XN);
+	ck_assert_uint_eq(resident(&f, 1), XN);
+	ck_assert_uint_eq(count_on(&f, 0, M, 1), M);
+	ck_assert_uint_eq(count_on(&f, XN, XN, 0), M);
+	check_versions(&f, 0, XN, 1);
+	check_versions(&f, XN, 6, 2);
+	check_versions(&f, XN + 7, XN - 7, 2);
+	check_versions(&f, XN + 6, 1, 5);
+	char why[256];
+	ck_assert_msg(pgc_cache_check(f.cache, why, sizeof why) == 0, "%s", why);
+	/* The dirty page, wherever it is now, reaches the store. */
+	ck_assert_int_eq(pgc_mapping_writeback(f.m, 0, UINT64_MAX, PGC_WB_ALL), 0);
+	ck_assert_int_eq(version_of(f.s.data + (XN + 6) * f.ps, f.ps, XN + 6), 5);
+	/* Back again, without waiting, dirty this time on the moved side. */
+	fill(b, f.ps, 3, 6);
+	ck_assert_int_eq(pgc_write(f.m, b, f.ps, 3 * f.ps, 0), (ssize_t)f.ps);
+	pgc_page *p;
+	ck_assert_int_eq(pgc_mapping_find(f.m, 3, &p), 0);
+	int home = 0, s1;
+	ck_assert_int_eq(pgc_move_pages(f.cache, 1, &p, &home, &s1,
+					PGC_MOVE_EXCHANGE | PGC_MOVE_ASYNC), 0);
+	ck_assert_int_eq(s1, 0);
+	ck_assert_int_eq(pgc_page_kernel_node(p), 0);
+	pgc_page_put(p);
+	ck_assert_int_eq(pgc_mapping_writeback(f.m, 0, UINT64_MAX, PGC_WB_ALL), 0);
+	ck_assert_int_eq(version_of(f.s.data + 3 * f.ps, f.ps, 3), 6);
+	check_versions(&f, 3, 1, 6);
+	ck_assert_msg(pgc_cache_check(f.cache, why, sizeof why) == 0, "%s", why);
+	/* Without the flag, a full node with clean pages evicts one instead. */
+	ck_assert_int_eq(pgc_mapping_find(f.m, 20, &p), 0);
+	int one = 1;
+	ck_assert_int_eq(pgc_move_pages(f.cache, 1, &p, &one, &s1, 0), 0);
+	ck_assert_int_eq(s1, 1);
+	pgc_page_put(p);
+	ck_assert_int_eq(pgc_cache_stats(f.cache, &cs), 0);
+	ck_assert_uint_ge(cs.evictions, 1); /* reclaim frees a small batch */
+	free(b);
+	fx_fini(&f);
+}
+END_TEST
+
 START_TEST(vm_has_the_nodes_it_was_given)
 {
 	const char *want = getenv("PGC_VM_NODES");
@@ -566,6 +670,7 @@ static Suite *placement_suite(void)
 		PGC_ADD(s, tiers_demote_cold_and_promote_hot, 600);
 		PGC_ADD(s, never_moves_pinned_locked_or_writeback, 600);
 		PGC_ADD(s, rate_limit_bounds_moves, 600);
+		PGC_ADD(s, exchange_on_a_full_node_keeps_both_pages, 600);
 	} else {
 		printf("placement: one node here: the cases that move pages run in the VMs\n");
 	}

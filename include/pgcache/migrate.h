@@ -221,6 +221,24 @@ PGC_API int pgc_fail_migrate_page(pgc_mapping *mapping, pgc_page *newpage, pgc_p
 #define PGC_MOVE_ASYNC 0x4u
 /** Flag of pgc_move_pages() with nodes == NULL: ask the kernel where each frame's memory is. */
 #define PGC_MOVE_QUERY_KERNEL 0x8u
+/**
+ * Flag of pgc_move_pages(), by copy only: a page that the target node has
+ * no room for (at its limit, or the cache at its capacity) trades places
+ * with a cold page of the target (from the tail of its inactive list, one
+ * not referenced since preferred, not locked, dirty or clean but not under
+ * writeback, held by no one else), after Nimble's page exchange: both
+ * data and identities swap, no frame is allocated or freed, so the node's
+ * count stays at its limit. The cold page lands on
+ * the moved page's node. Such a page is reported moved (its status the
+ * target node, the caller's array holding its new descriptor); it stays
+ * -ENOMEM only when no cold page fits. The private values and idle page
+ * handles of both pages are released first (the mapping's releasepage
+ * decides; a handle in use makes the page -EBUSY). With the flag, a full
+ * node trades pages instead of evicting one of its clean pages for the
+ * move (as the copy does without it). Counted as moved in the statistics, with twice its
+ * bytes.
+ */
+#define PGC_MOVE_EXCHANGE 0x10u
 
 /**
  * @brief Moves pages of a cache to nodes, or reports where they are, with
@@ -247,10 +265,12 @@ PGC_API int pgc_fail_migrate_page(pgc_mapping *mapping, pgc_page *newpage, pgc_p
  *               moved by the kernel, except in a cache with huge pages);
  *               -EIO a dirty page could not be written back.
  * @param flags  0 or #PGC_MOVE_ALL, #PGC_MOVE_INPLACE, #PGC_MOVE_ASYNC,
- *               #PGC_MOVE_QUERY_KERNEL.
+ *               #PGC_MOVE_QUERY_KERNEL, #PGC_MOVE_EXCHANGE (not with
+ *               #PGC_MOVE_INPLACE).
  * @return 0 if every page is where it was asked to be (or, with
  *         @p nodes NULL, the query was made); the number of pages not moved;
- *         -EINVAL for unknown flags or bad arguments; -ENODEV if a target
+ *         -EINVAL for unknown flags, #PGC_MOVE_EXCHANGE with
+ *         #PGC_MOVE_INPLACE, or bad arguments; -ENODEV if a target
  *         node does not exist or has no memory; -EACCES if a target node is
  *         outside the cache's nodes or the process's allowed nodes;
  *         -EOPNOTSUPP for #PGC_MOVE_INPLACE on a cache with huge pages.
