@@ -121,25 +121,57 @@ static int swap(struct pgc_cache *c, struct pgc_page *p, struct pgc_mapping *mp,
 	return 0;
 }
 
-/*
- * Whether an isolated page of the target may be the cold partner. In the
- * first half of the tries a referenced page gets the second chance reclaim
- * gives it (activated); after that the tail of the list is taken as it is,
- * referenced or not: it is still the coldest the LRU knows.
- */
-static bool cold_partner(struct pgc_page *q, unsigned tries)
+/* Whether an isolated page of the target may be the partner at all. */
+static bool eligible(struct pgc_page *q)
 {
-	uint32_t f = pgc__flags(q);
-	if (!atomic_load_explicit(&q->mapping, memory_order_acquire) ||
-	    (f & (PGC_BIT(PGC_PG_WRITEBACK) | PGC_BIT(PGC_PG_UNEVICTABLE) |
-		  PGC_BIT(PGC_PG_LOCKED))))
-		return false;
-	if ((f & PGC_BIT(PGC_PG_REFERENCED)) && tries < XCHG_TRIES / 2) {
-		pgc__clear(q, PGC_PG_REFERENCED);
-		pgc__set(q, PGC_PG_ACTIVE);
-		return false;
+	return atomic_load_explicit(&q->mapping, memory_order_acquire) &&
+	       !(pgc__flags(q) & (PGC_BIT(PGC_PG_WRITEBACK) | PGC_BIT(PGC_PG_UNEVICTABLE) |
+				  PGC_BIT(PGC_PG_LOCKED)));
+}
+
+/*
+ * Trades *pp (locked and isolated) with the isolated q: 0 on success, *pp
+ * then q (which holds the page now); -EBUSY if *pp is held by others;
+ * -EAGAIN if q cannot be the partner (locked, held, busy). q is unlocked
+ * and put back either way; *pp stays locked and isolated.
+ */
+static int try_partner(struct pgc_cache *c, struct pgc_page **pp, struct pgc_mapping *mp,
+		       struct pgc_page *q, void *tmp)
+{
+	struct pgc_page *p = *pp;
+	if (!pgc__trylock(q)) {
+		pgc__lru_putback(c, &q, 1);
+		return -EAGAIN;
 	}
-	return true;
+	struct pgc_mapping *mq = atomic_load_explicit(&q->mapping, memory_order_acquire);
+	int rc = -EAGAIN;
+	/* The moved page: mapping, caller, isolation; the partner: mapping,
+	 * isolation. Anyone else holding either keeps it. */
+	if (!mq || pgc__test(q, PGC_PG_WRITEBACK) || !pgc__mapping_release_private(mq, q))
+		goto out;
+	if (pgc_page_ref_freeze(p, 3) != 0) {
+		rc = -EBUSY;
+		goto out;
+	}
+	if (pgc_page_ref_freeze(q, 2) != 0) {
+		pgc_page_ref_unfreeze(p, 3);
+		goto out;
+	}
+	if (swap(c, p, mp, q, mq, tmp) == 0) {
+		/* q carries p's identity (and the caller's reference) now. */
+		pgc_page_ref_unfreeze(q, 3);
+		pgc_page_ref_unfreeze(p, 2);
+		pgc__unlock(q);
+		pgc__lru_putback(c, &q, 1);
+		*pp = q;
+		return 0;
+	}
+	pgc_page_ref_unfreeze(q, 2);
+	pgc_page_ref_unfreeze(p, 3);
+out:
+	pgc__unlock(q);
+	pgc__lru_putback(c, &q, 1);
+	return rc;
 }
 
 int pgc__exchange_page(struct pgc_cache *c, struct pgc_page **pp, unsigned ti, bool may_sleep)
@@ -173,48 +205,43 @@ int pgc__exchange_page(struct pgc_cache *c, struct pgc_page **pp, unsigned ti, b
 		rc = -EBUSY;
 		goto unlock_p;
 	}
+	/*
+	 * The partner: the first page from the tail that is not referenced
+	 * since reclaim last looked (a referenced one gets its second chance,
+	 * activated, as reclaim gives it); if every page looked at was
+	 * referenced, the first of them, kept aside: it is still the
+	 * coldest the LRU knows.
+	 */
+	struct pgc_page *spare = NULL;
 	for (unsigned tries = 0; tries < XCHG_TRIES && rc == -ENOMEM; tries++) {
 		struct pgc_page *q;
 		if (pgc__lru_isolate(c, ti, PGC_LRU_INACTIVE, &q, 1) == 0 &&
 		    pgc__lru_isolate(c, ti, PGC_LRU_ACTIVE, &q, 1) == 0)
 			break;
-		if (!cold_partner(q, tries) || !pgc__trylock(q)) {
+		if (!eligible(q)) {
 			pgc__lru_putback(c, &q, 1);
 			continue;
 		}
-		struct pgc_mapping *mq = atomic_load_explicit(&q->mapping, memory_order_acquire);
-		bool ok = mq && !pgc__test(q, PGC_PG_WRITEBACK) &&
-			  pgc__mapping_release_private(mq, q);
-		/* The moved page: mapping, caller, isolation; the partner:
-		 * mapping, isolation. Anyone else holding either keeps it. */
-		if (ok && pgc_page_ref_freeze(p, 3) != 0) {
-			pgc__unlock(q);
+		if (pgc__test(q, PGC_PG_REFERENCED)) {
+			if (!spare) {
+				spare = q;
+				continue;
+			}
+			pgc__clear(q, PGC_PG_REFERENCED);
+			pgc__set(q, PGC_PG_ACTIVE);
 			pgc__lru_putback(c, &q, 1);
-			rc = -EBUSY;
-			break;
+			continue;
 		}
-		if (ok && pgc_page_ref_freeze(q, 2) != 0) {
-			pgc_page_ref_unfreeze(p, 3);
-			ok = false;
-		}
-		if (ok && swap(c, p, mp, q, mq, tmp) == 0) {
-			/* q carries p's identity (and the caller's reference) now. */
-			pgc_page_ref_unfreeze(q, 3);
-			pgc_page_ref_unfreeze(p, 2);
-			pgc__unlock(q);
-			pgc__unlock(p);
-			pgc__lru_putback(c, &q, 1);
-			pgc__lru_putback(c, &p, 1);
-			*pp = q;
-			rc = 0;
-			goto out;
-		}
-		if (ok) {
-			pgc_page_ref_unfreeze(q, 2);
-			pgc_page_ref_unfreeze(p, 3);
-		}
-		pgc__unlock(q);
-		pgc__lru_putback(c, &q, 1);
+		int err = try_partner(c, pp, mp, q, tmp);
+		if (err != -EAGAIN)
+			rc = err;
+	}
+	if (rc == -ENOMEM && spare) {
+		int err = try_partner(c, pp, mp, spare, tmp);
+		if (err != -EAGAIN)
+			rc = err;
+	} else if (spare) {
+		pgc__lru_putback(c, &spare, 1);
 	}
 unlock_p:
 	pgc__unlock(p);

@@ -648,6 +648,99 @@ START_TEST(exchange_on_a_full_node_keeps_both_pages)
 }
 END_TEST
 
+struct xrace {
+	struct fx *f;
+	atomic_bool stop;
+	atomic_ulong reads;
+	struct pgc_tfail fail;
+	uint64_t seed;
+};
+
+static void *xrace_reader(void *arg)
+{
+	struct xrace *r = arg;
+	pin(1);
+	struct pgc_rng rng = {r->seed};
+	unsigned char *b = malloc(r->f->ps);
+	while (!atomic_load(&r->stop) && !atomic_load(&r->fail.failed)) {
+		uint64_t idx = pgc_rng_below(&rng, 2 * XN);
+		ssize_t n = pgc_read(r->f->m, b, r->f->ps, idx * r->f->ps);
+		if (!TCHECK(&r->fail, n == (ssize_t)r->f->ps, "read = %zd", n))
+			break;
+		int64_t v = version_of(b, r->f->ps, idx);
+		TCHECK(&r->fail, v == (idx < XN ? 1 : 2), "page %" PRIu64 ": version %" PRId64, idx, v);
+		atomic_fetch_add(&r->reads, 1);
+	}
+	free(b);
+	return NULL;
+}
+
+/* Readers on every page while pages are exchanged back and forth between two full nodes. */
+START_TEST(exchange_races_readers)
+{
+	int nodes[2] = {0, 1};
+	uint64_t lim[2] = {XN, XN};
+	pin(0);
+	struct fx f;
+	fx_init(&f, 2 * XN, nodes, 2, lim);
+	write_all(&f, 0, XN, 1);
+	pin(1);
+	write_all(&f, XN, XN, 2);
+	ck_assert_int_eq(pgc_mapping_writeback(f.m, 0, UINT64_MAX, PGC_WB_ALL), 0);
+	struct xrace *r = calloc(1, sizeof(*r));
+	r->f = &f;
+	r->seed = pgc_test_seed_for("placement_exchange_race");
+	printf("placement: exchange race seed %" PRIu64 "\n", r->seed);
+	pthread_t th;
+	ck_assert_int_eq(pthread_create(&th, NULL, xrace_reader, r), 0);
+	pin(0);
+	struct pgc_rng rng = {r->seed ^ 99};
+	unsigned rounds = (unsigned)pgc_test_scaled(200, 20), exchanged = 0, busy = 0, full = 0;
+	for (unsigned round = 0; round < rounds && !atomic_load(&r->fail.failed); round++) {
+		enum { K = 8 };
+		pgc_page *pages[K];
+		int to[K], st[K];
+		for (unsigned i = 0; i < K; i++) {
+			uint64_t idx = pgc_rng_below(&rng, 2 * XN);
+			ck_assert_int_eq(pgc_mapping_find(f.m, idx, &pages[i]), 0);
+			to[i] = 1 - pgc_page_node(pages[i]);
+		}
+		unsigned flags = PGC_MOVE_EXCHANGE | (round % 2 ? PGC_MOVE_ASYNC : 0);
+		ck_assert_int_ge(pgc_move_pages(f.cache, K, pages, to, st, flags), 0);
+		for (unsigned i = 0; i < K; i++) {
+			/* The same page twice in a call: its second move finds it
+			 * there. -ENOMEM: the partners looked at were all held
+			 * (by this thread's own array, say) or locked. */
+			ck_assert_msg(st[i] == to[i] || st[i] == -EBUSY || st[i] == -ENOMEM ||
+					      st[i] == 1 - to[i],
+				      "status %d", st[i]);
+			exchanged += st[i] == to[i];
+			busy += st[i] == -EBUSY;
+			full += st[i] == -ENOMEM;
+			pgc_page_put(pages[i]);
+		}
+	}
+	atomic_store(&r->stop, true);
+	pthread_join(th, NULL);
+	PGC_ASSERT_NO_THREAD_FAILURE(&r->fail);
+	printf("placement: %u pages exchanged in %u rounds of 8, %u busy, %u without a partner, "
+	       "%lu reads checked\n",
+	       exchanged, rounds, busy, full, atomic_load(&r->reads));
+	ck_assert_uint_gt(exchanged, rounds);
+	ck_assert_uint_lt(full * 20, rounds * 8);
+	ck_assert_uint_eq(resident(&f, 0), XN);
+	ck_assert_uint_eq(resident(&f, 1), XN);
+	check_versions(&f, 0, XN, 1);
+	check_versions(&f, XN, XN, 2);
+	for (uint64_t i = 0; i < 2 * XN; i++)
+		node_of(&f, i);
+	char why[256];
+	ck_assert_msg(pgc_cache_check(f.cache, why, sizeof why) == 0, "%s", why);
+	free(r);
+	fx_fini(&f);
+}
+END_TEST
+
 START_TEST(vm_has_the_nodes_it_was_given)
 {
 	const char *want = getenv("PGC_VM_NODES");
@@ -671,6 +764,7 @@ static Suite *placement_suite(void)
 		PGC_ADD(s, never_moves_pinned_locked_or_writeback, 600);
 		PGC_ADD(s, rate_limit_bounds_moves, 600);
 		PGC_ADD(s, exchange_on_a_full_node_keeps_both_pages, 600);
+		PGC_ADD(s, exchange_races_readers, 600);
 	} else {
 		printf("placement: one node here: the cases that move pages run in the VMs\n");
 	}
