@@ -7,13 +7,21 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
+#if defined(__has_include)
+#if __has_include(<sys/rseq.h>)
+#include <sys/rseq.h>
+#define PGC_HAVE_RSEQ 1
+#endif
+#endif
 #include <numa.h>
 #include <numaif.h>
 #include <sched.h>
 #include <stdlib.h>
 
 #include "alloc_internal.h"
+#include "assert_internal.h"
 #include "numa_internal.h"
 
 bool pgc__numa_available(void)
@@ -108,12 +116,14 @@ int pgc__numa_current_node(void)
 }
 
 /*
- * CPU to node, read once: sched_getcpu() costs a load where glibc has
- * registered rseq (2.35 and later), so a hit can ask for its node. Built
- * under pthread_once, so libnuma's lazy tables are filled by one thread.
+ * CPU to node, read once (pgc__numa_cpu_table_init), for the hit path's
+ * notes: the CPU from the thread's rseq area where glibc registered one
+ * (2.35 and later: one load, as sched_getcpu() itself reads it), else
+ * sched_getcpu(). Built under pthread_once, so that libnuma's lazy tables
+ * are filled by one thread.
  */
 static pthread_once_t cpu_once = PTHREAD_ONCE_INIT;
-static int16_t *cpu_node;
+static int16_t *_Atomic cpu_node;
 static int nr_cpu_node;
 static bool cpu_no_numa;
 
@@ -131,19 +141,43 @@ static void cpu_table_init(void)
 		int node = numa_node_of_cpu(i);
 		t[i] = (int16_t)(node >= 0 && node <= INT16_MAX ? node : -1);
 	}
-	cpu_node = t;
 	nr_cpu_node = n;
+	atomic_store_explicit(&cpu_node, t, memory_order_release);
+}
+
+void pgc__numa_cpu_table_init(void)
+{
+	pthread_once(&cpu_once, cpu_table_init);
+}
+
+static inline int current_cpu(void)
+{
+#if defined(PGC_HAVE_RSEQ) && defined(__has_builtin)
+#if __has_builtin(__builtin_thread_pointer)
+	if (__rseq_size > 0) {
+		const struct rseq *rs =
+			(const struct rseq *)((char *)__builtin_thread_pointer() + __rseq_offset);
+		int cpu = (int)__atomic_load_n(&rs->cpu_id, __ATOMIC_RELAXED);
+		if (cpu >= 0)
+			return cpu;
+	}
+#endif
+#endif
+	return sched_getcpu();
 }
 
 int pgc__numa_current_node_fast(void)
 {
-	pthread_once(&cpu_once, cpu_table_init);
+	const int16_t *t = atomic_load_explicit(&cpu_node, memory_order_acquire);
+	if (pgc_likely(t)) {
+		int cpu = current_cpu();
+		if (cpu >= 0 && cpu < nr_cpu_node && t[cpu] >= 0)
+			return t[cpu];
+	}
+	pgc__numa_cpu_table_init();
 	if (cpu_no_numa)
 		return 0;
-	int cpu = sched_getcpu();
-	if (cpu < 0 || cpu >= nr_cpu_node || cpu_node[cpu] < 0)
-		return pgc__numa_current_node();
-	return cpu_node[cpu];
+	return pgc__numa_current_node();
 }
 
 int pgc__numa_bind(void *addr, size_t len, int node)

@@ -26,7 +26,9 @@ bool pgc__numa_node_has_cpus(int node);
 int pgc__numa_distance(int a, int b);
 /* The node of the CPU the caller runs on, or -1 if unknown. */
 int pgc__numa_current_node(void);
-/* The same from a table read once and sched_getcpu(): for the hit path. */
+/* Reads the CPU-to-node table of pgc__numa_current_node_fast() (once). */
+void pgc__numa_cpu_table_init(void);
+/* The same from that table and the rseq area's CPU: for the hit path. */
 int pgc__numa_current_node_fast(void);
 /*
  * Binds [addr, addr + len) to node with MPOL_BIND, so that pages faulted

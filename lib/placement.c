@@ -239,6 +239,7 @@ PGC_API int pgc_placement_set(pgc_cache *c, const struct pgc_placement_config *c
 	struct pgc_place *pl = atomic_load_explicit(&c->place, memory_order_acquire);
 	if (!k.policies && !pl)
 		return 0;
+	pgc__numa_cpu_table_init(); /* before the first note */
 	pl = place_get(c);
 	if (!pl)
 		return -ENOMEM;
