@@ -8,7 +8,9 @@
  * buffered reads and writes, direct reads and writes at the store's
  * alignment, truncation down and up, invalidation, writeback (async and
  * sync), reclaim, moves of random cached pages between the cache's nodes
- * (copied or in place), and closing and reopening the mapping and the store.
+ * (copied, exchanged with a cold page of a full node, or in place),
+ * placement steps (placement on, eager), and closing and reopening the
+ * mapping and the store.
  *
  * Every byte written encodes the operation number and its file offset, so a
  * bad byte names the operation whose data it holds. Reads are compared with
@@ -58,19 +60,20 @@ enum op_kind {
 	OP_RECLAIM,
 	OP_MOVE,
 	OP_REOPEN,
+	OP_PLACE,
 	NR_OPS
 };
 
 static const char *const op_names[NR_OPS] = {
 	"read", "write", "dread", "dwrite", "truncate", "invalidate",
-	"writeback", "sync", "reclaim", "move", "reopen",
+	"writeback", "sync", "reclaim", "move", "reopen", "place",
 };
 
 /* Relative frequencies of the operations. */
 static const unsigned op_weight[NR_OPS] = {
 	[OP_READ] = 30,	    [OP_WRITE] = 30,  [OP_DREAD] = 8,   [OP_DWRITE] = 8,
 	[OP_TRUNCATE] = 4,  [OP_INVALIDATE] = 4, [OP_WRITEBACK] = 5, [OP_SYNC] = 3,
-	[OP_RECLAIM] = 3,   [OP_MOVE] = 4,    [OP_REOPEN] = 1,
+	[OP_RECLAIM] = 3,   [OP_MOVE] = 4,    [OP_REOPEN] = 1,  [OP_PLACE] = 3,
 };
 
 struct logged_op {
@@ -111,7 +114,7 @@ static struct {
 	int nodes[64];
 	int nr_nodes;
 	uint64_t counts[NR_OPS];
-	uint64_t moved, copied, move_calls, reclaimed;
+	uint64_t moved, copied, move_calls, reclaimed, placed;
 } g;
 
 static uint64_t rnd(void)
@@ -441,7 +444,9 @@ static long op_move(uint64_t first, uint64_t nr, bool inplace, bool copy_only)
 		g.move_calls++;
 		return r;
 	}
-	long r = pgc_move_pages(g.cache, n, pages, nodes, status, inplace ? PGC_MOVE_INPLACE : 0);
+	/* By copy, half the moves may trade places with a cold page of a full node. */
+	unsigned flags = inplace ? PGC_MOVE_INPLACE : rnd_below(2) ? PGC_MOVE_EXCHANGE : 0;
+	long r = pgc_move_pages(g.cache, n, pages, nodes, status, flags);
 	if (r < 0)
 		fail("pgc_move_pages(%u pages to node %d): %s", n, to, pgc_strerror((int)r));
 	for (unsigned i = 0; i < n; i++) {
@@ -456,6 +461,17 @@ static long op_move(uint64_t first, uint64_t nr, bool inplace, bool copy_only)
 		pgc_page_put(pages[i]);
 	}
 	g.move_calls++;
+	return r;
+}
+
+/* One placement step (placement.h): pages move by where the hits came from. */
+static long op_place(void)
+{
+	struct pgc_placement_stats st = {.size = sizeof(st)};
+	long r = pgc_placement_step(g.cache, &st);
+	if (r < 0)
+		fail("pgc_placement_step: %s", pgc_strerror((int)r));
+	g.placed += st.moved + st.promoted + st.demoted;
 	return r;
 }
 
@@ -591,6 +607,9 @@ static void one_op(void)
 		close_mapping();
 		open_mapping();
 		break;
+	case OP_PLACE:
+		r = op_place();
+		break;
 	default:
 		break;
 	}
@@ -712,6 +731,19 @@ int main(int argc, char **argv)
 	g.nr_nodes = pgc_cache_nodes(g.cache, g.nodes, 64);
 	if (g.nr_nodes <= 0)
 		fail("pgc_cache_nodes: %d", g.nr_nodes);
+	/* Placement on, eager: every hit notes its node, a step moves a page
+	 * hit once (the place operation, so that runs stay replayable). */
+	struct pgc_placement_config pc;
+	pgc_placement_config_init(&pc);
+	pc.min_hits = 1;
+	pc.min_samples = 1;
+	pc.hot_steps = 1;
+	pc.cold_steps = 3;
+	pc.max_moves = 64;
+	pc.scan_pages = 1024;
+	err = pgc_placement_set(g.cache, &pc);
+	if (err)
+		fail("pgc_placement_set: %s", pgc_strerror(err));
 
 	if (g.mem_store) {
 		snprintf(g.path, sizeof(g.path), "(memory)");
@@ -762,9 +794,9 @@ int main(int argc, char **argv)
 	for (int k = 0; k < NR_OPS; k++)
 		printf(" %s %" PRIu64, op_names[k], g.counts[k]);
 	printf("; %" PRIu64 " pages moved to another node and %" PRIu64
-	       " copied to new frames in %" PRIu64 " calls, %" PRIu64 " reclaimed; final size %" PRIu64
-	       "\n",
-	       g.moved, g.copied, g.move_calls, g.reclaimed, g.size);
+	       " copied to new frames in %" PRIu64 " calls, %" PRIu64 " moved by placement, %" PRIu64
+	       " reclaimed; final size %" PRIu64 "\n",
+	       g.moved, g.copied, g.move_calls, g.placed, g.reclaimed, g.size);
 	if (!g.keep && !g.mem_store)
 		unlink(g.path);
 	free(g.mem.data);
