@@ -8,6 +8,12 @@
  * node's limit and the cache's capacity hold throughout, and so do the
  * per-node counts.
  *
+ * Only pages whose mapping lets the engine move them take part: a
+ * migratepage of pgc_migrate_page(), or none and the page clean (see
+ * owner_allows). The partner's releasepage (or handle release) runs while
+ * the moved page is locked: an owner whose releasepage locks another page
+ * of the cache or waits for a thread that does must not use exchange.
+ *
  * Both pages are isolated from their LRU lists, locked and frozen at their
  * expected counts (the moved page: mapping, caller, isolation; the cold
  * one: mapping, isolation) while their data sequences are odd, so that a
@@ -121,10 +127,26 @@ static int swap(struct pgc_cache *c, struct pgc_page *p, struct pgc_mapping *mp,
 	return 0;
 }
 
+/*
+ * Whether the mapping lets the engine move this page by itself: its
+ * migratepage is pgc_migrate_page() (the owner asks for the default copy),
+ * or it has none and the page is clean (the copy mode writes such a dirty
+ * page out first; an exchange does not). A mapping with an operation of its
+ * own (pgc_fail_migrate_page() among them) keeps its pages out of
+ * exchanges: its operation could not follow a swap.
+ */
+static bool owner_allows(const struct pgc_mapping *m, const struct pgc_page *p)
+{
+	if (m->ops.migratepage == pgc_migrate_page)
+		return true;
+	return !m->ops.migratepage && !pgc__test(p, PGC_PG_DIRTY);
+}
+
 /* Whether an isolated page of the target may be the partner at all. */
 static bool eligible(struct pgc_page *q)
 {
-	return atomic_load_explicit(&q->mapping, memory_order_acquire) &&
+	struct pgc_mapping *m = atomic_load_explicit(&q->mapping, memory_order_acquire);
+	return m && owner_allows(m, q) &&
 	       !(pgc__flags(q) & (PGC_BIT(PGC_PG_WRITEBACK) | PGC_BIT(PGC_PG_UNEVICTABLE) |
 				  PGC_BIT(PGC_PG_LOCKED)));
 }
@@ -147,9 +169,14 @@ static int try_partner(struct pgc_cache *c, struct pgc_page **pp, struct pgc_map
 	int rc = -EAGAIN;
 	/* The moved page: mapping, caller, isolation; the partner: mapping,
 	 * isolation. Anyone else holding either keeps it. */
-	if (!mq || pgc__test(q, PGC_PG_WRITEBACK) || !pgc__mapping_release_private(mq, q))
+	if (!mq || pgc__test(q, PGC_PG_WRITEBACK) || !owner_allows(mq, q) ||
+	    !pgc__mapping_release_private(mq, q))
 		goto out;
-	if (pgc_page_ref_freeze(p, 3) != 0) {
+	/* A lookup's reference on p lasts a moment: waited out a few times. */
+	bool frozen = false;
+	for (unsigned t = 0; t < PGC_MIGRATE_PASSES && !(frozen = !pgc_page_ref_freeze(p, 3)); t++)
+		sched_yield();
+	if (!frozen) {
 		rc = -EBUSY;
 		goto out;
 	}
@@ -201,7 +228,8 @@ int pgc__exchange_page(struct pgc_cache *c, struct pgc_page **pp, unsigned ti, b
 	}
 	/* A private value or an idle handle is released first, as the
 	 * kernel's fallback migration releases a folio's buffers. */
-	if (pgc__test(p, PGC_PG_WRITEBACK) || !pgc__mapping_release_private(mp, p)) {
+	if (pgc__test(p, PGC_PG_WRITEBACK) || !owner_allows(mp, p) ||
+	    !pgc__mapping_release_private(mp, p)) {
 		rc = -EBUSY;
 		goto unlock_p;
 	}

@@ -9,7 +9,8 @@
  * A step is one placement epoch: the cache's epoch counts steps, a note
  * records the epoch's low 16 bits, and a page's age is the difference. A
  * step rewrites the epoch of a page older than 16384 steps to exactly that
- * age, so the 16-bit difference never wraps for a page the hand passes.
+ * age, and scan_pages is raised so that the hand passes every frame within
+ * 32768 steps: the 16-bit difference never wraps.
  *
  * The state is made by the first pgc_placement_set() and lives as long as
  * the cache; steps of one cache are serialised by its mutex, which
@@ -44,6 +45,7 @@
 #define PLACE_DEF_HITS 4u
 #define PLACE_DEF_FREE_PCT 2u
 #define PLACE_OLD_AGE 0x4000u
+#define PLACE_MAX_ROUND 0x8000u /* steps of a revolution of the hand, at most */
 #define PLACE_NO_AGE 0x10000u /* never noted: older than any age */
 
 enum { R_LOCALITY, R_PROMOTE, R_DEMOTE, R_NR };
@@ -70,7 +72,7 @@ struct pgc_place {
 	pthread_mutex_t thr_lock;
 	pthread_cond_t thr_cond;
 	pthread_t thread;
-	bool running, stopping;
+	bool running, stopping, joining;
 	uint32_t thread_gen; /* fork generation when started */
 };
 
@@ -245,6 +247,12 @@ PGC_API int pgc_placement_set(pgc_cache *c, const struct pgc_placement_config *c
 		return -ENOMEM;
 	pthread_mutex_lock(&pl->lock);
 	k.scan_pages = k.scan_pages ? k.scan_pages : PLACE_DEF_SCAN;
+	/* The hand passes every frame within PLACE_MAX_ROUND steps, so a
+	 * note is pinned old before the 16-bit step numbers could wrap. */
+	uint64_t ids = (uint64_t)c->frames.max_chunks << PGC_CHUNK_SHIFT;
+	uint64_t least = (ids + PLACE_MAX_ROUND - 1) / PLACE_MAX_ROUND;
+	if (k.scan_pages < least)
+		k.scan_pages = (uint32_t)least;
 	k.max_moves = k.max_moves ? k.max_moves : PLACE_DEF_MOVES;
 	k.interval_ms = k.interval_ms ? k.interval_ms : PLACE_DEF_INTERVAL_MS;
 	k.hot_steps = k.hot_steps ? k.hot_steps : PLACE_DEF_HOT;
@@ -453,10 +461,11 @@ static void scan(struct step_ctx *s)
 			 * the 16-bit epoch never wraps round to look hot. */
 			uint32_t v = (a & 0xffffu) | (((s->epoch - PLACE_OLD_AGE) & 0xffffu)
 						      << PGC_ACC_EPOCH_SHIFT);
-			atomic_compare_exchange_strong_explicit(&p->access, &a, v,
-								memory_order_relaxed,
-								memory_order_relaxed);
-			a = v;
+			/* A note that just came wins (a holds it then). */
+			if (atomic_compare_exchange_strong_explicit(&p->access, &a, v,
+								    memory_order_relaxed,
+								    memory_order_relaxed))
+				a = v;
 		}
 		int node = pgc__page_node_of(p);
 		int pi = pgc__node_index(s->c, node);
@@ -692,6 +701,13 @@ static void *place_thread(void *arg)
 	return NULL;
 }
 
+/* Waits, thr_lock held, while another caller joins the thread. */
+static void wait_joined(struct pgc_place *pl)
+{
+	while (pl->joining)
+		pthread_cond_wait(&pl->thr_cond, &pl->thr_lock);
+}
+
 PGC_API int pgc_placement_start(pgc_cache *c)
 {
 	if (!c)
@@ -703,6 +719,7 @@ PGC_API int pgc_placement_start(pgc_cache *c)
 	/* A thread of the parent does not exist in a child. */
 	if (pl->running && pgc__fork_inherited(pl->thread_gen))
 		pl->running = false;
+	wait_joined(pl);
 	int err = 0;
 	if (pl->running) {
 		err = -EALREADY;
@@ -734,17 +751,22 @@ static int thread_stop(struct pgc_place *pl)
 	pthread_mutex_lock(&pl->thr_lock);
 	if (pl->running && pgc__fork_inherited(pl->thread_gen))
 		pl->running = false;
+	wait_joined(pl);
 	if (!pl->running) {
 		pthread_mutex_unlock(&pl->thr_lock);
 		return -ESRCH;
 	}
+	/* One caller joins; the others wait for it (wait_joined). */
 	pl->stopping = true;
+	pl->joining = true;
 	pthread_cond_broadcast(&pl->thr_cond);
 	pthread_t t = pl->thread;
 	pthread_mutex_unlock(&pl->thr_lock);
 	pthread_join(t, NULL);
 	pthread_mutex_lock(&pl->thr_lock);
 	pl->running = false;
+	pl->joining = false;
+	pthread_cond_broadcast(&pl->thr_cond);
 	pthread_mutex_unlock(&pl->thr_lock);
 	return 0;
 }

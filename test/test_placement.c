@@ -233,6 +233,11 @@ static void fast_interval(struct pgc_placement_config *k)
 	k->interval_ms = 5;
 }
 
+static void *stop_thread(void *arg)
+{
+	return (void *)(intptr_t)pgc_placement_stop(arg);
+}
+
 START_TEST(thread_starts_and_stops)
 {
 	struct fx f;
@@ -251,6 +256,18 @@ START_TEST(thread_starts_and_stops)
 	uint64_t steps = pstats(&f).steps;
 	usleep(30000);
 	ck_assert_uint_eq(pstats(&f).steps, steps);
+	/* Two stops at once: one joins the thread, the other waits and gets -ESRCH. */
+	for (int round = 0; round < 20; round++) {
+		ck_assert_int_eq(pgc_placement_start(f.cache), 0);
+		pthread_t t;
+		ck_assert_int_eq(pthread_create(&t, NULL, stop_thread, f.cache), 0);
+		int mine = pgc_placement_stop(f.cache);
+		void *theirs;
+		pthread_join(t, &theirs);
+		int other = (int)(intptr_t)theirs;
+		ck_assert_msg((mine == 0 && other == -ESRCH) || (mine == -ESRCH && other == 0),
+			      "stops returned %d and %d", mine, other);
+	}
 	/* Started again, and left running: destroying the cache stops it. */
 	ck_assert_int_eq(pgc_placement_start(f.cache), 0);
 	write_all(&f, 0, 16, 0);
@@ -741,6 +758,56 @@ START_TEST(exchange_races_readers)
 }
 END_TEST
 
+/* A mapping whose pages must never move (pgc_fail_migrate_page) is never a partner. */
+START_TEST(exchange_respects_the_owner)
+{
+	int nodes[2] = {0, 1};
+	uint64_t lim[2] = {XN, XN};
+	pin(0);
+	struct fx f;
+	fx_init(&f, 2 * XN, nodes, 2, lim);
+	write_all(&f, 0, XN, 1);
+	struct tstore s2 = {.ps = f.ps, .data = calloc(XN, f.ps)};
+	struct pgc_mapping_ops ops2 = f.ops;
+	ops2.migratepage = pgc_fail_migrate_page;
+	pgc_mapping *m2;
+	ck_assert_int_eq(pgc_mapping_create(f.cache, &ops2, &s2, XN * f.ps, &m2), 0);
+	pin(1);
+	unsigned char *b = malloc(f.ps);
+	for (uint64_t i = 0; i < XN; i++) {
+		fill(b, f.ps, i, 8);
+		ck_assert_int_eq(pgc_write(m2, b, f.ps, i * f.ps, 0), (ssize_t)f.ps);
+	}
+	ck_assert_int_eq(pgc_mapping_writeback(m2, 0, UINT64_MAX, PGC_WB_ALL), 0);
+	pin(0);
+	pgc_page *p;
+	int one = 1, zero = 0, st;
+	ck_assert_int_eq(pgc_mapping_find(f.m, 0, &p), 0);
+	ck_assert_int_eq(pgc_move_pages(f.cache, 1, &p, &one, &st, PGC_MOVE_EXCHANGE), 1);
+	ck_assert_int_eq(st, -ENOMEM);
+	ck_assert_int_eq(pgc_page_kernel_node(p), 0);
+	pgc_page_put(p);
+	ck_assert_int_eq(pgc_mapping_find(m2, 0, &p), 0);
+	ck_assert_int_eq(pgc_move_pages(f.cache, 1, &p, &zero, &st, PGC_MOVE_EXCHANGE), 1);
+	ck_assert_int_eq(st, -EBUSY);
+	ck_assert_int_eq(pgc_page_kernel_node(p), 1);
+	pgc_page_put(p);
+	struct pgc_stats cs = {.size = sizeof(cs)};
+	ck_assert_int_eq(pgc_cache_stats(f.cache, &cs), 0);
+	ck_assert_uint_eq(cs.evictions, 0);
+	check_versions(&f, 0, XN, 1);
+	for (uint64_t i = 0; i < XN; i++) {
+		ck_assert_int_eq(pgc_read(m2, b, f.ps, i * f.ps), (ssize_t)f.ps);
+		ck_assert_int_eq(version_of(b, f.ps, i), 8);
+	}
+	free(b);
+	ck_assert_int_eq(pgc_mapping_truncate(m2, 0), 0);
+	ck_assert_int_eq(pgc_mapping_destroy(m2), 0);
+	free(s2.data);
+	fx_fini(&f);
+}
+END_TEST
+
 START_TEST(vm_has_the_nodes_it_was_given)
 {
 	const char *want = getenv("PGC_VM_NODES");
@@ -765,6 +832,7 @@ static Suite *placement_suite(void)
 		PGC_ADD(s, rate_limit_bounds_moves, 600);
 		PGC_ADD(s, exchange_on_a_full_node_keeps_both_pages, 600);
 		PGC_ADD(s, exchange_races_readers, 600);
+		PGC_ADD(s, exchange_respects_the_owner, 600);
 	} else {
 		printf("placement: one node here: the cases that move pages run in the VMs\n");
 	}

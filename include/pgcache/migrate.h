@@ -231,9 +231,12 @@ PGC_API int pgc_fail_migrate_page(pgc_mapping *mapping, pgc_page *newpage, pgc_p
  * count stays at its limit. The cold page lands on
  * the moved page's node. Such a page is reported moved (its status the
  * target node, the caller's array holding its new descriptor); it stays
- * -ENOMEM only when no cold page fits. The private values and idle page
- * handles of both pages are released first (the mapping's releasepage
- * decides; a handle in use makes the page -EBUSY). With the flag, a full
+ * -ENOMEM only when no cold page fits. Only pages whose mapping's
+ * migratepage is pgc_migrate_page(), or clean pages of a mapping without
+ * one, take part (a page of another mapping is -EBUSY and never a
+ * partner). The private values and idle page handles of both pages are
+ * released first (the mapping's releasepage decides, called with the moved
+ * page locked; a handle in use makes the page -EBUSY). With the flag, a full
  * node trades pages instead of evicting one of its clean pages for the
  * move (as the copy does without it). Counted as moved in the statistics, with twice its
  * bytes.

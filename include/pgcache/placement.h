@@ -72,7 +72,8 @@ struct pgc_placement_config {
 	uint32_t size;
 	/** #PGC_PLACE_LOCALITY and/or #PGC_PLACE_TIERING; 0 turns placement off. */
 	uint32_t policies;
-	/** Frames a step examines (the clock hand moves this far); 0: 4096. */
+	/** Frames a step examines (the clock hand moves this far); 0: 4096.
+	 *  Raised to a 32768th of the cache's frames if below. */
 	uint32_t scan_pages;
 	/** Most pages a step moves; 0: 1024. */
 	uint32_t max_moves;
@@ -211,7 +212,9 @@ PGC_API int pgc_placement_start(pgc_cache *cache);
  * @brief Stops the placement thread and waits for it (pgc_cache_destroy()
  * does it too).
  * @param cache the cache.
- * @return 0; -ESRCH if no thread runs; -EINVAL for NULL.
+ * @return 0; -ESRCH if no thread runs (a caller that comes while another
+ *         stops it waits for the thread to end, then gets -ESRCH);
+ *         -EINVAL for NULL.
  * @par Thread safety
  * Safe from any thread but the placement thread.
  */
