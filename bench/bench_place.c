@@ -17,7 +17,8 @@
  *   the steps, the pages demoted to nodes 2-3 (kept, not evicted) and
  *   promoted, and the misses of the same reads against a cache without the
  *   far nodes (nodes 0 and 1, the same limits): the misses the far tier
- *   saved.
+ *   saved. Then the same with PGC_PLACE_EXCHANGE (the tier_exchange_
+ *   lines): moves into a full node trade places with a cold page at once.
  *
  *   bench_place [--rounds N] [--reads N]
  *
@@ -34,6 +35,7 @@
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
+#include <stdbool.h>
 #include <numa.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -219,7 +221,7 @@ static void locality(void)
 
 /* Misses of the tiering workload on a cache, with placement (policies) on. */
 static uint64_t tier_run(pgc_cache *c, unsigned policies, struct pgc_placement_stats *st,
-			 unsigned *hot_on1)
+			 unsigned *hot_on1, unsigned *steps90)
 {
 	pgc_mapping *m = make_mapping(c, TIER_PAGES);
 	pin(0);
@@ -244,6 +246,8 @@ static uint64_t tier_run(pgc_cache *c, unsigned policies, struct pgc_placement_s
 			}
 		}
 		pgc_placement_step(c, NULL);
+		if (!*steps90 && on_node(m, 0, TIER_HOT, 1) >= TIER_HOT * 9 / 10)
+			*steps90 = r + 1;
 	}
 	pgc_cache_stats(c, &s1);
 	*hot_on1 = on_node(m, 0, TIER_HOT, 1);
@@ -253,38 +257,45 @@ static uint64_t tier_run(pgc_cache *c, unsigned policies, struct pgc_placement_s
 	return s1.misses - s0.misses;
 }
 
-static void tiering(void)
+static void tiering(bool exchange)
 {
 	int all[4] = {0, 1, 2, 3}, near[2] = {0, 1};
 	uint64_t lim[4] = {1024, 1024, 2048, 2048};
 	pgc_cache *tiered = make_cache(all, 4, lim, 6144);
 	struct pgc_placement_stats st;
-	unsigned hot1;
-	uint64_t misses = tier_run(tiered, PGC_PLACE_LOCALITY | PGC_PLACE_TIERING, &st, &hot1);
+	unsigned hot1, steps90 = 0, steps90_near = 0;
+	const char *sfx = exchange ? "_exchange" : "";
+	uint64_t misses = tier_run(tiered,
+				   PGC_PLACE_LOCALITY | PGC_PLACE_TIERING |
+					   (exchange ? PGC_PLACE_EXCHANGE : 0),
+				   &st, &hot1, &steps90);
 	pgc_cache_destroy(tiered);
 	pgc_cache *nearonly = make_cache(near, 2, lim, 2048);
 	struct pgc_placement_stats st2;
 	unsigned hot1_near;
-	uint64_t misses_near = tier_run(nearonly, PGC_PLACE_LOCALITY, &st2, &hot1_near);
+	uint64_t misses_near = tier_run(nearonly, PGC_PLACE_LOCALITY, &st2, &hot1_near, &steps90_near);
 	pgc_cache_destroy(nearonly);
 	uint64_t total = (uint64_t)rounds * reads;
-	printf("INFO bench_place tiering: %u pages (%u hot, 90%% of %llu reads) from node 1; nodes "
-	       "0-1 hold 1024 each, 2-3 2048 each. Hot pages on node 1 (kernel): %u of %u; "
-	       "moved %llu, demoted %llu (to nodes 2-3, kept), promoted %llu, refused %llu. "
-	       "Without nodes 2-3: %llu misses, %u hot pages on node 1\n",
-	       TIER_PAGES, TIER_HOT, (unsigned long long)total, hot1, TIER_HOT,
+	printf("INFO bench_place tiering%s: %u pages (%u hot, 90%% of %llu reads) from node 1; nodes "
+	       "0-1 hold 1024 each, 2-3 2048 each. Hot pages on node 1 (kernel): %u of %u (90%% "
+	       "after %u steps); "
+	       "moved %llu, demoted %llu (to nodes 2-3, kept), promoted %llu (%llu of the moves by "
+	       "exchange), refused %llu. "
+	       "Without nodes 2-3: %llu misses, %u hot pages on node 1 (90%% after %u steps)\n",
+	       sfx, TIER_PAGES, TIER_HOT, (unsigned long long)total, hot1, TIER_HOT, steps90,
 	       (unsigned long long)st.moved, (unsigned long long)st.demoted,
-	       (unsigned long long)st.promoted, (unsigned long long)st.refused,
-	       (unsigned long long)misses_near, hot1_near);
-	printf("RESULT bench_place tier_hot_on_node1 lib=%.1f%% peer=near-only:%.1f%% ratio=%.2f\n",
-	       100.0 * hot1 / TIER_HOT, 100.0 * hot1_near / TIER_HOT,
+	       (unsigned long long)st.promoted, (unsigned long long)st.exchanged,
+	       (unsigned long long)st.refused,
+	       (unsigned long long)misses_near, hot1_near, steps90_near);
+	printf("RESULT bench_place tier%s_hot_on_node1 lib=%.1f%% peer=near-only:%.1f%% ratio=%.2f\n",
+	       sfx, 100.0 * hot1 / TIER_HOT, 100.0 * hot1_near / TIER_HOT,
 	       hot1_near ? (double)hot1 / hot1_near : (double)hot1);
-	printf("RESULT bench_place tier_misses lib=%llumisses peer=near-only:%llumisses ratio=%.2f\n",
-	       (unsigned long long)misses, (unsigned long long)misses_near,
+	printf("RESULT bench_place tier%s_misses lib=%llumisses peer=near-only:%llumisses ratio=%.2f\n",
+	       sfx, (unsigned long long)misses, (unsigned long long)misses_near,
 	       (double)(misses_near + 1) / (double)(misses + 1));
-	printf("INFO bench_place tiering: %llu misses saved, %llu cold pages demoted instead of "
+	printf("INFO bench_place tiering%s: %llu misses saved, %llu cold pages demoted instead of "
 	       "evicted\n",
-	       (unsigned long long)(misses_near > misses ? misses_near - misses : 0),
+	       sfx, (unsigned long long)(misses_near > misses ? misses_near - misses : 0),
 	       (unsigned long long)st.demoted);
 }
 
@@ -317,7 +328,8 @@ int main(int argc, char **argv)
 		memcpy(store + i * 8, &v, 8);
 	}
 	locality();
-	tiering();
+	tiering(false);
+	tiering(true);
 	free(store);
 	return 0;
 }

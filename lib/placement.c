@@ -81,6 +81,7 @@ struct cand {
 	uint16_t target; /* node index */
 	uint8_t why;     /* R_* */
 	uint8_t hits;    /* notes in the step of its last note */
+	uint8_t exchange; /* no room on the target: by exchange (PGC_PLACE_EXCHANGE) */
 };
 
 /* ---- notes ------------------------------------------------------------- */
@@ -131,12 +132,13 @@ PGC_API void pgc_placement_config_init(struct pgc_placement_config *cfg)
 		return;
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->size = sizeof(*cfg);
-	cfg->policies = PGC_PLACE_LOCALITY | PGC_PLACE_TIERING;
+	cfg->policies = PGC_PLACE_LOCALITY | PGC_PLACE_TIERING | PGC_PLACE_EXCHANGE;
 }
 
 static int check_config(const struct pgc_placement_config *k)
 {
-	if (k->policies & ~(PGC_PLACE_LOCALITY | PGC_PLACE_TIERING) || k->min_samples > 3 ||
+	if (k->policies & ~(PGC_PLACE_LOCALITY | PGC_PLACE_TIERING | PGC_PLACE_EXCHANGE) ||
+	    !(k->policies & ~PGC_PLACE_EXCHANGE) != !k->policies || k->min_samples > 3 ||
 	    k->min_hits > 15 ||
 	    k->free_pct > 50 || (k->nr_tiers && !k->tiers))
 		return -EINVAL;
@@ -396,7 +398,7 @@ static bool take(struct pgc_page *p, int node)
 static bool add(struct step_ctx *s, struct pgc_page *p, int node, unsigned ti, uint8_t why,
 		unsigned hits)
 {
-	struct cand c = {p, (uint16_t)ti, why, (uint8_t)hits};
+	struct cand c = {p, (uint16_t)ti, why, (uint8_t)hits, 0};
 	if (s->nr == s->max) {
 		if (s->nr_moves == 0) {
 			s->st.deferred++;
@@ -514,6 +516,13 @@ static void fit_moves(struct step_ctx *s)
 			mv[kept++] = mv[i];
 			continue;
 		}
+		/* With exchange, a move into a full node trades places with its
+		 * coldest page (move_all); the margin stays as it is. */
+		if (s->pl->cfg.policies & PGC_PLACE_EXCHANGE) {
+			mv[i].exchange = 1;
+			mv[kept++] = mv[i];
+			continue;
+		}
 		s->st.refused++;
 		if (s->pl->demote_to[t] >= 0)
 			s->wanted[t]++;
@@ -539,22 +548,28 @@ static long move_all(struct step_ctx *s)
 		free(st);
 		return 0;
 	}
-	for (unsigned o = 0; o < R_NR; o++) {
-		uint8_t why = order[o];
+	for (unsigned o = 0; o < R_NR * 2; o++) {
+		uint8_t why = order[o % R_NR], xchg = o >= R_NR;
 		for (unsigned t = 0; t < c->nr_nodes; t++) {
 			unsigned n = 0;
 			for (unsigned i = 0; i < s->nr; i++)
-				if (s->cand[i].why == why && s->cand[i].target == t)
+				if (s->cand[i].why == why && s->cand[i].target == t &&
+				    s->cand[i].exchange == xchg)
 					grp[n++] = s->cand[i].page;
 			if (!n)
 				continue;
 			struct pgc_migrate_stats sum = {.size = sizeof(sum)};
-			unsigned failed = pgc__migrate_move(c, grp, n, c->nodes[t].id, PGC_MOVE_ASYNC,
+			unsigned flags = PGC_MOVE_ASYNC | (xchg ? PGC_MOVE_EXCHANGE : 0);
+			unsigned failed = pgc__migrate_move(c, grp, n, c->nodes[t].id, flags,
 							    reason_of[why], st, &sum);
 			uint64_t ok = n - failed;
 			moved += (long)ok;
 			s->st.refused += failed;
-			s->st.bytes += ok * c->frames.page_size;
+			s->st.bytes += sum.bytes;
+			/* An exchange batch may have copied some pages into
+			 * free frames (room came back) and traded the rest. */
+			if (xchg)
+				s->st.exchanged += sum.bytes / c->frames.page_size - ok;
 			if (why == R_LOCALITY)
 				s->st.moved += ok;
 			else if (why == R_PROMOTE)
@@ -580,6 +595,7 @@ static void stats_add(struct pgc_placement_stats *t, const struct pgc_placement_
 	t->refused += s->refused;
 	t->deferred += s->deferred;
 	t->bytes += s->bytes;
+	t->exchanged += s->exchanged;
 }
 
 /* One step with pl->lock held; the step's counts in *out. */

@@ -416,7 +416,7 @@ static void tier_knobs(struct pgc_placement_config *k)
 
 enum { COLD = 128, HOT = 96 };
 
-START_TEST(tiers_demote_cold_and_promote_hot)
+static void tiers(unsigned extra)
 {
 	bool four = nr_nodes() >= 4;
 	int fast = four ? 1 : 0;
@@ -430,7 +430,7 @@ START_TEST(tiers_demote_cold_and_promote_hot)
 	/* The fast node is full: the hot pages go to the slower tier. */
 	write_all(&f, COLD, HOT, 9);
 	ck_assert_uint_eq(count_on(&f, COLD, HOT, fast), 0);
-	set_policy(&f, PGC_PLACE_TIERING, tier_knobs);
+	set_policy(&f, PGC_PLACE_TIERING | extra, tier_knobs);
 	unsigned steps = 0, hot_fast = 0;
 	for (; steps < 100; steps++) {
 		read_all(&f, COLD, HOT);
@@ -440,14 +440,18 @@ START_TEST(tiers_demote_cold_and_promote_hot)
 	}
 	struct pgc_placement_stats t = pstats(&f);
 	unsigned cold_fast = count_on(&f, 0, COLD, fast);
-	printf("placement: %u nodes: %u of %u hot pages on node %d after %u steps; %u of %u cold "
-	       "left there; demoted %" PRIu64 ", promoted %" PRIu64 ", refused %" PRIu64 "\n",
-	       nr_nodes(), hot_fast, HOT, fast, steps + 1, cold_fast, COLD, t.demoted, t.promoted,
-	       t.refused);
+	printf("placement: %u nodes%s: %u of %u hot pages on node %d after %u steps; %u of %u cold "
+	       "left there; demoted %" PRIu64 ", promoted %" PRIu64 " (%" PRIu64
+	       " by exchange), refused %" PRIu64 "\n",
+	       nr_nodes(), extra ? ", exchange" : "", hot_fast, HOT, fast, steps + 1, cold_fast, COLD,
+	       t.demoted, t.promoted, t.exchanged, t.refused);
 	ck_assert_uint_ge(hot_fast, HOT * 9 / 10);
 	ck_assert_uint_ge(t.promoted, hot_fast);
-	ck_assert_uint_ge(t.demoted, hot_fast - (COLD - cold_fast > hot_fast ? hot_fast : 0));
-	ck_assert_uint_eq(t.demoted, COLD - cold_fast);
+	/* Every cold page that left the fast node was demoted or traded
+	 * places with a hot one. */
+	ck_assert_uint_eq(t.demoted + t.exchanged, COLD - cold_fast);
+	if (!extra)
+		ck_assert_uint_eq(t.exchanged, 0);
 	ck_assert_uint_eq(t.moved, 0);
 	ck_assert_uint_eq(t.demoted, mig_succeeded(&f, PGC_MR_DEMOTION));
 	ck_assert_uint_eq(t.promoted, mig_succeeded(&f, PGC_MR_PROMOTION));
@@ -467,6 +471,17 @@ START_TEST(tiers_demote_cold_and_promote_hot)
 	}
 	free(b);
 	fx_fini(&f);
+}
+
+START_TEST(tiers_demote_cold_and_promote_hot)
+{
+	tiers(0);
+}
+END_TEST
+
+START_TEST(tiers_exchange_cold_for_hot)
+{
+	tiers(PGC_PLACE_EXCHANGE);
 }
 END_TEST
 
@@ -828,6 +843,7 @@ static Suite *placement_suite(void)
 	if (nr_nodes() >= 2) {
 		PGC_ADD(s, locality_converges_under_reads_and_writes, 600);
 		PGC_ADD(s, tiers_demote_cold_and_promote_hot, 600);
+		PGC_ADD(s, tiers_exchange_cold_for_hot, 600);
 		PGC_ADD(s, never_moves_pinned_locked_or_writeback, 600);
 		PGC_ADD(s, rate_limit_bounds_moves, 600);
 		PGC_ADD(s, exchange_on_a_full_node_keeps_both_pages, 600);

@@ -59,6 +59,13 @@ extern "C" {
 #define PGC_PLACE_LOCALITY 0x1u
 /** Policy of pgc_placement_config::policies: cold pages demoted, hot ones promoted across tiers. */
 #define PGC_PLACE_TIERING 0x2u
+/**
+ * With #PGC_PLACE_LOCALITY or #PGC_PLACE_TIERING: a move or promotion into
+ * a node without room trades places with a cold page of that node
+ * (#PGC_MOVE_EXCHANGE) in the same step, instead of waiting for the next
+ * step's demotions.
+ */
+#define PGC_PLACE_EXCHANGE 0x4u
 
 /** Most tiers a node may be given. */
 #define PGC_PLACE_MAX_TIER 15
@@ -70,7 +77,8 @@ extern "C" {
 struct pgc_placement_config {
 	/** sizeof(struct pgc_placement_config), set by pgc_placement_config_init(). */
 	uint32_t size;
-	/** #PGC_PLACE_LOCALITY and/or #PGC_PLACE_TIERING; 0 turns placement off. */
+	/** #PGC_PLACE_LOCALITY and/or #PGC_PLACE_TIERING, optionally with
+	 *  #PGC_PLACE_EXCHANGE; 0 turns placement off. */
 	uint32_t policies;
 	/** Frames a step examines (the clock hand moves this far); 0: 4096.
 	 *  Raised to a 32768th of the cache's frames if below. */
@@ -139,8 +147,11 @@ struct pgc_placement_stats {
 	uint64_t refused;
 	/** Moves left for a later step by the rate limit or max_moves. */
 	uint64_t deferred;
-	/** Bytes of the pages moved, promoted and demoted. */
+	/** Bytes of the pages moved, promoted and demoted (an exchange counts twice). */
 	uint64_t bytes;
+	/** Of the moved and promoted pages, those that traded places with a
+	 *  cold page of a full node (#PGC_PLACE_EXCHANGE). */
+	uint64_t exchanged;
 };
 
 /**
@@ -148,14 +159,14 @@ struct pgc_placement_stats {
  * has it: the smallest @c size the library fills. Never changes.
  */
 #ifdef PGC_ABI_LP64
-#define PGC_PLACEMENT_STATS_SIZE_0_2 72u
+#define PGC_PLACEMENT_STATS_SIZE_0_2 80u
 #else
-#define PGC_PLACEMENT_STATS_SIZE_0_2 PGC_OFFSETOFEND(struct pgc_placement_stats, bytes)
+#define PGC_PLACEMENT_STATS_SIZE_0_2 PGC_OFFSETOFEND(struct pgc_placement_stats, exchanged)
 #endif
 
 /**
- * @brief Fills a placement configuration with the defaults: both policies,
- * the default knobs, the default tiers.
+ * @brief Fills a placement configuration with the defaults: locality and
+ * tiering with exchange, the default knobs, the default tiers.
  * @param cfg the configuration (NULL does nothing).
  * @par Thread safety
  * Safe from any thread.
@@ -173,7 +184,8 @@ PGC_API void pgc_placement_config_init(struct pgc_placement_config *cfg);
  * @param cfg   the configuration (its size set by
  *              pgc_placement_config_init()), or NULL for off.
  * @return 0; -EINVAL for a NULL cache, a size below the first release's,
- *         unknown policies, min_samples above 3, min_hits above 15, free_pct above 50,
+ *         unknown policies (or #PGC_PLACE_EXCHANGE alone), min_samples
+ *         above 3, min_hits above 15, free_pct above 50,
  *         cold_steps not above hot_steps, a tier above
  *         #PGC_PLACE_MAX_TIER or tiers NULL with nr_tiers set; -E2BIG for a
  *         size above 4096; -ENOMEM.
