@@ -73,11 +73,7 @@ int pgc__wb_init(struct pgc_cache *c, const struct pgc_cache_config *cfg, uint64
 							 : PGC_DIRTY_EXPIRE_MS_DEFAULT) *
 			1000000u;
 	pthread_mutex_init(&wb->lock, NULL);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&wb->wake, &ca);
-	pthread_condattr_destroy(&ca);
+	pgc__cond_init_monotonic(&wb->wake);
 	pthread_cond_init(&wb->done, NULL);
 	CDS_INIT_LIST_HEAD(&wb->dirty);
 	if (cfg->flags & PGC_CACHE_WRITEBACK_THREAD) {
@@ -341,7 +337,7 @@ static void *wb_thread(void *arg)
 			 * age (the kernel's dirty_writeback_centisecs). */
 			if (next > now + PGC_WB_PERIOD_NS)
 				next = now + PGC_WB_PERIOD_NS;
-			struct timespec ts = {(time_t)(next / 1000000000u), (long)(next % 1000000000u)};
+			struct timespec ts = pgc__timespec_ns(next);
 			pthread_cond_timedwait(&wb->wake, &wb->lock, &ts);
 			atomic_store(&wb->idle, false);
 			continue;

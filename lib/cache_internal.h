@@ -121,6 +121,22 @@ static inline uint64_t pgc__now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* A CLOCK_MONOTONIC time in ns as the timespec of pthread_cond_timedwait(). */
+static inline struct timespec pgc__timespec_ns(uint64_t ns)
+{
+	return (struct timespec){(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
+}
+
+/* A condition variable whose timed waits count in CLOCK_MONOTONIC. */
+static inline void pgc__cond_init_monotonic(pthread_cond_t *cond)
+{
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(cond, &ca);
+	pthread_condattr_destroy(&ca);
+}
+
 static inline void pgc__stat_add(struct pgc_cache *c, enum pgc_stat s, uint64_t n)
 {
 	unsigned i = pgc__stat_stripe();

@@ -39,10 +39,7 @@
 #include "migrate_internal.h"
 
 /* State that belongs to the data and its identity, not to the frame. */
-#define XCHG_FLAGS                                                                        \
-	(PGC_BIT(PGC_PG_ERROR) | PGC_BIT(PGC_PG_REFERENCED) | PGC_BIT(PGC_PG_UPTODATE) |     \
-	 PGC_BIT(PGC_PG_ACTIVE) | PGC_BIT(PGC_PG_CHECKED) | PGC_BIT(PGC_PG_MAPPEDTODISK) | \
-	 PGC_BIT(PGC_PG_UNEVICTABLE) | PGC_BIT(PGC_PG_DIRTY) | PGC_BIT(PGC_PGI_ONDIRTY))
+#define XCHG_FLAGS (PGC_MIG_STATE_FLAGS | PGC_BIT(PGC_PGI_ONDIRTY))
 
 /* Cold pages of the target looked at before giving up. */
 #define XCHG_TRIES 16u

@@ -100,6 +100,18 @@ static inline struct pgc_page *pgc__frames_page(const struct pgc_frames *fr, uin
 }
 
 /*
+ * For walks of every frame id below nr_chunks << PGC_CHUNK_SHIFT (chunks
+ * made before the walk read nr_chunks): the frame of id, or NULL for a
+ * chunk's header slot and the slots past its last frame.
+ */
+static inline struct pgc_page *pgc__frames_slot(const struct pgc_frames *fr, uint32_t id)
+{
+	uint32_t slot = id & ((1u << PGC_CHUNK_SHIFT) - 1u);
+	struct pgc_chunk *c = fr->chunks[id >> PGC_CHUNK_SHIFT];
+	return slot == 0 || slot > c->nr_frames ? NULL : pgc__chunk_page(c, slot);
+}
+
+/*
  * A frame for a strict allocation on pool_idx when the pool has none and may
  * not grow (the capacity is taken by other nodes' frames): a free frame of
  * another node, nearest first, whose memory the kernel moves to this node.

@@ -82,10 +82,7 @@ static size_t page_size_of(const struct pgc_cache *c)
 
 /* ---- moving one page -------------------------------------------------- */
 
-#define MIG_FLAGS                                                                         \
-	(PGC_BIT(PGC_PG_ERROR) | PGC_BIT(PGC_PG_REFERENCED) | PGC_BIT(PGC_PG_UPTODATE) |     \
-	 PGC_BIT(PGC_PG_ACTIVE) | PGC_BIT(PGC_PG_CHECKED) | PGC_BIT(PGC_PG_MAPPEDTODISK) | \
-	 PGC_BIT(PGC_PG_UNEVICTABLE) | PGC_BIT(PGC_PG_DIRTY))
+#define MIG_FLAGS PGC_MIG_STATE_FLAGS
 
 /* Moves the private value or handle of a frozen page; -EAGAIN if in use. */
 static int move_private(struct pgc_mapping *m, struct pgc_page *page, struct pgc_page *newpage)
@@ -881,12 +878,8 @@ static unsigned collect_node(struct pgc_cache *c, struct pgc_mapping *m, int nod
 	uint32_t nchunks = atomic_load_explicit(&fr->nr_chunks, memory_order_acquire);
 	unsigned n = 0;
 	for (; *cursor < (nchunks << PGC_CHUNK_SHIFT) && n < max; (*cursor)++) {
-		uint32_t slot = *cursor & ((1u << PGC_CHUNK_SHIFT) - 1u);
-		struct pgc_chunk *ch = fr->chunks[*cursor >> PGC_CHUNK_SHIFT];
-		if (slot == 0 || slot > ch->nr_frames)
-			continue;
-		struct pgc_page *p = pgc__chunk_page(ch, slot);
-		if (pgc__page_node_of(p) != node || id_marked(moved, *cursor) ||
+		struct pgc_page *p = pgc__frames_slot(fr, *cursor);
+		if (!p || pgc__page_node_of(p) != node || id_marked(moved, *cursor) ||
 		    !pgc__get_unless_zero(p))
 			continue;
 		struct pgc_mapping *pm = atomic_load_explicit(&p->mapping, memory_order_acquire);

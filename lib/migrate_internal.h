@@ -11,6 +11,13 @@
 struct pgc_cache;
 struct pgc_page;
 
+/* The state flags that belong to a page's data, not to its frame: they go
+ * with the data when it moves (by copy, or by exchange with ONDIRTY too). */
+#define PGC_MIG_STATE_FLAGS                                                               \
+	(PGC_BIT(PGC_PG_ERROR) | PGC_BIT(PGC_PG_REFERENCED) | PGC_BIT(PGC_PG_UPTODATE) |     \
+	 PGC_BIT(PGC_PG_ACTIVE) | PGC_BIT(PGC_PG_CHECKED) | PGC_BIT(PGC_PG_MAPPEDTODISK) | \
+	 PGC_BIT(PGC_PG_UNEVICTABLE) | PGC_BIT(PGC_PG_DIRTY))
+
 /*
  * Moves pages[0..n) (each held by one reference of the caller, none on
  * node already) to node, in place (PGC_MOVE_INPLACE) or by copy, with the

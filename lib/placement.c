@@ -212,11 +212,7 @@ static struct pgc_place *place_get(struct pgc_cache *c)
 	}
 	pthread_mutex_init(&pl->lock, NULL);
 	pthread_mutex_init(&pl->thr_lock, NULL);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&pl->thr_cond, &ca);
-	pthread_condattr_destroy(&ca);
+	pgc__cond_init_monotonic(&pl->thr_cond);
 	pl->total.size = sizeof(pl->total);
 	struct pgc_place *none = NULL;
 	if (!atomic_compare_exchange_strong(&c->place, &none, pl)) {
@@ -333,14 +329,23 @@ struct step_ctx {
 	struct pgc_placement_stats st;
 };
 
+/* Steps since the note in access word a, or PLACE_NO_AGE if none. */
+static uint32_t age_of(uint32_t epoch, uint32_t a)
+{
+	return a ? ((epoch - (a >> PGC_ACC_EPOCH_SHIFT)) & 0xffffu) : PLACE_NO_AGE;
+}
+
 /*
  * What to do with a page whose access word is a: its target node index
- * (*why the reason, *hits its notes in the step of the last note), or -1.
+ * (*why the reason, *hits its notes in the step of the last note, and for
+ * a demotion *budget the count it spends: cold pages or displaced ones),
+ * or -1.
  */
-static int choose(struct step_ctx *s, unsigned pi, uint32_t a, uint8_t *why, unsigned *hits)
+static int choose(struct step_ctx *s, unsigned pi, uint32_t a, uint8_t *why, unsigned *hits,
+		  uint64_t **budget)
 {
 	const struct pgc_placement_config *k = &s->pl->cfg;
-	uint32_t age = a ? ((s->epoch - (a >> PGC_ACC_EPOCH_SHIFT)) & 0xffffu) : PLACE_NO_AGE;
+	uint32_t age = age_of(s->epoch, a);
 	int an = (int)(a & PGC_ACC_NODE_MASK) - 1;
 	int ai = an >= 0 ? pgc__node_index(s->c, an) : -1;
 	*hits = pgc__acc_hits(a);
@@ -361,6 +366,7 @@ static int choose(struct step_ctx *s, unsigned pi, uint32_t a, uint8_t *why, uns
 	bool not_hot = age > k->hot_steps || *hits < k->min_hits;
 	if ((cold && s->demote[pi] > 0) || (not_hot && s->displace[pi] > 0)) {
 		*why = R_DEMOTE;
+		*budget = cold && s->demote[pi] > 0 ? &s->demote[pi] : &s->displace[pi];
 		return s->pl->demote_to[pi];
 	}
 	return -1;
@@ -448,17 +454,15 @@ static void scan(struct step_ctx *s)
 		return;
 	uint32_t id = s->pl->hand % ids;
 	for (uint32_t n = 0; n < s->pl->cfg.scan_pages && n < ids; n++, id = (id + 1) % ids) {
-		uint32_t slot = id & ((1u << PGC_CHUNK_SHIFT) - 1u);
-		struct pgc_chunk *ch = fr->chunks[id >> PGC_CHUNK_SHIFT];
-		if (slot == 0 || slot > ch->nr_frames)
+		struct pgc_page *p = pgc__frames_slot(fr, id);
+		if (!p)
 			continue;
 		s->st.scanned++;
-		struct pgc_page *p = pgc__chunk_page(ch, slot);
 		if (pgc__flags(p) & PGC_BIT(PGC_PGI_FREE) ||
 		    !atomic_load_explicit(&p->mapping, memory_order_relaxed))
 			continue;
 		uint32_t a = atomic_load_explicit(&p->access, memory_order_relaxed);
-		if (a && ((s->epoch - (a >> PGC_ACC_EPOCH_SHIFT)) & 0xffffu) > PLACE_OLD_AGE) {
+		if (a && age_of(s->epoch, a) > PLACE_OLD_AGE) {
 			/* Old enough to be cold for good: pinned at that age, so
 			 * the 16-bit epoch never wraps round to look hot. */
 			uint32_t v = (a & 0xffffu) | (((s->epoch - PLACE_OLD_AGE) & 0xffffu)
@@ -475,16 +479,13 @@ static void scan(struct step_ctx *s)
 			continue;
 		uint8_t why;
 		unsigned hits;
-		int ti = choose(s, (unsigned)pi, a, &why, &hits);
+		uint64_t *budget = NULL;
+		int ti = choose(s, (unsigned)pi, a, &why, &hits, &budget);
 		if (ti < 0)
 			continue;
 		if (add(s, p, node, (unsigned)ti, why, hits) && why == R_DEMOTE) {
 			/* Demotions run first: the frame is free for a move in. */
-			if (s->demote[pi] > 0 && (a == 0 || ((s->epoch - (a >> PGC_ACC_EPOCH_SHIFT)) &
-							     0xffffu) >= s->pl->cfg.cold_steps))
-				s->demote[pi]--;
-			else
-				s->displace[pi]--;
+			(*budget)--;
 			s->credit[pi]++;
 		}
 	}
@@ -703,11 +704,7 @@ static void *place_thread(void *arg)
 		if (pl->cfg.policies)
 			step_locked(c, pl, NULL);
 		pthread_mutex_unlock(&pl->lock);
-		struct timespec ts;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		uint64_t ns = (uint64_t)ts.tv_nsec + (uint64_t)ms * 1000000u;
-		ts.tv_sec += (time_t)(ns / 1000000000u);
-		ts.tv_nsec = (long)(ns % 1000000000u);
+		struct timespec ts = pgc__timespec_ns(pgc__now_ns() + (uint64_t)ms * 1000000u);
 		pthread_mutex_lock(&pl->thr_lock);
 		while (!pl->stopping &&
 		       pthread_cond_timedwait(&pl->thr_cond, &pl->thr_lock, &ts) != ETIMEDOUT)

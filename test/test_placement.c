@@ -106,6 +106,17 @@ static int64_t version_of(const unsigned char *b, size_t ps, uint64_t idx)
 	return (w0 >> 32) == idx ? (int64_t)(uint32_t)w0 : -1;
 }
 
+/* Pages [from, from + n) read whole, each of version v. */
+static void check_versions(struct fx *f, uint64_t from, uint64_t n, int v)
+{
+	unsigned char *b = malloc(f->ps);
+	for (uint64_t i = from; i < from + n; i++) {
+		ck_assert_int_eq(pgc_read(f->m, b, f->ps, i * f->ps), (ssize_t)f->ps);
+		ck_assert_int_eq(version_of(b, f->ps, i), v);
+	}
+	free(b);
+}
+
 static void write_all(struct fx *f, uint64_t from, uint64_t n, uint32_t v)
 {
 	unsigned char *b = malloc(f->ps);
@@ -218,12 +229,7 @@ START_TEST(steps_with_one_node_move_nothing)
 	ck_assert_uint_eq(t.moved + t.promoted + t.demoted + t.bytes, 0);
 	ck_assert_uint_eq(mig_succeeded(&f, PGC_MR_NUMA_MISPLACED), 0);
 	/* Every page stays, with its bytes. */
-	unsigned char *b = malloc(f.ps);
-	for (uint64_t i = 0; i < 300; i++) {
-		ck_assert_int_eq(pgc_read(f.m, b, f.ps, i * f.ps), (ssize_t)f.ps);
-		ck_assert_int_eq(version_of(b, f.ps, i), 1);
-	}
-	free(b);
+	check_versions(&f, 0, 300, 1);
 	fx_fini(&f);
 }
 END_TEST
@@ -460,7 +466,6 @@ static void tiers(unsigned extra)
 	struct pgc_stats cs = {.size = sizeof(cs)};
 	ck_assert_int_eq(pgc_cache_stats(f.cache, &cs), 0);
 	ck_assert_uint_eq(cs.evictions, 0);
-	unsigned char *b = malloc(f.ps);
 	for (uint64_t i = 0; i < COLD + HOT; i++) {
 		pgc_page *p;
 		ck_assert_int_eq(pgc_mapping_find(f.m, i, &p), 0);
@@ -469,7 +474,6 @@ static void tiers(unsigned extra)
 		ck_assert_int_eq(version_of(pgc_page_data(p), f.ps, i), i < COLD ? 7 : 9);
 		pgc_page_put(p);
 	}
-	free(b);
 	fx_fini(&f);
 }
 
@@ -537,12 +541,7 @@ START_TEST(never_moves_pinned_locked_or_writeback)
 		ck_assert_int_ge(pgc_placement_step(f.cache, NULL), 0);
 	}
 	ck_assert_uint_eq(count_on(&f, 0, HELD, 1), HELD);
-	unsigned char *b = malloc(f.ps);
-	for (uint64_t i = 0; i < HELD; i++) {
-		ck_assert_int_eq(pgc_read(f.m, b, f.ps, i * f.ps), (ssize_t)f.ps);
-		ck_assert_int_eq(version_of(b, f.ps, i), 3);
-	}
-	free(b);
+	check_versions(&f, 0, HELD, 3);
 	fx_fini(&f);
 }
 END_TEST
@@ -580,16 +579,6 @@ END_TEST
 /* ---- exchange on a full node (PGC_MOVE_EXCHANGE) ----------------------- */
 
 enum { XN = 64 };
-
-static void check_versions(struct fx *f, uint64_t from, uint64_t n, int v)
-{
-	unsigned char *b = malloc(f->ps);
-	for (uint64_t i = from; i < from + n; i++) {
-		ck_assert_int_eq(pgc_read(f->m, b, f->ps, i * f->ps), (ssize_t)f->ps);
-		ck_assert_int_eq(version_of(b, f->ps, i), v);
-	}
-	free(b);
-}
 
 static uint64_t resident(struct fx *f, int node)
 {
