@@ -16,6 +16,13 @@ if(IS_ABSOLUTE "${CMAKE_INSTALL_INCLUDEDIR}")
 else()
   set(PGC_PC_INCLUDEDIR "\${prefix}/${CMAKE_INSTALL_INCLUDEDIR}")
 endif()
+# liburing, when the library uses it (PGC_HAVE_URING).
+set(PGC_PC_URING_MOD "")
+set(PGC_PC_URING_LIB "")
+if(PGC_HAVE_URING)
+  set(PGC_PC_URING_MOD " liburing")
+  set(PGC_PC_URING_LIB " -luring")
+endif()
 # Left as a placeholder for the install-time step below.
 set(PGC_PC_PREFIX "@CMAKE_INSTALL_PREFIX@")
 

@@ -236,7 +236,7 @@ int pgc__balance_dirty(struct pgc_mapping *m)
 	struct pgc_wb *wb = &c->wb;
 	if (!m->wb_counted)
 		return 0;
-	uint64_t dirty = atomic_load(&wb->nr_dirty);
+	uint64_t dirty = pgc__dirty_and_writeback(c);
 	if (dirty > wb->background)
 		pgc__wb_kick(c);
 	if (dirty < wb->limit)
@@ -288,7 +288,7 @@ int pgc__balance_dirty(struct pgc_mapping *m)
 			break;
 		}
 		uint64_t now = pgc__now_ns();
-		dirty = atomic_load(&wb->nr_dirty);
+		dirty = pgc__dirty_and_writeback(c);
 		if (dirty < low || written > 0) {
 			low = dirty;
 			progress_at = now;
@@ -303,7 +303,7 @@ int pgc__balance_dirty(struct pgc_mapping *m)
 		nanosleep(&ts, NULL);
 		if (pause < PGC_PAUSE_MAX_NS)
 			pause *= 2;
-		dirty = atomic_load(&wb->nr_dirty);
+		dirty = pgc__dirty_and_writeback(c);
 	}
 	atomic_fetch_add_explicit(&wb->throttle_ns, pgc__now_ns() - t0, memory_order_relaxed);
 	return err;

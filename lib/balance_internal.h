@@ -25,12 +25,24 @@ void pgc__wb_kick(struct pgc_cache *c);
  */
 int pgc__balance_dirty(struct pgc_mapping *m);
 
+/*
+ * What the dirty limit counts: dirty pages and pages under writeback, as
+ * the kernel's balance_dirty_pages does. A batched writeback has many pages
+ * in flight at once; if writers could dirty more meanwhile, a store that
+ * then fails the batch would find most of the cache dirty and leave readers
+ * no frame to take.
+ */
+static inline uint64_t pgc__dirty_and_writeback(const struct pgc_cache *c)
+{
+	return atomic_load_explicit(&c->wb.nr_dirty, memory_order_relaxed) +
+	       atomic_load_explicit(&c->nr_writeback, memory_order_relaxed);
+}
+
 /* True when dirtying one more page of m must go through pgc__balance_dirty(). */
 static inline bool pgc__dirty_exceeded(const struct pgc_mapping *m)
 {
 	const struct pgc_wb *wb = &m->cache->wb;
-	return m->wb_counted &&
-	       atomic_load_explicit(&wb->nr_dirty, memory_order_relaxed) >= wb->background;
+	return m->wb_counted && pgc__dirty_and_writeback(m->cache) >= wb->background;
 }
 
 #endif /* PGC_BALANCE_INTERNAL_H */

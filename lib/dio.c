@@ -118,7 +118,7 @@ static void cursor_copy_out(const struct iov_cursor *c, size_t skip, void *dst, 
  * what the store no longer holds.
  */
 static void update_cached(struct pgc_mapping *m, const struct iov_cursor *c, uint64_t pos,
-			  size_t len)
+			  size_t len, bool dirty)
 {
 	size_t ps = m->cache->frames.page_size;
 	uint32_t shift = m->cache->frames.page_shift;
@@ -137,14 +137,23 @@ static void update_cached(struct pgc_mapping *m, const struct iov_cursor *c, uin
 			cursor_copy_out(c, (size_t)(from - pos),
 					(char *)pgc__page_data(p) + (from - pstart), (size_t)(to - from));
 			pgc__page_seq_end(p);
+			if (dirty)
+				pgc_page_set_dirty(p);
 		}
 		pgc__unlock(p);
 		pgc__put(p);
 	}
 }
 
-static int check_args(struct pgc_mapping *m, int rw, const struct iovec *iov, int iovcnt,
-		      uint64_t offset, size_t *total)
+void pgc__dio_update_cached(struct pgc_mapping *m, const struct iovec *iov, int iovcnt,
+			    uint64_t pos, size_t len)
+{
+	struct iov_cursor cur = {.iov = iov, .cnt = iovcnt, .i = 0, .in = 0};
+	update_cached(m, &cur, pos, len, true);
+}
+
+int pgc__dio_check(struct pgc_mapping *m, int rw, const struct iovec *iov, int iovcnt,
+		   uint64_t offset, size_t *total)
 {
 	if (!m || !iov || iovcnt < 1 || iovcnt > IOV_MAX || (rw != PGC_READ && rw != PGC_WRITE))
 		return -EINVAL;
@@ -171,7 +180,7 @@ PGC_API ssize_t pgc_direct_io(pgc_mapping *m, int rw, const struct iovec *iov, i
 			      uint64_t offset)
 {
 	size_t total;
-	int err = check_args(m, rw, iov, iovcnt, offset, &total);
+	int err = pgc__dio_check(m, rw, iov, iovcnt, offset, &total);
 	if (err)
 		return pgc__io_return(err, err);
 	if (!m->ops.direct_IO)
@@ -242,7 +251,7 @@ static ssize_t transfer(struct pgc_mapping *m, int rw, const struct iovec *iov, 
 			break;
 		}
 		if (rw == PGC_WRITE)
-			update_cached(m, &cur, offset + done, (size_t)got);
+			update_cached(m, &cur, offset + done, (size_t)got, false);
 		cursor_advance(&cur, (size_t)got);
 		done += (size_t)got;
 		if ((size_t)got < len)

@@ -226,4 +226,26 @@ void pgc__mapping_tag_towrite(struct pgc_mapping *m, uint64_t start, uint64_t en
  */
 int pgc__mapping_wait_writeback(struct pgc_mapping *m, uint64_t start, uint64_t end);
 
+/* For the asynchronous layer (aio.c). */
+
+/*
+ * A read that takes cached, up-to-date pages only (rw.c): the bytes if every
+ * page of the range was cached (0 at or past the size), -EAGAIN at the
+ * first page that was not (some bytes may have been copied by then).
+ */
+ssize_t pgc__read_cached(struct pgc_mapping *m, void *buf, size_t len, uint64_t off);
+
+/* pgc_direct_io()'s checks of its arguments; *total gets the bytes (dio.c). */
+int pgc__dio_check(struct pgc_mapping *m, int rw, const struct iovec *iov, int iovcnt,
+		   uint64_t offset, size_t *total);
+
+/*
+ * After a direct write of len bytes at pos from iov done without the
+ * mapping's dio_lock: cached pages of the range get the bytes and are
+ * marked dirty, so that a writeback that raced with the write cannot leave
+ * the store older than the cache (dio.c).
+ */
+void pgc__dio_update_cached(struct pgc_mapping *m, const struct iovec *iov, int iovcnt,
+			    uint64_t pos, size_t len);
+
 #endif /* PGC_MAPPING_INTERNAL_H */

@@ -202,9 +202,10 @@ int pgc__page_alloc(struct pgc_cache *cache, int node, unsigned flags, struct pg
 	/* Attempts that reclaimed something, and waits after one that found
 	 * nothing it could take while other threads hold pages off the LRU
 	 * lists (a concurrent reclaim or migration): a small cache under load
-	 * should wait for them, not fail. The waits grow from 20 us to 2 ms,
-	 * about 0.1 s in all. When nobody else holds pages (this thread's own
-	 * migration holds them, say), waiting cannot help. */
+	 * should wait for them, not fail; so for pages under writeback. The
+	 * waits grow from 20 us to 2 ms, about 0.1 s in all. When nobody else
+	 * holds pages (this thread's own migration holds them, say), waiting
+	 * cannot help. */
 	unsigned idle = 0;
 	struct shrink_ctl sc = {.may_write = may_sleep};
 	for (unsigned attempt = 0; attempt < 16;) {
@@ -255,7 +256,13 @@ int pgc__page_alloc(struct pgc_cache *cache, int node, unsigned flags, struct pg
 			attempt++;
 			continue;
 		}
-		if (!may_sleep || idle >= PGC_ALLOC_MAX_WAITS || !pgc__lru_others_isolating(cache))
+		/* Pages under writeback come back clean (or dirty again,
+		 * with the store's error) when their write ends, which a
+		 * batched writeback of many runs makes take a while: wait for
+		 * them too, as the kernel's reclaim throttles on writeback. */
+		bool others = pgc__lru_others_isolating(cache) ||
+			      atomic_load_explicit(&cache->nr_writeback, memory_order_relaxed) > 0;
+		if (!may_sleep || idle >= PGC_ALLOC_MAX_WAITS || !others)
 			break;
 		idle++;
 		struct timespec ts = {0, (long)idle * 20000L};

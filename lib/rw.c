@@ -257,6 +257,30 @@ PGC_API ssize_t pgc_read(pgc_mapping *m, void *buf, size_t len, uint64_t off)
 	return pgc__io_return((ssize_t)done, 0);
 }
 
+ssize_t pgc__read_cached(struct pgc_mapping *m, void *buf, size_t len, uint64_t off)
+{
+	uint64_t size = atomic_load_explicit(&m->size, memory_order_acquire);
+	if (off >= size || len == 0)
+		return 0;
+	if (len > size - off)
+		len = (size_t)(size - off);
+	if (len > SSIZE_MAX)
+		len = SSIZE_MAX;
+	size_t ps = page_size_of(m), done = 0;
+	uint32_t shift = m->cache->frames.page_shift;
+	while (done < len) {
+		uint64_t pos = off + done, index = pos >> shift;
+		size_t in = (size_t)(pos & (ps - 1)), n = ps - in;
+		if (n > len - done)
+			n = len - done;
+		if (!read_optimistic(m, index, (char *)buf + done, in, n))
+			return -EAGAIN;
+		pgc__stat_inc(m->cache, PGC_ST_HITS);
+		done += n;
+	}
+	return (ssize_t)done;
+}
+
 /* ---- writes ---------------------------------------------------------- */
 
 PGC_API int pgc_write_begin(pgc_io *io, uint64_t pos, size_t len, pgc_clpage **clpp)
@@ -488,7 +512,7 @@ PGC_API ssize_t pgc_write(pgc_mapping *m, const void *buf, size_t len, uint64_t 
 static int throttle(struct pgc_mapping *m, struct pgc_io *io, uint64_t pos)
 {
 	const struct pgc_wb *wb = &m->cache->wb;
-	if (atomic_load_explicit(&wb->nr_dirty, memory_order_relaxed) < wb->limit) {
+	if (pgc__dirty_and_writeback(m->cache) < wb->limit) {
 		pgc__wb_kick(m->cache);
 		return 0;
 	}

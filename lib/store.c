@@ -22,6 +22,7 @@
 #include <limits.h>
 #include <linux/fs.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -40,6 +41,8 @@
 
 #include "alloc_internal.h"
 #include "assert_internal.h"
+#include "store_internal.h"
+#include "uring_internal.h"
 
 /*
  * Older kernel headers lack the flag and name the two fields spare space;
@@ -78,6 +81,8 @@ struct pgc_store {
 	bool blkdev;
 	uint32_t block_size;
 	uint32_t mem_align;
+	/* The engine asked for: PGC_STORE_URING or PGC_STORE_PSYNC. */
+	_Atomic int engine;
 	/*
 	 * Writes of pages take it shared, trimming takes it exclusive. Without
 	 * it a trim that read the mapping's size before the mapping grew could
@@ -163,6 +168,7 @@ static int store_make(int fd, bool own, pgc_store **storep)
 	s->own_fd = own;
 	snprintf(s->name, sizeof(s->name), "fd %d", fd);
 	s->blkdev = S_ISBLK(st.st_mode);
+	atomic_init(&s->engine, pgc__uring_usable() ? PGC_STORE_URING : PGC_STORE_PSYNC);
 	learn_alignment(s);
 	*storep = s;
 	return 0;
@@ -250,6 +256,24 @@ PGC_API int pgc_store_fd(const pgc_store *s)
 	return s ? s->fd : -EINVAL;
 }
 
+PGC_API int pgc_store_set_engine(pgc_store *s, int engine)
+{
+	if (!s || (engine != PGC_STORE_PSYNC && engine != PGC_STORE_URING))
+		return -EINVAL;
+	if (engine == PGC_STORE_URING && !pgc__uring_probe())
+		return -EOPNOTSUPP;
+	atomic_store(&s->engine, engine);
+	return 0;
+}
+
+PGC_API int pgc_store_engine(const pgc_store *s)
+{
+	if (!s)
+		return -EINVAL;
+	int e = atomic_load(&s->engine);
+	return e == PGC_STORE_URING && pgc__uring_usable() ? PGC_STORE_URING : PGC_STORE_PSYNC;
+}
+
 PGC_API size_t pgc_store_block_size(const pgc_store *s)
 {
 	return s ? s->block_size : 0;
@@ -321,18 +345,37 @@ static ssize_t check_request(const struct pgc_store *s, const struct iovec *iov,
 	return (ssize_t)total;
 }
 
+/* One attempt at a transfer: through this thread's ring when the store
+ * uses io_uring (and the ring says neither -EAGAIN nor "no ring"), else
+ * preadv/pwritev. Returns bytes or -errno. */
+static ssize_t transfer_once(const struct pgc_store *s, int rw, const struct iovec *v, int cnt,
+			     off_t pos, const struct pgc_cache *log)
+{
+	if (atomic_load_explicit(&s->engine, memory_order_relaxed) == PGC_STORE_URING) {
+		struct pgc__io io = {.fd = s->fd, .write = rw == PGC_WRITE, .iov = v, .iovcnt = cnt,
+				     .off = (uint64_t)pos};
+		if (pgc__uring_run(&io, 1, log) == 0 && io.res != -EAGAIN)
+			return io.res;
+	}
+	ssize_t r = rw == PGC_READ ? preadv(s->fd, v, cnt, pos) : pwritev(s->fd, v, cnt, pos);
+	return r < 0 ? -errno : r;
+}
+
 /*
- * Runs preadv or pwritev until @p total bytes are done, a read reaches the
- * end of the file, or an error. The kernel may stop short (a signal, the
- * 2 GiB cap of one call); the rest is resumed without copying the caller's
+ * Transfers until @p total bytes are done, a read reaches the end of the
+ * file, or an error; @p done bytes of it are already done (a request that
+ * a batch finished short). The kernel may stop short (a signal, the 2 GiB
+ * cap of one call); the rest is resumed without copying the caller's
  * array: a partly done buffer is finished alone, then the array goes on
  * from the next one.
  */
 static ssize_t transfer(const struct pgc_store *s, int rw, const struct iovec *iov, int iovcnt,
-			uint64_t offset, size_t total)
+			uint64_t offset, size_t total, size_t done, const struct pgc_cache *log)
 {
-	size_t done = 0, skip = 0;
+	size_t skip = done;
 	int i = 0;
+	while (i < iovcnt && skip >= iov[i].iov_len)
+		skip -= iov[i++].iov_len;
 	while (done < total) {
 		struct iovec one;
 		const struct iovec *v = iov + i;
@@ -344,11 +387,11 @@ static ssize_t transfer(const struct pgc_store *s, int rw, const struct iovec *i
 			cnt = 1;
 		}
 		off_t pos = (off_t)(offset + done);
-		ssize_t r = rw == PGC_READ ? preadv(s->fd, v, cnt, pos) : pwritev(s->fd, v, cnt, pos);
+		ssize_t r = transfer_once(s, rw, v, cnt, pos, log);
 		if (r < 0) {
-			if (errno == EINTR)
+			if (r == -EINTR)
 				continue;
-			return -errno;
+			return r;
 		}
 		if (r == 0) {
 			if (rw == PGC_READ)
@@ -386,7 +429,7 @@ PGC_API ssize_t pgc_store_read(pgc_store *s, const struct iovec *iov, int iovcnt
 	ssize_t total = check_request(s, iov, iovcnt, offset);
 	if (total <= 0)
 		return total;
-	return transfer(s, PGC_READ, iov, iovcnt, offset, (size_t)total);
+	return transfer(s, PGC_READ, iov, iovcnt, offset, (size_t)total, 0, NULL);
 }
 
 PGC_API ssize_t pgc_store_write(pgc_store *s, const struct iovec *iov, int iovcnt,
@@ -395,7 +438,7 @@ PGC_API ssize_t pgc_store_write(pgc_store *s, const struct iovec *iov, int iovcn
 	ssize_t total = check_request(s, iov, iovcnt, offset);
 	if (total <= 0)
 		return total;
-	return transfer(s, PGC_WRITE, iov, iovcnt, offset, (size_t)total);
+	return transfer(s, PGC_WRITE, iov, iovcnt, offset, (size_t)total, 0, NULL);
 }
 
 /* ---- mapping operations ------------------------------------------------ */
@@ -447,20 +490,19 @@ static void page_iovs_free(struct page_iovs *pv)
 
 /* Sends iovecs in batches of at most IOV_MAX: one request when it fits. */
 static ssize_t store_io_iovs(struct pgc_store *s, int rw, const struct iovec *v, int n,
-			     uint64_t offset)
+			     uint64_t offset, const struct pgc_cache *log)
 {
 	size_t done = 0;
 	for (int i = 0; i < n; i += IOV_MAX) {
 		int cnt = n - i < IOV_MAX ? n - i : IOV_MAX;
-		ssize_t r = rw == PGC_READ ? pgc_store_read(s, v + i, cnt, offset + done)
-					   : pgc_store_write(s, v + i, cnt, offset + done);
+		ssize_t want = check_request(s, v + i, cnt, offset + done);
+		if (want <= 0)
+			return want;
+		ssize_t r = transfer(s, rw, v + i, cnt, offset + done, (size_t)want, 0, log);
 		if (r < 0)
 			return r;
 		done += (size_t)r;
-		size_t want = 0;
-		for (int j = i; j < i + cnt; j++)
-			want += v[j].iov_len;
-		if ((size_t)r < want)
+		if (r < want)
 			break; /* end of file */
 	}
 	return (ssize_t)done;
@@ -495,7 +537,7 @@ static int store_read_pages(pgc_mapping *m, pgc_page **pages, unsigned nr)
 		int err = page_iovs_build(&pv, pages, nio, ps);
 		if (err)
 			return err;
-		ssize_t r = store_io_iovs(s, PGC_READ, pv.v, pv.n, first * ps);
+		ssize_t r = store_io_iovs(s, PGC_READ, pv.v, pv.n, first * ps, pgc_mapping_cache(m));
 		page_iovs_free(&pv);
 		if (r < 0)
 			return (int)r;
@@ -551,47 +593,153 @@ static int store_trim(struct pgc_store *s, pgc_mapping *m, uint64_t write_end)
 	return err;
 }
 
+/* A run of pages to write, with its iovecs (no I/O if nio is 0). */
+struct run_io {
+	struct page_iovs pv;
+	uint64_t off, len;
+	unsigned nio;
+};
+
+/*
+ * Prepares the write of a run of consecutive locked pages. Pages wholly
+ * past the mapping's size hold nothing the file should keep (truncate drops
+ * them); writing them would only be trimmed away again.
+ */
+static int run_prepare(struct pgc_store *s, pgc_mapping *m, pgc_page **pages, unsigned nr,
+		       struct run_io *ri)
+{
+	size_t ps = mapping_page_size(m);
+	uint64_t first = pgc_page_index(pages[0]);
+	ri->off = first * ps;
+	ri->nio = pages_before(first, nr, pgc_mapping_size(m), ps);
+	ri->pv.v = ri->pv.stack;
+	if (ri->nio == 0)
+		return 0;
+	int err = page_iovs_build(&ri->pv, pages, ri->nio, ps);
+	if (err) {
+		ri->nio = 0;
+		return err;
+	}
+	ri->len = (uint64_t)ri->nio * ps;
+	if (s->blkdev) {
+		/* A device cannot grow: stop the last page at its end, which
+		 * is a block multiple. */
+		uint64_t dev;
+		struct iovec *last = &ri->pv.v[ri->pv.n - 1];
+		if (pgc_store_size(s, &dev) == 0 && ri->off + ri->len > dev &&
+		    ri->off + ri->len - dev < last->iov_len) {
+			uint64_t cut = ri->off + ri->len - dev;
+			last->iov_len -= cut;
+			ri->len -= cut;
+		}
+	}
+	return 0;
+}
+
+/* Scratch space of write_runs() for nr runs. */
+struct run_scratch {
+	struct pgc__io *ios; /* the requests given to the ring */
+	unsigned *run_of;    /* the run of each request */
+	ssize_t *res;        /* each run's result; -EAGAIN: not done yet */
+};
+
+/*
+ * Writes runs with the trim lock held shared: all of them submitted at once
+ * on this thread's ring when the store uses io_uring, then each run the
+ * ring did not finish (a short write, -EAGAIN, more than IOV_MAX buffers,
+ * no ring) is done by the synchronous loop. errors[i] gets run i's error.
+ */
+static void write_runs(struct pgc_store *s, pgc_mapping *m, struct run_io *ri, unsigned nr,
+		       struct run_scratch *sc, int *errors)
+{
+	const struct pgc_cache *log = pgc_mapping_cache(m);
+	unsigned k = 0;
+	for (unsigned i = 0; i < nr; i++) {
+		sc->res[i] = -EAGAIN;
+		if (ri[i].nio && ri[i].pv.n <= IOV_MAX) {
+			sc->ios[k] = (struct pgc__io){.fd = s->fd, .write = true, .iov = ri[i].pv.v,
+						      .iovcnt = ri[i].pv.n, .off = ri[i].off};
+			sc->run_of[k++] = i;
+		}
+	}
+	if (k && atomic_load_explicit(&s->engine, memory_order_relaxed) == PGC_STORE_URING &&
+	    pgc__uring_run(sc->ios, k, log) == 0)
+		for (unsigned j = 0; j < k; j++)
+			sc->res[sc->run_of[j]] = sc->ios[j].res;
+	for (unsigned i = 0; i < nr; i++) {
+		ssize_t r = sc->res[i];
+		errors[i] = 0;
+		if (!ri[i].nio || r == (ssize_t)ri[i].len)
+			continue;
+		if (r < 0 && r != -EAGAIN && r != -EINTR) {
+			errors[i] = (int)r;
+			continue;
+		}
+		if (ri[i].pv.n > IOV_MAX)
+			r = store_io_iovs(s, PGC_WRITE, ri[i].pv.v, ri[i].pv.n, ri[i].off, log);
+		else
+			r = transfer(s, PGC_WRITE, ri[i].pv.v, ri[i].pv.n, ri[i].off,
+				     (size_t)ri[i].len, r > 0 ? (size_t)r : 0, log);
+		if (r < 0)
+			errors[i] = (int)r;
+		else
+			pgc_assert((uint64_t)r == ri[i].len);
+	}
+}
+
+/*
+ * Writes a batch of runs (pgc_write_batch_fn), then trims the file once if
+ * the last of them went past the mapping's size. A trim that fails is the
+ * error of every run that ended past the size.
+ */
+static void store_write_batch(pgc_mapping *m, pgc_page **pages, const unsigned *run_nr,
+			      int *errors, unsigned nr, void *arg)
+{
+	struct pgc_store *s = arg;
+	struct run_io *ri = pgc__calloc(nr, sizeof(*ri));
+	struct run_scratch sc = {
+		.ios = pgc__malloc(nr * sizeof(*sc.ios)),
+		.run_of = pgc__malloc(nr * sizeof(*sc.run_of)),
+		.res = pgc__malloc(nr * sizeof(*sc.res)),
+	};
+	if (!ri || !sc.ios || !sc.run_of || !sc.res) {
+		for (unsigned i = 0; i < nr; i++)
+			errors[i] = -ENOMEM;
+		goto out;
+	}
+	pgc_page **p = pages;
+	for (unsigned i = 0; i < nr; p += run_nr[i], i++)
+		errors[i] = run_prepare(s, m, p, run_nr[i], &ri[i]);
+	pthread_rwlock_rdlock(&s->trim_lock);
+	write_runs(s, m, ri, nr, &sc, errors);
+	pthread_rwlock_unlock(&s->trim_lock);
+	uint64_t end = 0;
+	for (unsigned i = 0; i < nr; i++)
+		if (ri[i].nio && !errors[i] && ri[i].off + ri[i].len > end)
+			end = ri[i].off + ri[i].len;
+	uint64_t msize = pgc_mapping_size(m);
+	int terr = end > msize ? store_trim(s, m, end) : 0;
+	for (unsigned i = 0; i < nr && terr; i++)
+		if (ri[i].nio && !errors[i] && ri[i].off + ri[i].len > msize)
+			errors[i] = terr;
+	for (unsigned i = 0; i < nr; i++)
+		page_iovs_free(&ri[i].pv);
+out:
+	free(ri);
+	free(sc.ios);
+	free(sc.run_of);
+	free(sc.res);
+}
+
 /* Writes a run of consecutive locked pages with one request, then trims. */
 static int store_write_pages(pgc_mapping *m, pgc_page **pages, unsigned nr)
 {
 	struct pgc_store *s = pgc_mapping_owner(m);
 	if (!s || !pages || nr == 0)
 		return -EINVAL;
-	size_t ps = mapping_page_size(m);
-	uint64_t first = pgc_page_index(pages[0]);
-	uint64_t off = first * ps;
-	/*
-	 * Pages wholly past the mapping's size hold nothing the file should
-	 * keep (truncate drops them); writing them would only be trimmed
-	 * away again.
-	 */
-	unsigned nio = pages_before(first, nr, pgc_mapping_size(m), ps);
-	if (nio == 0)
-		return 0;
-	struct page_iovs pv;
-	int err = page_iovs_build(&pv, pages, nio, ps);
-	if (err)
-		return err;
-	uint64_t len = (uint64_t)nio * ps;
-	if (s->blkdev) {
-		/* A device cannot grow: stop the last page at its end, which
-		 * is a block multiple. */
-		uint64_t dev;
-		if (pgc_store_size(s, &dev) == 0 && off + len > dev &&
-		    off + len - dev < pv.v[pv.n - 1].iov_len) {
-			uint64_t cut = off + len - dev;
-			pv.v[pv.n - 1].iov_len -= cut;
-			len -= cut;
-		}
-	}
-	pthread_rwlock_rdlock(&s->trim_lock);
-	ssize_t r = store_io_iovs(s, PGC_WRITE, pv.v, pv.n, off);
-	pthread_rwlock_unlock(&s->trim_lock);
-	page_iovs_free(&pv);
-	if (r < 0)
-		return (int)r;
-	pgc_assert((uint64_t)r == len);
-	return store_trim(s, m, off + len);
+	int err = 0;
+	store_write_batch(m, pages, &nr, &err, 1, s);
+	return err;
 }
 
 static int store_writepage(pgc_mapping *m, pgc_page *page, struct pgc_writeback_control *wbc)
@@ -602,17 +750,11 @@ static int store_writepage(pgc_mapping *m, pgc_page *page, struct pgc_writeback_
 	return store_write_pages(m, &page, 1);
 }
 
-static int store_write_run(pgc_mapping *m, pgc_page **pages, unsigned nr, void *arg)
-{
-	(void)arg;
-	return store_write_pages(m, pages, nr);
-}
-
 static int store_writepages(pgc_mapping *m, struct pgc_writeback_control *wbc)
 {
-	/* The default run length (256 pages) fits in one pwritev (IOV_MAX
-	 * is 1024 on Linux), so each run is one request. */
-	return pgc_mapping_writeback_runs(m, wbc, store_write_run, pgc_mapping_owner(m), 0);
+	/* Runs of up to 256 pages (one pwritev each: IOV_MAX is 1024 on
+	 * Linux), up to 32 of them in flight together. */
+	return pgc_mapping_writeback_batch(m, wbc, store_write_batch, pgc_mapping_owner(m), 0, 0);
 }
 
 /*
@@ -620,10 +762,9 @@ static int store_writepages(pgc_mapping *m, struct pgc_writeback_control *wbc)
  * past the file's end wait in the cache, and the holes below them read as
  * zeros, as they do through the cache (store_read_pages).
  */
-static ssize_t store_direct_read(struct pgc_store *s, pgc_mapping *m, const struct iovec *iov,
-				 int iovcnt, uint64_t offset)
+ssize_t pgc__store_direct_read_done(pgc_mapping *m, const struct iovec *iov, int iovcnt,
+				    uint64_t offset, ssize_t r)
 {
-	ssize_t r = pgc_store_read(s, iov, iovcnt, offset);
 	uint64_t size = pgc_mapping_size(m);
 	if (r < 0 || offset >= size)
 		return r;
@@ -646,6 +787,13 @@ static ssize_t store_direct_read(struct pgc_store *s, pgc_mapping *m, const stru
 		skip = 0;
 	}
 	return r;
+}
+
+static ssize_t store_direct_read(struct pgc_store *s, pgc_mapping *m, const struct iovec *iov,
+				 int iovcnt, uint64_t offset)
+{
+	return pgc__store_direct_read_done(m, iov, iovcnt, offset,
+					   pgc_store_read(s, iov, iovcnt, offset));
 }
 
 static ssize_t store_direct_IO(pgc_mapping *m, int rw, const struct iovec *iov, int iovcnt,
@@ -701,6 +849,16 @@ static int store_sync(pgc_mapping *m, uint64_t start, uint64_t end)
 	(void)start;
 	(void)end;
 	return pgc_store_sync(pgc_mapping_owner(m));
+}
+
+pgc_store *pgc__store_of(const struct pgc_mapping_ops *ops, void *owner)
+{
+	return ops && ops->direct_IO == store_direct_IO ? owner : NULL;
+}
+
+int pgc__store_direct_write_done(pgc_store *s, pgc_mapping *m, uint64_t end)
+{
+	return end > pgc_mapping_size(m) ? store_trim(s, m, end) : 0;
 }
 
 static const struct pgc_mapping_ops store_ops = {

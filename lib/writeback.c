@@ -244,24 +244,30 @@ PGC_API int pgc_mapping_writeback(pgc_mapping *m, uint64_t start, uint64_t end, 
 	return err;
 }
 
-/* A run of consecutive pages being gathered for one write. */
+/*
+ * Runs of consecutive pages being gathered for one call of the store:
+ * pages[] holds the runs one after the other, run_nr[] their lengths.
+ * pgc_mapping_writeback_runs() is the case of one run per call.
+ */
 struct run_walk {
 	struct pgc_mapping *m;
 	struct pgc_writeback_control *wbc;
-	pgc_write_run_fn fn;
+	pgc_write_run_fn run_fn;
+	pgc_write_batch_fn batch_fn;
 	void *arg;
-	unsigned max, nr;
+	unsigned max, max_runs, cap; /* pages per run, runs and pages per call */
+	unsigned nr, runs;           /* pages and runs gathered */
 	int first_error;
 	struct pgc_page **pages;
+	unsigned *run_nr;
+	int *errors;
 };
 
-static void run_flush(struct run_walk *w)
+/* Ends the writeback of one run the store has written (err 0) or not. */
+static void run_finish(struct run_walk *w, struct pgc_page **pages, unsigned nr, int err)
 {
-	if (w->nr == 0)
-		return;
-	int err = w->fn(w->m, w->pages, w->nr, w->arg);
-	for (unsigned i = 0; i < w->nr; i++) {
-		struct pgc_page *p = w->pages[i];
+	for (unsigned i = 0; i < nr; i++) {
+		struct pgc_page *p = pages[i];
 		if (err) {
 			/* Nothing is lost: the data stays dirty for a later try. */
 			pgc__set(p, PGC_PG_ERROR);
@@ -276,21 +282,43 @@ static void run_flush(struct run_walk *w)
 	}
 	if (err) {
 		pgc_mapping_set_error(w->m, err);
-		pgc__wb_write_failed(w->m, atomic_load(&w->pages[0]->index), w->nr, err);
+		pgc__wb_write_failed(w->m, atomic_load(&pages[0]->index), nr, err);
 		if (!w->first_error)
 			w->first_error = err;
 	} else {
 		pgc__wb_write_ok(w->m);
 	}
+}
+
+static void run_flush(struct run_walk *w)
+{
+	if (w->nr == 0)
+		return;
+	if (w->batch_fn) {
+		for (unsigned r = 0; r < w->runs; r++)
+			w->errors[r] = 0;
+		w->batch_fn(w->m, w->pages, w->run_nr, w->errors, w->runs, w->arg);
+	} else {
+		w->errors[0] = w->run_fn(w->m, w->pages, w->nr, w->arg);
+	}
+	struct pgc_page **p = w->pages;
+	for (unsigned r = 0; r < w->runs; r++) {
+		int err = w->errors[r] > 0 ? -EIO : w->errors[r];
+		run_finish(w, p, w->run_nr[r], err);
+		p += w->run_nr[r];
+	}
 	w->nr = 0;
+	w->runs = 0;
 }
 
 static int run_visit(pgc_page *page, void *arg)
 {
 	struct run_walk *w = arg;
 	uint64_t idx = atomic_load_explicit(&page->index, memory_order_relaxed);
-	if (w->nr && (w->nr == w->max ||
-		      atomic_load_explicit(&w->pages[w->nr - 1]->index, memory_order_relaxed) + 1 != idx))
+	bool extends = w->nr && w->run_nr[w->runs - 1] < w->max &&
+		       atomic_load_explicit(&w->pages[w->nr - 1]->index, memory_order_relaxed) + 1 ==
+			       idx;
+	if (w->nr && !extends && (w->runs == w->max_runs || w->nr == w->cap))
 		run_flush(w);
 	if (!pgc__trylock(page)) {
 		if (w->wbc->sync_mode == PGC_WB_NONE)
@@ -318,8 +346,53 @@ static int run_visit(pgc_page *page, void *arg)
 	}
 	pgc_page_start_writeback(page);
 	pgc__get(page);
+	/* The page may have waited above: is it still next to the last? */
+	extends = w->nr && w->run_nr[w->runs - 1] < w->max &&
+		  atomic_load_explicit(&w->pages[w->nr - 1]->index, memory_order_relaxed) + 1 == idx;
+	if (w->nr == w->cap || (!extends && w->runs == w->max_runs))
+		run_flush(w); /* holds no page of this one: it is not in pages[] yet */
+	if (!w->nr || !extends)
+		w->run_nr[w->runs++] = 0;
+	w->run_nr[w->runs - 1]++;
 	w->pages[w->nr++] = page;
 	return 0;
+}
+
+static int writeback_gather(pgc_mapping *m, struct pgc_writeback_control *ucwbc,
+			    struct run_walk *w)
+{
+	struct pgc_writeback_control local;
+	int err = PGC__ABI_IN(local, ucwbc, PGC_WRITEBACK_CONTROL_SIZE_0_1);
+	if (err)
+		return err;
+	/* As in pgc_mapping_write_page(): an older caller's is copied. */
+	struct pgc_writeback_control *wbc = ucwbc->size >= sizeof(local) ? ucwbc : &local;
+	w->m = m;
+	w->wbc = wbc;
+	w->pages = pgc__malloc(w->cap * sizeof(*w->pages));
+	w->run_nr = pgc__malloc(w->max_runs * sizeof(*w->run_nr));
+	w->errors = pgc__malloc(w->max_runs * sizeof(*w->errors));
+	int ret = -ENOMEM;
+	if (w->pages && w->run_nr && w->errors) {
+		ret = walk_to_write(m, wbc, run_visit, w);
+		run_flush(w);
+	}
+	free(w->pages);
+	free(w->run_nr);
+	free(w->errors);
+	if (wbc == &local)
+		PGC__ABI_OUT(ucwbc, local);
+	if (ret < 0)
+		return ret;
+	return w->first_error;
+}
+
+static unsigned run_limit(unsigned max_run)
+{
+	if (max_run == 0)
+		return 256;
+	/* one pwritev takes IOV_MAX (1024) buffers */
+	return max_run > PGC_MAX_RUN ? PGC_MAX_RUN : max_run;
 }
 
 PGC_API int pgc_mapping_writeback_runs(pgc_mapping *m, struct pgc_writeback_control *ucwbc,
@@ -327,26 +400,26 @@ PGC_API int pgc_mapping_writeback_runs(pgc_mapping *m, struct pgc_writeback_cont
 {
 	if (!m || !ucwbc || !fn)
 		return -EINVAL;
-	struct pgc_writeback_control local;
-	int err = PGC__ABI_IN(local, ucwbc, PGC_WRITEBACK_CONTROL_SIZE_0_1);
-	if (err)
-		return err;
-	/* As in pgc_mapping_write_page(): an older caller's is copied. */
-	struct pgc_writeback_control *wbc = ucwbc->size >= sizeof(local) ? ucwbc : &local;
-	if (max_run == 0)
-		max_run = 256;
-	if (max_run > PGC_MAX_RUN)
-		max_run = PGC_MAX_RUN; /* one pwritev takes IOV_MAX (1024) buffers */
-	struct run_walk w = {.m = m, .wbc = wbc, .fn = fn, .arg = arg, .max = max_run};
-	w.pages = pgc__malloc(max_run * sizeof(*w.pages));
-	if (!w.pages)
-		return -ENOMEM;
-	int ret = walk_to_write(m, wbc, run_visit, &w);
-	run_flush(&w);
-	free(w.pages);
-	if (wbc == &local)
-		PGC__ABI_OUT(ucwbc, local);
-	if (ret < 0)
-		return ret;
-	return w.first_error;
+	struct run_walk w = {.run_fn = fn, .arg = arg, .max = run_limit(max_run), .max_runs = 1};
+	w.cap = w.max;
+	return writeback_gather(m, ucwbc, &w);
+}
+
+PGC_API int pgc_mapping_writeback_batch(pgc_mapping *m, struct pgc_writeback_control *ucwbc,
+					pgc_write_batch_fn fn, void *arg, unsigned max_run,
+					unsigned max_runs)
+{
+	if (!m || !ucwbc || !fn)
+		return -EINVAL;
+	if (max_runs == 0)
+		max_runs = 32;
+	if (max_runs > PGC_MAX_BATCH_RUNS)
+		max_runs = PGC_MAX_BATCH_RUNS;
+	struct run_walk w = {.batch_fn = fn, .arg = arg, .max = run_limit(max_run),
+			     .max_runs = max_runs};
+	uint64_t cap = (uint64_t)w.max * max_runs;
+	w.cap = cap > PGC_MAX_BATCH_PAGES ? PGC_MAX_BATCH_PAGES : (unsigned)cap;
+	if (w.cap < w.max)
+		w.cap = w.max;
+	return writeback_gather(m, ucwbc, &w);
 }

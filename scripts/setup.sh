@@ -46,6 +46,7 @@ demo_packages=(
 	pkg-config
 	libnuma-dev
 	liburcu-dev
+	liburing-dev # io_uring in the file store (optional: the build works without)
 )
 
 # What the tests need besides.

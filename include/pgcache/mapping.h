@@ -756,6 +756,57 @@ PGC_API int pgc_mapping_writeback_runs(pgc_mapping *mapping, struct pgc_writebac
 				       pgc_write_run_fn fn, void *arg, unsigned max_run);
 
 /**
+ * @brief Writes a batch of runs for pgc_mapping_writeback_batch(): a store
+ * that can have many requests in flight (io_uring, a disk array) submits
+ * them all, then waits for all.
+ * @param mapping the mapping.
+ * @param pages   the pages of every run, one run after the other; each run
+ *                has consecutive indexes, lowest first; every page is
+ *                locked, no longer dirty and under writeback.
+ * @param run_nr  the length of each run in pages (each at least 1).
+ * @param errors  one per run, 0 on entry: set a run's to a negative errno
+ *                if it was not written (then every page of that run is
+ *                dirtied again and gets ERROR; a positive value counts as
+ *                -EIO).
+ * @param nr_runs the number of runs (at least 1).
+ * @param arg     the argument given to pgc_mapping_writeback_batch().
+ */
+typedef void (*pgc_write_batch_fn)(pgc_mapping *mapping, pgc_page **pages, const unsigned *run_nr,
+				   int *errors, unsigned nr_runs, void *arg);
+
+/** The most runs pgc_mapping_writeback_batch() passes in one call. */
+#define PGC_MAX_BATCH_RUNS 256u
+
+/** The most pages pgc_mapping_writeback_batch() passes in one call. */
+#define PGC_MAX_BATCH_PAGES 4096u
+
+/**
+ * @brief pgc_mapping_writeback_runs() for stores that take many requests at
+ * once: the runs are gathered as there, and @p fn gets up to @p max_runs of
+ * them (and up to #PGC_MAX_BATCH_PAGES pages) in one call, so that their
+ * writes can be in flight together. A batch is passed early when the walk
+ * must wait for a page (with #PGC_WB_ALL), so that no page of it stays
+ * locked while the walk sleeps. Each run's error is handled as a failed
+ * run of pgc_mapping_writeback_runs().
+ *
+ * @param mapping  the mapping.
+ * @param wbc      as for pgc_mapping_writeback_runs().
+ * @param fn       writes a batch of runs.
+ * @param arg      passed to @p fn.
+ * @param max_run  most pages in one run (0 means 256; at most #PGC_MAX_RUN).
+ * @param max_runs most runs in one call (0 means 32; at most
+ *                 #PGC_MAX_BATCH_RUNS).
+ * @return as pgc_mapping_writeback_runs(): 0, -EINVAL, -E2BIG, -ENOMEM, or
+ *         the first error of a run.
+ * @par Thread safety
+ * Safe from any thread; may sleep on page locks. The caller holds no page
+ * lock of the mapping.
+ */
+PGC_API int pgc_mapping_writeback_batch(pgc_mapping *mapping, struct pgc_writeback_control *wbc,
+					pgc_write_batch_fn fn, void *arg, unsigned max_run,
+					unsigned max_runs);
+
+/**
  * @brief Sets the alignment and size limits that pgc_direct_io() enforces.
  * A store sets them when it attaches a mapping (pgc_store_mapping_create()).
  * Default: 512-byte blocks and buffers, 1 MiB segments.

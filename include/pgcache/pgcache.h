@@ -23,5 +23,6 @@
 #include <pgcache/store.h>
 #include <pgcache/migrate.h>
 #include <pgcache/placement.h>
+#include <pgcache/aio.h>
 
 #endif /* PGCACHE_PGCACHE_H */

@@ -8,7 +8,9 @@
  * A store implements the mapping operations readpage, readpages,
  * writepage, writepages, direct_IO, resize and sync (pgc_store_ops()); the
  * mapping's owner pointer is the store. pgc_store_mapping_create() does the
- * wiring.
+ * wiring. Transfers go through io_uring where the library was built with
+ * liburing and the kernel allows it, else through preadv/pwritev
+ * (pgc_store_set_engine()).
  *
  * O_DIRECT needs aligned offsets, lengths and buffers. The store learns the
  * file system's logical block size and memory alignment (statx
@@ -103,6 +105,51 @@ PGC_API int pgc_store_close(pgc_store *store);
  * Safe from any thread.
  */
 PGC_API int pgc_store_fd(const pgc_store *store);
+
+/**
+ * How a store transfers (pgc_store_set_engine()).
+ */
+enum pgc_store_engine {
+	/** preadv(2) and pwritev(2): one request at a time per thread. */
+	PGC_STORE_PSYNC = 0,
+	/**
+	 * io_uring, through liburing: each thread that transfers has a ring
+	 * of its own, made on its first request; writeback submits all the
+	 * runs of a batch (up to 32) together. A request the ring finishes
+	 * short or with -EAGAIN is finished with preadv/pwritev. The default
+	 * where the library was built with liburing and the process can set
+	 * up a ring.
+	 */
+	PGC_STORE_URING = 1,
+};
+
+/**
+ * @brief Chooses how the store transfers; it may change while the store is
+ * in use (requests in flight finish the way they started).
+ * @param store  the store.
+ * @param engine a #pgc_store_engine.
+ * @return 0; -EINVAL for NULL or an unknown engine; -EOPNOTSUPP for
+ *         #PGC_STORE_URING when the library was built without liburing or
+ *         the process could not set up a ring (the kernel lacks io_uring,
+ *         a seccomp filter or /proc/sys/kernel/io_uring_disabled refuses
+ *         it, RLIMIT_MEMLOCK on kernels before 5.12). When a ring cannot
+ *         be set up later, on a thread's first request, the store falls
+ *         back to #PGC_STORE_PSYNC for good and says so once through the
+ *         log callback of the mapping's cache (#PGC_LOG_WARN).
+ * @par Thread safety
+ * Safe from any thread.
+ */
+PGC_API int pgc_store_set_engine(pgc_store *store, int engine);
+
+/**
+ * @brief How the store transfers now.
+ * @param store the store.
+ * @return a #pgc_store_engine: #PGC_STORE_URING only while io_uring is
+ *         usable in the process; -EINVAL for NULL.
+ * @par Thread safety
+ * Safe from any thread.
+ */
+PGC_API int pgc_store_engine(const pgc_store *store);
 
 /**
  * @brief The logical block size: offsets and lengths of direct I/O must be
