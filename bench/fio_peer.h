@@ -1,7 +1,8 @@
 /*
- * Running fio as the peer of a benchmark: one job on a given file, psync,
- * direct=1, queue depth 1, parsed from fio's terse (--minimal) output.
- * Shared by bench_dio and bench_writeback.
+ * Running fio as the peer of a benchmark: one job on a given file, direct=1,
+ * psync at queue depth 1 (fio_run) or another engine and depth
+ * (fio_run_engine: io_uring at depth 8, say), parsed from fio's terse
+ * (--minimal) output. Shared by bench_dio and bench_writeback.
  */
 #ifndef PGC_BENCH_FIO_PEER_H
 #define PGC_BENCH_FIO_PEER_H
@@ -21,13 +22,16 @@
  * --runtime=2 --time_based") on `file`, and returns field `field` of its
  * terse output, or a negative value if fio failed.
  */
-static double fio_run(const char *file, const char *opts, int field)
+static double fio_run_engine(const char *file, const char *engine, unsigned depth,
+			     const char *opts, int field)
 {
-	char cmd[1024];
-	snprintf(cmd, sizeof(cmd),
-		 "fio --name=peer --filename=%s --ioengine=psync --direct=1 --iodepth=1 "
-		 "--numjobs=1 --minimal --terse-version=3 %s 2>/dev/null",
-		 file, opts);
+	char cmd[8192];
+	int n = snprintf(cmd, sizeof(cmd),
+			 "fio --name=peer --filename=%s --ioengine=%s --direct=1 --iodepth=%u "
+			 "--numjobs=1 --minimal --terse-version=3 %s 2>/dev/null",
+			 file, engine, depth, opts);
+	if (n < 0 || (size_t)n >= sizeof(cmd))
+		return -1;
 	FILE *p = popen(cmd, "r");
 	if (!p)
 		return -1;
@@ -46,6 +50,11 @@ static double fio_run(const char *file, const char *opts, int field)
 	if (pclose(p) != 0)
 		return -1;
 	return v;
+}
+
+static inline double fio_run(const char *file, const char *opts, int field)
+{
+	return fio_run_engine(file, "psync", 1, opts, field);
 }
 
 /* Whether fio can be run at all. */

@@ -84,6 +84,7 @@ struct aio_req {
 	struct aio_seg *segs;
 	struct aio_seg seg_inline;
 	struct iovec *split; /* the iovecs cut at segment boundaries */
+	struct iovec split_inline[AIO_INLINE_IOV + 1];
 	unsigned nseg, pending;
 	size_t want; /* bytes a read reports at most */
 	int err;
@@ -108,6 +109,7 @@ struct pgc_aio {
 	pthread_cond_t work;
 	struct req_list jobs, done;
 	bool stop;
+	unsigned at_workers; /* given to workers, not yet gathered (context's thread) */
 	pthread_t *threads;
 	unsigned nthreads;
 	_Atomic uint64_t n_inline, n_ring, n_worker, n_completed;
@@ -201,6 +203,7 @@ static void *worker_main(void *arg)
 static void to_worker(struct pgc_aio *a, struct aio_req *r)
 {
 	atomic_fetch_add_explicit(&a->n_worker, 1, memory_order_relaxed);
+	a->at_workers++;
 	pthread_mutex_lock(&a->lock);
 	list_push(&a->jobs, r);
 	pthread_cond_signal(&a->work);
@@ -231,7 +234,8 @@ static void req_release(struct pgc_aio *a, struct aio_req *r)
 		free(r->iov);
 	if (r->segs != &r->seg_inline)
 		free(r->segs);
-	free(r->split);
+	if (r->split != r->split_inline)
+		free(r->split);
 	r->next = a->free;
 	a->free = r;
 	atomic_fetch_sub_explicit(&a->inflight, 1, memory_order_relaxed);
@@ -380,7 +384,9 @@ static void ring_reap(struct pgc_aio *a)
 static int direct_split(struct aio_req *r, size_t total, uint64_t seg_max)
 {
 	unsigned nseg = (unsigned)((total + seg_max - 1) / seg_max);
-	r->split = pgc__malloc(((size_t)r->iovcnt + nseg) * sizeof(*r->split));
+	size_t nsplit = (size_t)r->iovcnt + nseg;
+	r->split = nsplit <= AIO_INLINE_IOV + 1 ? r->split_inline
+						: pgc__malloc(nsplit * sizeof(*r->split));
 	r->segs = nseg == 1 ? &r->seg_inline : pgc__calloc(nseg, sizeof(*r->segs));
 	if (!r->split || !r->segs)
 		return -ENOMEM;
@@ -443,7 +449,9 @@ static bool direct_on_ring(struct pgc_aio *a, struct aio_req *r, size_t total)
 	rcu_read_lock();
 	for (int tag = PGC_TAG_DIRTY; tag <= PGC_TAG_WRITEBACK && !busy; tag++) {
 		uint64_t at = first;
-		busy = pgc__pgx_next_tagged(&m->index, &at, last, tag) != PGC_FRAME_NONE;
+		/* The root's tag bits first: one load says "none in the mapping". */
+		busy = pgc__pgx_any_tagged(&m->index, tag) &&
+		       pgc__pgx_next_tagged(&m->index, &at, last, tag) != PGC_FRAME_NONE;
 	}
 	rcu_read_unlock();
 	if (busy)
@@ -734,7 +742,8 @@ PGC_API int pgc_aio_direct(pgc_aio *a, pgc_mapping *m, int rw, const struct iove
 		/* What the ring path built is not needed by the worker. */
 		if (r->segs != &r->seg_inline)
 			free(r->segs);
-		free(r->split);
+		if (r->split != r->split_inline)
+			free(r->split);
 		r->segs = NULL;
 		r->split = NULL;
 		r->nseg = 0;
@@ -767,22 +776,58 @@ PGC_API int pgc_aio_submit(pgc_aio *a)
 /* Gathers what is done into the ready list. */
 static void gather(struct pgc_aio *a)
 {
-	uint64_t v;
-	ssize_t n = read(a->efd, &v, sizeof(v)); /* first: later signals stay */
-	(void)n;
 	if (a->has_ring)
 		ring_reap(a);
+	if (!a->at_workers)
+		return;
 	pthread_mutex_lock(&a->lock);
+	for (struct aio_req *r = a->done.head; r; r = r->next)
+		a->at_workers--;
 	list_splice(&a->ready, &a->done);
 	pthread_mutex_unlock(&a->lock);
+}
+
+/* Waits for a completion: on the ring itself when only the ring has work
+ * (one system call submits and waits), else on the descriptor. */
+static void wait_some(struct pgc_aio *a)
+{
+#ifdef PGC_HAVE_URING
+	if (a->has_ring && !a->at_workers) {
+		int r = io_uring_submit_and_wait(&a->ring, 1);
+		(void)r; /* -EINTR and the like: the caller looks again */
+		return;
+	}
+#endif
+	ring_submit(a);
+	struct pollfd pfd = {.fd = a->efd, .events = POLLIN};
+	while (poll(&pfd, 1, -1) < 0 && errno == EINTR)
+		;
+	uint64_t v;
+	ssize_t n = read(a->efd, &v, sizeof(v));
+	(void)n;
+}
+
+/* Whether completions wait that gather() would find. */
+static bool pending(struct pgc_aio *a)
+{
+	if (a->ready.head)
+		return true;
+#ifdef PGC_HAVE_URING
+	if (a->has_ring && io_uring_cq_ready(&a->ring))
+		return true;
+#endif
+	if (!a->at_workers)
+		return false;
+	pthread_mutex_lock(&a->lock);
+	bool any = a->done.head != NULL;
+	pthread_mutex_unlock(&a->lock);
+	return any;
 }
 
 PGC_API int pgc_aio_reap(pgc_aio *a, unsigned min, unsigned max)
 {
 	if (!a || (max && max < min))
 		return -EINVAL;
-	int err = ring_submit(a);
-	(void)err; /* entries that were not taken stay queued for the next call */
 	unsigned ran = 0;
 	for (;;) {
 		gather(a);
@@ -799,13 +844,25 @@ PGC_API int pgc_aio_reap(pgc_aio *a, unsigned min, unsigned max)
 		unsigned left = atomic_load_explicit(&a->inflight, memory_order_relaxed);
 		if (ran >= min || left == 0 || (max && ran >= max))
 			break;
-		/* Callbacks may have queued more: pass them on before sleeping. */
-		ring_submit(a);
-		struct pollfd pfd = {.fd = a->efd, .events = POLLIN};
-		while (poll(&pfd, 1, -1) < 0 && errno == EINTR)
-			;
+		wait_some(a);
 	}
-	if (a->ready.head)
+	/* What the callbacks queued goes to the kernel before the caller
+	 * sleeps in its poll. */
+	ring_submit(a);
+	/*
+	 * The descriptor: the ring and the workers raise its count on each
+	 * completion. A call that found nothing to do resets it (then looks
+	 * again, so that a completion between the two is not missed); a
+	 * busy loop leaves it raised, which costs the caller one extra turn.
+	 */
+	if (ran == 0) {
+		uint64_t v;
+		ssize_t n = read(a->efd, &v, sizeof(v));
+		(void)n;
+		if (pending(a))
+			signal_fd(a);
+	} else if (a->ready.head) {
 		signal_fd(a); /* callbacks left for the next call */
+	}
 	return (int)ran;
 }
