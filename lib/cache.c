@@ -244,6 +244,7 @@ PGC_API int pgc_cache_create(const struct pgc_cache_config *ucfg, pgc_cache **ca
 	}
 	memset(c, 0, sizeof(*c));
 	pgc__workers_init(&c->workers);
+	pgc__filler_init(&c->filler);
 	c->fork_gen = pgc__fork_generation();
 	c->log = cfg->log;
 	c->log_arg = cfg->log_arg;
@@ -316,6 +317,7 @@ static void cache_teardown(struct pgc_cache *c)
 {
 	pgc__place_fini(c); /* its thread moves pages: first */
 	pgc__workers_fini(&c->workers);
+	pgc__filler_fini(&c->filler);
 	pgc__frames_fini(&c->frames);
 	for (unsigned i = 0; i < c->nr_nodes; i++) {
 		pgc__frame_pool_fini(&c->nodes[i].pool);

@@ -18,6 +18,7 @@
 #include "assert_internal.h"
 #include "frames_internal.h"
 #include "lru_internal.h"
+#include "fill_internal.h"
 #include "workers_internal.h"
 
 /* Event counters, striped over cache lines so the hit path does not bounce one. */
@@ -107,6 +108,7 @@ struct pgc_cache {
 	struct pgc_wb wb;
 	struct pgc_mig_counters mig[PGC_MIG_REASONS];
 	struct pgc_workers workers;   /* helper threads for large copies (workers.c) */
+	struct pgc_filler filler;     /* background fills (fill.c) */
 	struct pgc_place *_Atomic place; /* placement state, made by the first
 					  * pgc_placement_set() (placement.c) */
 };

@@ -356,6 +356,7 @@ PGC_API int pgc_mapping_destroy(pgc_mapping *m)
 	}
 	if (atomic_load(&m->nr_dirty) > 0 || atomic_load(&m->nr_writeback) > 0)
 		return -EBUSY;
+	pgc__fill_wait(m); /* background reads of its pages */
 	/* Drops the clean pages; the store keeps its size (no resize). */
 	truncate_pages(m, 0);
 	if (atomic_load(&m->nr_dirty) > 0 || atomic_load(&m->nr_pages) > 0)

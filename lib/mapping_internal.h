@@ -68,6 +68,9 @@ struct pgc_mapping {
 	alignas(PGC_CACHELINE) pthread_rwlock_t dio_lock;
 	_Atomic uint64_t ra_next;    /* index expected next by a sequential reader */
 	_Atomic uint32_t ra_window;  /* current readahead window in pages */
+	_Atomic uint64_t ra_bg_start, ra_bg_end; /* the window last queued for the filler */
+	unsigned fills;              /* background fills queued or running (fill.c,
+				      * under cache->filler.lock) */
 
 	/* Background writeback and write errors (balance.c). wb_link,
 	 * dirtied_ns, wb_index and wb_busy are under cache->wb.lock; the
@@ -225,6 +228,13 @@ void pgc__mapping_tag_towrite(struct pgc_mapping *m, uint64_t start, uint64_t en
  * of the dirty set for its own writeback is waited for here. Returns 0.
  */
 int pgc__mapping_wait_writeback(struct pgc_mapping *m, uint64_t start, uint64_t end);
+
+/*
+ * Reads pages [first, first + nr) that are missing, without waiting for any
+ * page: present or locked pages are skipped, and a frame that cannot be had
+ * without sleeping ends it (rw.c). The caller holds the fill lock shared.
+ */
+void pgc__readahead_range(struct pgc_mapping *m, uint64_t first, unsigned nr);
 
 /* For the asynchronous layer (aio.c). */
 

@@ -69,7 +69,7 @@ static void read_run(struct pgc_mapping *m, struct pgc_page **run, unsigned nr)
  * for anything: pages locked by others or present are skipped, and a frame
  * that cannot be had without sleeping ends the window.
  */
-static void readahead(struct pgc_mapping *m, uint64_t first, unsigned nr)
+void pgc__readahead_range(struct pgc_mapping *m, uint64_t first, unsigned nr)
 {
 	struct pgc_page *run[64];
 	unsigned n = 0;
@@ -110,6 +110,8 @@ static void readahead_on_miss(struct pgc_mapping *m, uint64_t index, uint64_t la
 		return;
 	uint64_t expected = atomic_load_explicit(&m->ra_next, memory_order_relaxed);
 	unsigned win = atomic_load_explicit(&m->ra_window, memory_order_relaxed);
+	if (index < expected && index + win >= expected)
+		return; /* in the window being read in the background */
 	if (index != expected) {
 		/* Random access: no readahead; start over if it goes on from here
 		 * (the window is written only when it changes). */
@@ -125,7 +127,7 @@ static void readahead_on_miss(struct pgc_mapping *m, uint64_t index, uint64_t la
 		win = (unsigned)(last - index + 1);
 	atomic_store_explicit(&m->ra_window, win, memory_order_relaxed);
 	atomic_store_explicit(&m->ra_next, index + win, memory_order_relaxed);
-	readahead(m, index, win);
+	pgc__readahead_range(m, index, win);
 }
 
 /*
@@ -198,18 +200,82 @@ static void copy_stable(struct pgc_page *p, void *dst, size_t in, size_t n)
 	pgc__unlock(p);
 }
 
-/* A sequential reader that hits readahead pages keeps the window going. */
+/*
+ * A sequential reader halfway through its window queues the next one, twice
+ * as large up to the cap, to be read in the background (the kernel's
+ * asynchronous readahead): it goes on copying while the window is read.
+ */
 static inline void readahead_on_hit(struct pgc_mapping *m, uint64_t index, uint64_t last)
 {
-	if (pgc_unlikely(index + 1 == atomic_load_explicit(&m->ra_next, memory_order_relaxed) &&
-			 atomic_load_explicit(&m->ra_window, memory_order_relaxed))) {
-		pgc__mapping_fill_begin(m);
-		readahead_on_miss(m, index + 1, last);
-		pgc__mapping_fill_end(m);
+	uint64_t next = atomic_load_explicit(&m->ra_next, memory_order_relaxed);
+	unsigned win = atomic_load_explicit(&m->ra_window, memory_order_relaxed);
+	if (pgc_likely(!win || index + 1 + win / 2 != next))
+		return;
+	if (next > last)
+		return; /* the window reached the end of the mapping */
+	unsigned cap = atomic_load_explicit(&m->ra_max, memory_order_relaxed);
+	unsigned nw = win * 2 > cap ? cap : win * 2;
+	if (nw == 0)
+		return;
+	if (next + nw - 1 > last)
+		nw = (unsigned)(last - next + 1);
+	/* One reader of several wins the window. */
+	if (!atomic_compare_exchange_strong_explicit(&m->ra_next, &next, next + nw,
+						     memory_order_relaxed, memory_order_relaxed))
+		return;
+	atomic_store_explicit(&m->ra_window, nw, memory_order_relaxed);
+	atomic_store_explicit(&m->ra_bg_start, next, memory_order_relaxed);
+	atomic_store_explicit(&m->ra_bg_end, next + nw, memory_order_relaxed);
+	pgc__fill_queue(m, next, nw);
+}
+
+/*
+ * A reader that reaches pages of the window the filler was given before
+ * they are in waits for the filler rather than reading them one by one
+ * beside it (it holds no lock then). True if it waited: look again.
+ */
+static bool wait_for_background(struct pgc_mapping *m, uint64_t index)
+{
+	if (index < atomic_load_explicit(&m->ra_bg_start, memory_order_relaxed) ||
+	    index >= atomic_load_explicit(&m->ra_bg_end, memory_order_relaxed))
+		return false;
+	pgc__fill_wait(m);
+	/* Done with it: a later miss there reads the page itself. */
+	atomic_store_explicit(&m->ra_bg_end, 0, memory_order_relaxed);
+	return true;
+}
+
+/*
+ * A NOWAIT read's miss at index: the missing pages from there to the end of
+ * the read (at least the readahead window, when the reader goes forward)
+ * are queued for the filler; nothing waits.
+ */
+static void start_fill(struct pgc_mapping *m, uint64_t index, uint64_t last_wanted,
+		       uint64_t last)
+{
+	uint64_t nr = last_wanted - index + 1;
+	unsigned cap = atomic_load_explicit(&m->ra_max, memory_order_relaxed);
+	if (cap && index == atomic_load_explicit(&m->ra_next, memory_order_relaxed)) {
+		unsigned win = atomic_load_explicit(&m->ra_window, memory_order_relaxed);
+		win = win ? (win * 2 > cap ? cap : win * 2) : RA_INITIAL;
+		if (win > nr)
+			nr = win;
+		if (index + nr - 1 > last)
+			nr = last - index + 1;
+		atomic_store_explicit(&m->ra_window, (unsigned)(nr > cap ? cap : nr),
+				      memory_order_relaxed);
+		atomic_store_explicit(&m->ra_next, index + nr, memory_order_relaxed);
+	}
+	while (nr) {
+		unsigned n = nr > RA_MAX_CAP ? RA_MAX_CAP : (unsigned)nr;
+		pgc__fill_queue(m, index, n);
+		index += n;
+		nr -= n;
 	}
 }
 
-PGC_API ssize_t pgc_read(pgc_mapping *m, void *buf, size_t len, uint64_t off)
+static ssize_t read_impl(struct pgc_mapping *m, void *buf, size_t len, uint64_t off,
+			 bool nowait)
 {
 	if (!m || (!buf && len))
 		return pgc__io_return(-EINVAL, -EINVAL);
@@ -234,6 +300,12 @@ PGC_API ssize_t pgc_read(pgc_mapping *m, void *buf, size_t len, uint64_t off)
 			done += n;
 			continue;
 		}
+		if (nowait) {
+			/* Absent, being filled or being written: whatever it
+			 * is, finding out would wait. */
+			start_fill(m, index, (off + len - 1) >> shift, last);
+			return pgc__io_return(done ? (ssize_t)done : -EAGAIN, -EAGAIN);
+		}
 		struct pgc_page *p = pgc__mapping_lookup(m, index);
 		if (pgc_likely(p && pgc__test(p, PGC_PG_UPTODATE))) {
 			pgc__mark_accessed(p);
@@ -242,6 +314,8 @@ PGC_API ssize_t pgc_read(pgc_mapping *m, void *buf, size_t len, uint64_t off)
 		} else {
 			if (p)
 				pgc__put(p);
+			if (wait_for_background(m, index))
+				continue;
 			pgc__mapping_fill_begin(m);
 			readahead_on_miss(m, index, last);
 			pgc__mapping_fill_end(m);
@@ -255,6 +329,19 @@ PGC_API ssize_t pgc_read(pgc_mapping *m, void *buf, size_t len, uint64_t off)
 		done += n;
 	}
 	return pgc__io_return((ssize_t)done, 0);
+}
+
+PGC_API ssize_t pgc_read(pgc_mapping *m, void *buf, size_t len, uint64_t off)
+{
+	return read_impl(m, buf, len, off, false);
+}
+
+PGC_API ssize_t pgc_read_flags(pgc_mapping *m, void *buf, size_t len, uint64_t off,
+			       unsigned flags)
+{
+	if (flags & ~PGC_READ_NOWAIT)
+		return pgc__io_return(-EINVAL, -EINVAL);
+	return read_impl(m, buf, len, off, flags & PGC_READ_NOWAIT);
 }
 
 ssize_t pgc__read_cached(struct pgc_mapping *m, void *buf, size_t len, uint64_t off)

@@ -726,6 +726,100 @@ START_TEST(loop_serves_hits_while_misses_wait)
 }
 END_TEST
 
+/* ---- reads that do not wait ---------------------------------------------- */
+
+/* A store that notes which thread read each page, slowly when asked. */
+static _Atomic unsigned slow_ms;
+static _Atomic int reads_elsewhere, reads_total;
+static pthread_t reader_thread;
+
+static int noting_readpage(pgc_mapping *m, pgc_page *p)
+{
+	(void)m;
+	unsigned ms = atomic_load(&slow_ms);
+	if (ms)
+		pgc_test_sleep_ms(ms);
+	atomic_fetch_add(&reads_total, 1);
+	if (!pthread_equal(pthread_self(), reader_thread))
+		atomic_fetch_add(&reads_elsewhere, 1);
+	memset(pgc_page_data(p), (int)(pgc_page_index(p) & 0xff), PS);
+	return 0;
+}
+
+static const struct pgc_mapping_ops noting_ops = {
+	.size = sizeof(struct pgc_mapping_ops),
+	.readpage = noting_readpage,
+};
+
+static pgc_mapping *noting_mapping(pgc_cache *cache, unsigned pages, unsigned ms)
+{
+	pgc_mapping *m;
+	atomic_store(&slow_ms, ms);
+	atomic_store(&reads_elsewhere, 0);
+	atomic_store(&reads_total, 0);
+	reader_thread = pthread_self();
+	ck_assert_int_eq(pgc_mapping_create(cache, &noting_ops, NULL, (uint64_t)pages * PS, &m), 0);
+	return m;
+}
+
+/* NOWAIT: a miss returns -EAGAIN at once (the store takes 50 ms a page),
+ * the pages come in the background, and the same read then copies them;
+ * a read that begins with cached pages returns those. */
+START_TEST(read_nowait_starts_fill)
+{
+	pgc_cache *cache = pgc_test_cache(256, PS);
+	pgc_mapping *m = noting_mapping(cache, 64, 50);
+	pgc_mapping_set_readahead(m, 0);
+	unsigned char *b = malloc(4 * PS);
+	double t0 = pgc_test_now();
+	ck_assert_int_eq(pgc_read_flags(m, b, 3 * PS, 5 * PS, PGC_READ_NOWAIT), -EAGAIN);
+	ck_assert_msg(pgc_test_now() - t0 < 0.04, "a NOWAIT miss took %.1f ms",
+		      (pgc_test_now() - t0) * 1e3);
+	ck_assert_int_eq(pgc_last_error(), -EAGAIN);
+	ssize_t got;
+	double deadline = pgc_test_now() + 10;
+	/* Pages become readable one by one: a read may copy some of them. */
+	while ((got = pgc_read_flags(m, b, 3 * PS, 5 * PS, PGC_READ_NOWAIT)) != 3 * PS &&
+	       pgc_test_now() < deadline) {
+		ck_assert(got == -EAGAIN || (got > 0 && got % PS == 0));
+		pgc_test_sleep_ms(5);
+	}
+	ck_assert_int_eq(got, 3 * PS);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(b[i * PS], 5 + i);
+	ck_assert_int_eq(atomic_load(&reads_elsewhere), 3);
+	/* Cached page 7, then the missing 8: the cached bytes. */
+	ck_assert_int_eq(pgc_read_flags(m, b, 2 * PS, 7 * PS, PGC_READ_NOWAIT), PS);
+	ck_assert_int_eq(pgc_read_flags(m, b, PS, 0, 0x4), -EINVAL);
+	/* Destroying the mapping waits for the background read of page 8. */
+	ck_assert_int_eq(pgc_mapping_destroy(m), 0);
+	free(b);
+	pgc_cache_destroy(cache);
+}
+END_TEST
+
+/* A sequential reader: after the first window, which it reads itself, the
+ * windows are read by the filler while it copies; every byte is right. */
+START_TEST(sequential_readahead_in_background)
+{
+	pgc_cache *cache = pgc_test_cache(1024, PS);
+	pgc_mapping *m = noting_mapping(cache, 512, 0);
+	unsigned char b[PS];
+	for (uint64_t i = 0; i < 512; i++) {
+		ck_assert_int_eq(pgc_read(m, b, PS, i * PS), PS);
+		ck_assert_int_eq(b[0], (unsigned char)(i & 0xff));
+		ck_assert_int_eq(b[PS - 1], (unsigned char)(i & 0xff));
+	}
+	int elsewhere = atomic_load(&reads_elsewhere), total = atomic_load(&reads_total);
+	printf("aio: sequential reader: %d of %d pages read in the background\n", elsewhere,
+	       total);
+	ck_assert_int_eq(total, 512);
+	ck_assert_int_ge(elsewhere, 256);
+	ck_assert_int_eq(pgc_mapping_destroy(m), 0);
+	pgc_cache_destroy(cache);
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
 	Suite *s = suite_create("aio");
@@ -744,5 +838,8 @@ int main(int argc, char **argv)
 	pgc_test_add(s, "write_sync_and_depth", write_sync_and_depth, 30);
 	pgc_test_add(s, "loop_serves_hits_while_misses_wait", loop_serves_hits_while_misses_wait,
 		     60);
+	pgc_test_add(s, "read_nowait_starts_fill", read_nowait_starts_fill, 30);
+	pgc_test_add(s, "sequential_readahead_in_background", sequential_readahead_in_background,
+		     30);
 	return pgc_test_main(argc, argv, s);
 }

@@ -70,9 +70,9 @@ struct pgc_aio_config {
 	/** sizeof(struct pgc_aio_config). */
 	uint32_t size;
 	/** Most requests in flight (submitted, callback not yet run);
-	 * the submit calls return -EAGAIN beyond it. Default 256. */
+	 * the submit calls return -EAGAIN beyond it. 0: the default, 256. */
 	uint32_t depth;
-	/** Worker threads for the requests that may block. Default 2. */
+	/** Worker threads for the requests that may block. 0: the default, 2. */
 	uint32_t workers;
 	/** 0 or #PGC_AIO_NO_URING. */
 	uint32_t flags;

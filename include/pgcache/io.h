@@ -62,6 +62,34 @@ extern "C" {
 PGC_API ssize_t pgc_read(pgc_mapping *mapping, void *buf, size_t len, uint64_t offset);
 
 /**
+ * Flag of pgc_read_flags(): do not wait for I/O (the kernel's RWF_NOWAIT).
+ */
+#define PGC_READ_NOWAIT 1u
+
+/**
+ * @brief pgc_read() with flags. With #PGC_READ_NOWAIT the read copies the
+ * cached pages it begins with and stops at the first page that is not
+ * cached and up to date (absent, being read, or being written): it starts
+ * the read of the missing pages of the range in the background (with the
+ * readahead window of a sequential reader), and returns the bytes copied,
+ * or -EAGAIN if there were none. Called again once the pages are in, it
+ * copies them. Nothing in it sleeps or takes a lock that I/O holds.
+ * @param mapping the mapping.
+ * @param buf     where the bytes go.
+ * @param len     how many bytes.
+ * @param offset  byte offset.
+ * @param flags   0 (as pgc_read()) or #PGC_READ_NOWAIT.
+ * @return as pgc_read(); -EAGAIN (NOWAIT, the first page not cached);
+ *         -EINVAL for unknown flags. Sets pgc_last_error() (-EAGAIN when a
+ *         NOWAIT read stopped short).
+ * @par Thread safety
+ * As pgc_read(). A background read that fails leaves the page out of the
+ * cache; the next read that waits reads it again and returns the error.
+ */
+PGC_API ssize_t pgc_read_flags(pgc_mapping *mapping, void *buf, size_t len, uint64_t offset,
+			       unsigned flags);
+
+/**
  * @brief Writes to the mapping through the cache; the mapping's size grows
  * to cover the bytes written.
  * @param mapping the mapping.

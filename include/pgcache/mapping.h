@@ -793,9 +793,10 @@ typedef void (*pgc_write_batch_fn)(pgc_mapping *mapping, pgc_page **pages, const
  * @param wbc      as for pgc_mapping_writeback_runs().
  * @param fn       writes a batch of runs.
  * @param arg      passed to @p fn.
- * @param max_run  most pages in one run (0 means 256; at most #PGC_MAX_RUN).
+ * @param max_run  most pages in one run (0 means 256; at most #PGC_MAX_RUN,
+ *                 larger values mean #PGC_MAX_RUN).
  * @param max_runs most runs in one call (0 means 32; at most
- *                 #PGC_MAX_BATCH_RUNS).
+ *                 #PGC_MAX_BATCH_RUNS, larger values mean it).
  * @return as pgc_mapping_writeback_runs(): 0, -EINVAL, -E2BIG, -ENOMEM, or
  *         the first error of a run.
  * @par Thread safety
