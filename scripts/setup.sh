@@ -19,6 +19,8 @@
 #         2. build/ci/normal  again: valgrind's memcheck on the core suites
 #                             and a short pgc-fsx run (tests labelled
 #                             valgrind);
+#         2b. build/ci/nouring  the library without liburing (-DPGC_WITH_URING=OFF):
+#                             the unit and example tests;
 #         3. build/ci/asan    AddressSanitizer + UndefinedBehaviorSanitizer,
 #                             every test not labelled nosan;
 #         4. build/ci/tsan    ThreadSanitizer, the tests labelled concurrency;
@@ -143,8 +145,19 @@ run_ctest() {
 stage_normal() {
 	configure_and_build build/ci/normal -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPGC_WERROR=ON \
 		-DPGC_SANITIZE= -DPGC_BUILD_TESTS=ON -DPGC_BUILD_EXAMPLES=ON \
-		-DPGC_BUILD_BENCH=ON -DPGC_BUILD_DOCS=ON -DPGC_NUMA_VM_TESTS=ON &&
+		-DPGC_BUILD_BENCH=ON -DPGC_BUILD_DOCS=ON -DPGC_NUMA_VM_TESTS=ON \
+		-DPGC_WITH_URING=ON &&
 		run_ctest build/ci/normal -LE valgrind
+}
+
+# The library built without liburing (the file store on preadv/pwritev,
+# contexts on their workers alone): the unit and example tests.
+stage_nouring() {
+	configure_and_build build/ci/nouring -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPGC_WERROR=ON \
+		-DPGC_SANITIZE= -DPGC_BUILD_TESTS=ON -DPGC_BUILD_EXAMPLES=ON \
+		-DPGC_BUILD_BENCH=OFF -DPGC_BUILD_DOCS=OFF -DPGC_NUMA_VM_TESTS=OFF \
+		-DPGC_WITH_URING=OFF &&
+		run_ctest build/ci/nouring -L "unit|examples" -LE valgrind
 }
 
 # valgrind's memcheck on the core suites of the normal build (the tests
@@ -213,7 +226,7 @@ test)
 	[[ $# -eq 1 ]] || usage
 	install_missing_packages "${demo_packages[@]}" "${test_packages[@]}"
 	failed_stages=()
-	for s in normal valgrind asan tsan fuzz; do
+	for s in normal valgrind nouring asan tsan fuzz; do
 		if stage_"$s"; then
 			log "stage $s: OK"
 		else
@@ -225,7 +238,7 @@ test)
 	if ((${#failed_stages[@]})); then
 		echo "pgc-setup: FAILED stages: ${failed_stages[*]}"
 	else
-		echo "pgc-setup: all stages passed (normal, valgrind, asan+ubsan, tsan, fuzz)"
+		echo "pgc-setup: all stages passed (normal, valgrind, nouring, asan+ubsan, tsan, fuzz)"
 	fi
 	echo "tests: $tests_passed passed, $tests_failed failed"
 	((${#failed_stages[@]} == 0))
