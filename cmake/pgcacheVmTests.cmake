@@ -34,7 +34,11 @@ if(_pgc_vm_enabled)
   # -static link cannot use: find the archives themselves.
   set(_pgc_vm_archives "")
   set(_pgc_vm_missing "")
-  foreach(_lib IN ITEMS check subunit numa urcu-bp urcu-cds urcu-common)
+  set(_pgc_vm_libs check subunit numa urcu-bp urcu-cds urcu-common)
+  if(PGC_HAVE_URING)
+    list(APPEND _pgc_vm_libs uring)
+  endif()
+  foreach(_lib IN LISTS _pgc_vm_libs)
     string(MAKE_C_IDENTIFIER "PGC_VM_LIB_${_lib}" _var)
     find_library(${_var} NAMES lib${_lib}.a)
     if(${_var})
@@ -46,7 +50,7 @@ if(_pgc_vm_enabled)
   if(_pgc_vm_missing)
     message(FATAL_ERROR
       "PGC_NUMA_VM_TESTS: static archives not found: ${_pgc_vm_missing} "
-      "(Debian packages check, libsubunit-dev, libnuma-dev, liburcu-dev); "
+      "(Debian packages check, libsubunit-dev, libnuma-dev, liburcu-dev, liburing-dev); "
       "or configure with -DPGC_NUMA_VM_TESTS=OFF")
   endif()
   message(STATUS "pgcache: NUMA VM tests on (scripts/numa-vm.sh)")

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fork_internal.h"
 #include "clpage_internal.h"
 #include "mapping_internal.h"
 
@@ -349,6 +350,9 @@ PGC_API int pgc_cache_check(pgc_cache *cache, char *why, size_t why_len)
 {
 	if (!cache)
 		return -EINVAL;
+	/* Background fills add pages as they go: the check needs them done. */
+	if (!pgc__fork_inherited(cache->fork_gen))
+		pgc__filler_drain(&cache->filler);
 	struct check ck;
 	check_init(&ck, cache, why, why_len);
 

@@ -26,7 +26,8 @@ void pgc__filler_init(struct pgc_filler *f)
 static void fill_done(struct pgc_filler *f, struct pgc_mapping *m)
 {
 	pthread_mutex_lock(&f->lock);
-	if (--m->fills == 0)
+	f->busy--;
+	if (--m->fills == 0 || f->busy == 0)
 		pthread_cond_broadcast(&f->idle);
 	pthread_mutex_unlock(&f->lock);
 }
@@ -85,6 +86,7 @@ void pgc__fill_queue(struct pgc_mapping *m, uint64_t first, unsigned nr)
 		f->fork_gen = pgc__fork_generation();
 	}
 	m->fills++;
+	f->busy++;
 	if (f->tail)
 		f->tail->next = j;
 	else
@@ -99,6 +101,14 @@ void pgc__fill_wait(struct pgc_mapping *m)
 	struct pgc_filler *f = &m->cache->filler;
 	pthread_mutex_lock(&f->lock);
 	while (m->fills)
+		pthread_cond_wait(&f->idle, &f->lock);
+	pthread_mutex_unlock(&f->lock);
+}
+
+void pgc__filler_drain(struct pgc_filler *f)
+{
+	pthread_mutex_lock(&f->lock);
+	while (f->busy)
 		pthread_cond_wait(&f->idle, &f->lock);
 	pthread_mutex_unlock(&f->lock);
 }

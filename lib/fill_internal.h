@@ -28,6 +28,7 @@ struct pgc_filler {
 	pthread_mutex_t lock;
 	pthread_cond_t work, idle; /* jobs queued; a mapping's fills done */
 	bool started, stop;
+	unsigned busy; /* jobs queued or running */
 	uint32_t fork_gen;
 	pthread_t thread;
 	struct pgc_fill_job *head, *tail;
@@ -44,6 +45,9 @@ void pgc__filler_fini(struct pgc_filler *f);
  * (a later read reads the pages itself).
  */
 void pgc__fill_queue(struct pgc_mapping *m, uint64_t first, unsigned nr);
+
+/* Waits until the cache has no fill queued or running (pgc_cache_check()). */
+void pgc__filler_drain(struct pgc_filler *f);
 
 /* Waits until m has no fill queued or running (pgc_mapping_destroy()). */
 void pgc__fill_wait(struct pgc_mapping *m);
