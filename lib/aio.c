@@ -615,7 +615,7 @@ PGC_API int pgc_aio_create(const struct pgc_aio_config *ucfg, pgc_aio **ctxp)
 		err = -errno;
 		goto fail;
 	}
-	if (!(cfg.flags & PGC_AIO_NO_URING))
+	if (!(cfg.flags & PGC_AIO_NO_URING) && pgc__uring_usable() && pgc__uring_probe())
 		(void)ring_setup(a); /* without a ring, the workers do it all */
 	for (unsigned i = 0; i < cfg.workers; i++) {
 		err = -pthread_create(&a->threads[i], NULL, worker_main, a);
