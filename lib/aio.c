@@ -34,6 +34,7 @@
 
 #include "abi_internal.h"
 #include "alloc_internal.h"
+#include "error_internal.h"
 #include "mapping_internal.h"
 #include "store_internal.h"
 #include "uring_internal.h"
@@ -88,6 +89,8 @@ struct aio_req {
 	unsigned nseg, pending;
 	size_t want; /* bytes a read reports at most */
 	int err;
+	pgc_errseq_t *since; /* K_SYNC: the caller's sample, or NULL */
+	int cause; /* what stopped a short transfer (pgc_last_error() in the callback) */
 };
 
 struct req_list {
@@ -173,9 +176,15 @@ static void run_sync(struct aio_req *r)
 		r->result = pgc_direct_io(r->m, r->rw, r->iov, r->iovcnt, r->off);
 		break;
 	case K_SYNC:
-		r->result = pgc_sync_range(r->m, r->off, r->end, NULL);
+		r->result = pgc_sync_range(r->m, r->off, r->end, r->since);
 		break;
 	}
+}
+
+static void run_job(struct aio_req *r)
+{
+	run_sync(r);
+	r->cause = r->kind == K_SYNC ? 0 : pgc_last_error();
 }
 
 static void *worker_main(void *arg)
@@ -191,7 +200,7 @@ static void *worker_main(void *arg)
 			continue;
 		}
 		pthread_mutex_unlock(&a->lock);
-		run_sync(r);
+		run_job(r);
 		pthread_mutex_lock(&a->lock);
 		list_push(&a->done, r);
 		signal_fd(a);
@@ -313,6 +322,7 @@ static void direct_finish(struct pgc_aio *a, struct aio_req *r)
 	if (!bytes && r->err)
 		res = r->err;
 	r->result = res;
+	r->cause = r->err;
 	list_push(&a->ready, r);
 }
 
@@ -753,7 +763,7 @@ PGC_API int pgc_aio_direct(pgc_aio *a, pgc_mapping *m, int rw, const struct iove
 }
 
 PGC_API int pgc_aio_sync(pgc_aio *a, pgc_mapping *m, uint64_t start, uint64_t end,
-			 pgc_aio_done_fn fn, void *arg)
+			 pgc_errseq_t *since, pgc_aio_done_fn fn, void *arg)
 {
 	if (!a || !m || !fn || start > end)
 		return -EINVAL;
@@ -762,6 +772,7 @@ PGC_API int pgc_aio_sync(pgc_aio *a, pgc_mapping *m, uint64_t start, uint64_t en
 		return -EAGAIN;
 	r->off = start;
 	r->end = end;
+	r->since = since;
 	to_worker(a, r);
 	return 0;
 }
@@ -836,8 +847,10 @@ PGC_API int pgc_aio_reap(pgc_aio *a, unsigned min, unsigned max)
 			pgc_aio_done_fn fn = r->fn;
 			void *arg = r->arg;
 			ssize_t result = r->result;
+			int cause = r->cause;
 			req_release(a, r); /* before the callback: it may submit */
 			atomic_fetch_add_explicit(&a->n_completed, 1, memory_order_relaxed);
+			pgc__last_io_error = cause;
 			fn(arg, result);
 			ran++;
 		}

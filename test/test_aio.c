@@ -619,8 +619,8 @@ START_TEST(write_sync_and_depth)
 	fill_pat(b, 3 * PS, 100, 11);
 	struct done d1 = {0}, d2 = {0}, d3 = {0};
 	ck_assert_int_eq(pgc_aio_write(a, f.m, b, 3 * PS, 100, 0, on_done, &d1), 0);
-	ck_assert_int_eq(pgc_aio_sync(a, f.m, 0, UINT64_MAX, on_done, &d2), 0);
-	ck_assert_int_eq(pgc_aio_sync(a, f.m, 0, UINT64_MAX, on_done, &d3), -EAGAIN);
+	ck_assert_int_eq(pgc_aio_sync(a, f.m, 0, UINT64_MAX, NULL, on_done, &d2), 0);
+	ck_assert_int_eq(pgc_aio_sync(a, f.m, 0, UINT64_MAX, NULL, on_done, &d3), -EAGAIN);
 	ck_assert_int_eq(pgc_aio_destroy(a), -EBUSY);
 	reap_all(a);
 	ck_assert_int_eq(d1.result, 3 * PS);
@@ -628,7 +628,7 @@ START_TEST(write_sync_and_depth)
 	ck_assert_int_eq(d3.calls, 0);
 	/* The sync may have run before the write on the other worker: a
 	 * second one, after both, has written it. */
-	ck_assert_int_eq(pgc_aio_sync(a, f.m, 0, UINT64_MAX, on_done, &d3), 0);
+	ck_assert_int_eq(pgc_aio_sync(a, f.m, 0, UINT64_MAX, NULL, on_done, &d3), 0);
 	reap_all(a);
 	ck_assert_int_eq(d3.result, 0);
 	ck_assert_int_eq(file_check(&f, 100, 3 * PS, 11), -1);
@@ -820,6 +820,96 @@ START_TEST(sequential_readahead_in_background)
 }
 END_TEST
 
+/* ---- errors reach the callbacks ----------------------------------------- */
+
+static _Atomic int fail_writes; /* writepage calls left to fail with -EIO */
+
+/* Page 2 cannot be read; a write fails while fail_writes says so. */
+static int erring_readpage(pgc_mapping *m, pgc_page *p)
+{
+	(void)m;
+	if (pgc_page_index(p) == 2)
+		return -EIO;
+	memset(pgc_page_data(p), 7, PS);
+	return 0;
+}
+
+static int erring_writepage(pgc_mapping *m, pgc_page *p, struct pgc_writeback_control *wbc)
+{
+	(void)m;
+	(void)p;
+	(void)wbc;
+	int left = atomic_load(&fail_writes);
+	return left > 0 && atomic_compare_exchange_strong(&fail_writes, &left, left - 1) ? -EIO : 0;
+}
+
+static const struct pgc_mapping_ops erring_ops = {
+	.size = sizeof(struct pgc_mapping_ops),
+	.readpage = erring_readpage,
+	.writepage = erring_writepage,
+};
+
+struct cause {
+	int calls;
+	ssize_t result;
+	int last_error;
+};
+
+static void on_cause(void *arg, ssize_t result)
+{
+	struct cause *c = arg;
+	c->calls++;
+	c->result = result;
+	c->last_error = pgc_last_error();
+}
+
+/* A short read's cause is pgc_last_error() in its callback; a sync with
+ * the caller's sample reports a write error that happened before it, once. */
+START_TEST(errors_reach_callbacks)
+{
+	pgc_cache *cache = pgc_test_cache(64, PS);
+	pgc_mapping *m;
+	ck_assert_int_eq(pgc_mapping_create(cache, &erring_ops, NULL, 16 * PS, &m), 0);
+	pgc_mapping_set_readahead(m, 0);
+	pgc_aio *a;
+	ck_assert_int_eq(pgc_aio_create(NULL, &a), 0);
+	unsigned char *b = malloc(4 * PS);
+	struct cause c1 = {0}, c2 = {0};
+	ck_assert_int_eq(pgc_aio_read(a, m, b, 4 * PS, 0, on_cause, &c1), 0);
+	reap_all(a);
+	ck_assert_int_eq(c1.calls, 1);
+	ck_assert_int_eq(c1.result, 2 * PS);
+	ck_assert_int_eq(c1.last_error, -EIO);
+	/* A full read of cached pages: nothing stopped it. */
+	ck_assert_int_eq(pgc_aio_read(a, m, b, 2 * PS, 0, on_cause, &c2), 0);
+	reap_all(a);
+	ck_assert_int_eq(c2.result, 2 * PS);
+	ck_assert_int_eq(c2.last_error, 0);
+
+	pgc_errseq_t since = pgc_mapping_sample_error(m);
+	memset(b, 9, PS);
+	ck_assert_int_eq(pgc_write(m, b, PS, 8 * PS, 0), PS);
+	atomic_store(&fail_writes, 1);
+	ck_assert_int_eq(pgc_mapping_writeback(m, 0, UINT64_MAX, PGC_WB_ALL), -EIO);
+	struct cause s1 = {0}, s2 = {0}, s3 = {0};
+	/* Without a sample, the error before the call is not this sync's. */
+	ck_assert_int_eq(pgc_aio_sync(a, m, 0, UINT64_MAX, NULL, on_cause, &s1), 0);
+	reap_all(a);
+	ck_assert_int_eq(s1.result, 0);
+	ck_assert_int_eq(pgc_aio_sync(a, m, 0, UINT64_MAX, &since, on_cause, &s2), 0);
+	reap_all(a);
+	ck_assert_int_eq(s2.result, -EIO);
+	ck_assert_int_eq(pgc_aio_sync(a, m, 0, UINT64_MAX, &since, on_cause, &s3), 0);
+	reap_all(a);
+	ck_assert_int_eq(s3.result, 0);
+	ck_assert_uint_eq(pgc_mapping_nr_dirty(m), 0);
+	free(b);
+	ck_assert_int_eq(pgc_aio_destroy(a), 0);
+	ck_assert_int_eq(pgc_mapping_destroy(m), 0);
+	pgc_cache_destroy(cache);
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
 	Suite *s = suite_create("aio");
@@ -841,5 +931,6 @@ int main(int argc, char **argv)
 	pgc_test_add(s, "read_nowait_starts_fill", read_nowait_starts_fill, 30);
 	pgc_test_add(s, "sequential_readahead_in_background", sequential_readahead_in_background,
 		     30);
+	pgc_test_add(s, "errors_reach_callbacks", errors_reach_callbacks, 30);
 	return pgc_test_main(argc, argv, s);
 }

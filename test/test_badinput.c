@@ -3703,7 +3703,7 @@ static pgc_aio *aio_open(uint32_t depth)
 static pgc_aio *aio_full(struct fx *f)
 {
 	pgc_aio *a = aio_open(1);
-	ck_assert_int_eq(pgc_aio_sync(a, M(f), 0, UINT64_MAX, aio_done_nothing, NULL), 0);
+	ck_assert_int_eq(pgc_aio_sync(a, M(f), 0, UINT64_MAX, NULL, aio_done_nothing, NULL), 0);
 	ck_assert_uint_eq(pgc_aio_inflight(a), 1);
 	return a;
 }
@@ -3834,7 +3834,7 @@ ROW("pgc_aio_destroy", "ctx NULL: returns 0", 0)
 ROW("pgc_aio_destroy", "a request in flight: nothing destroyed", -EBUSY)
 {
 	pgc_aio *a = aio_open(0);
-	ck_assert_int_eq(pgc_aio_sync(a, M(f), 0, UINT64_MAX, aio_done_nothing, NULL), 0);
+	ck_assert_int_eq(pgc_aio_sync(a, M(f), 0, UINT64_MAX, NULL, aio_done_nothing, NULL), 0);
 	int calls = f->op_calls;
 	long r = pgc_aio_destroy(a);
 	/* Still whole: its request is reaped and it is destroyed below. */
@@ -4032,12 +4032,12 @@ static long async_range(struct fx *f, pgc_mapping *m, uint64_t start, uint64_t e
 {
 	pgc_aio *a = aio_open(0);
 	int calls = f->op_calls;
-	long r = pgc_aio_sync(a, m, start, end, fn, NULL);
+	long r = pgc_aio_sync(a, m, start, end, NULL, fn, NULL);
 	return aio_end(f, a, r, 0, calls);
 }
 ROW("pgc_aio_sync", "ctx NULL", -EINVAL)
 {
-	return pgc_aio_sync(NULL, M(f), 0, UINT64_MAX, aio_done_nothing, NULL);
+	return pgc_aio_sync(NULL, M(f), 0, UINT64_MAX, NULL, aio_done_nothing, NULL);
 }
 ROW("pgc_aio_sync", "mapping NULL", -EINVAL)
 {
@@ -4059,7 +4059,7 @@ ROW("pgc_aio_sync", "at the context's depth: nothing started", -EAGAIN)
 {
 	pgc_aio *a = aio_full(f);
 	int calls = f->op_calls;
-	long r = pgc_aio_sync(a, f->m, 0, UINT64_MAX, aio_done_nothing, NULL);
+	long r = pgc_aio_sync(a, f->m, 0, UINT64_MAX, NULL, aio_done_nothing, NULL);
 	return aio_end(f, a, r, 1, calls);
 }
 
@@ -4077,7 +4077,7 @@ ROW("pgc_aio_reap", "ctx NULL", -EINVAL)
 ROW("pgc_aio_reap", "max 1 below min 2: no callback run", -EINVAL)
 {
 	pgc_aio *a = aio_open(0);
-	ck_assert_int_eq(pgc_aio_sync(a, M(f), 0, UINT64_MAX, aio_done_nothing, NULL), 0);
+	ck_assert_int_eq(pgc_aio_sync(a, M(f), 0, UINT64_MAX, NULL, aio_done_nothing, NULL), 0);
 	long r = pgc_aio_reap(a, 2, 1);
 	return aio_end(f, a, r, 1, f->op_calls);
 }

@@ -23,16 +23,15 @@
  *
  * Structure: the main thread accepts connections and handles signals (a
  * signalfd, so that no code runs in a signal handler); each connection has
- * a thread that serves its requests one after the other. On SIGINT or
+ * a thread that serves its requests one after the other. With --event-loop
+ * one thread serves every connection instead (blockd_loop.c). On SIGINT or
  * SIGTERM, after --max-requests requests, or after --idle-exit seconds
  * without a client, the server stops accepting, lets each connection finish
  * the request it is serving, writes everything back, syncs the image and
  * exits 0 (1 if the final flush failed).
  */
 #define _GNU_SOURCE
-#include <pgcache/pgcache.h>
-
-#include "blockd_proto.h"
+#include "blockd.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -55,59 +54,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PROG "blockd"
-
-struct options {
-	const char *image;
-	uint64_t size;		/* 0: use the image's size */
-	uint32_t block_size;
-	uint64_t cache_bytes;
-	uint64_t max_request;	/* bytes */
-	const char *listen;
-	unsigned port;
-	const char *port_file;
-	unsigned max_clients;
-	uint64_t max_requests;	/* 0: no limit */
-	unsigned idle_exit;	/* seconds, 0: never */
-	bool verbose;
-};
-
-struct conn;
-
-struct server {
-	const struct options *opt;
-	pgc_store *store;
-	pgc_cache *cache;
-	pgc_mapping *map;
-	uint32_t block_size;
-	uint32_t max_blocks;
-	uint64_t nr_blocks;
-	pgc_errseq_t since;	/* the server's own sample, for the final flush */
-
-	int listen_fd;
-	int wake[2];		/* a connection thread writes a byte to wake the main thread */
-
-	pthread_mutex_t lock;	/* protects conns and nr_conns */
-	struct conn *conns;
-	unsigned nr_conns;
-	unsigned next_id;
-
-	_Atomic bool stopping;
-	_Atomic uint64_t admitted;	/* requests accepted for service */
-	_Atomic uint64_t served;	/* requests answered */
-	_Atomic uint64_t last_active_ns;
-
-	_Atomic uint64_t reads, writes, flushes, failed;
-	_Atomic uint64_t bytes_read, bytes_written;
-
-	/* Failed requests are logged rate-limited (--verbose: all of them):
-	 * the first of each error, then a count every 10 s. Under fail_lock. */
-	pthread_mutex_t fail_lock;
-	int fail_seen[8];	/* errors logged once already */
-	unsigned nr_fail_seen;
-	uint64_t fail_unlogged, fail_log_ns;
-};
-
 struct conn {
 	struct server *srv;
 	struct conn *next;
@@ -121,25 +67,23 @@ struct conn {
 	uint64_t requests, failed;
 };
 
-static uint64_t now_ns(void);
-
 /*
  * A failed request: with --verbose, every one is logged; otherwise the
  * first of each error (-EINVAL, a client's mistake, not at all), then the
  * number of those not logged at most every 10 s, so that a full disk
  * answering thousands of writes with ENOSPC does not flood the log.
  */
-static void log_failure(struct conn *c, const struct blkd_request *rq, int status)
+void blockd_log_failure(struct server *srv, unsigned id, const struct blkd_request *rq,
+			int status)
 {
-	struct server *srv = c->srv;
 	if (srv->opt->verbose) {
 		fprintf(stderr, PROG ": connection %u: op %u at block %" PRIu64 " (+%" PRIu32
-			"): %s\n", c->id, rq->op, rq->offset, rq->length, pgc_strerror(status));
+			"): %s\n", id, rq->op, rq->offset, rq->length, pgc_strerror(status));
 		return;
 	}
 	if (status == -EINVAL)
 		return;
-	uint64_t now = now_ns();
+	uint64_t now = blockd_now_ns();
 	pthread_mutex_lock(&srv->fail_lock);
 	bool seen = false;
 	for (unsigned i = 0; i < srv->nr_fail_seen && !seen; i++)
@@ -147,7 +91,7 @@ static void log_failure(struct conn *c, const struct blkd_request *rq, int statu
 	if (!seen && srv->nr_fail_seen < 8) {
 		srv->fail_seen[srv->nr_fail_seen++] = status;
 		fprintf(stderr, PROG ": connection %u: op %u at block %" PRIu64 " (+%" PRIu32
-			"): %s (%s); more failures are counted every 10 s\n", c->id, rq->op,
+			"): %s (%s); more failures are counted every 10 s\n", id, rq->op,
 			rq->offset, rq->length, pgc_strerror(status), pgc_errname(status));
 		if (!srv->fail_log_ns)
 			srv->fail_log_ns = now;
@@ -164,7 +108,7 @@ static void log_failure(struct conn *c, const struct blkd_request *rq, int statu
 	pthread_mutex_unlock(&srv->fail_lock);
 }
 
-static uint64_t now_ns(void)
+uint64_t blockd_now_ns(void)
 {
 	struct timespec ts;
 
@@ -172,7 +116,7 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static void wake_main(struct server *srv)
+void blockd_wake_main(struct server *srv)
 {
 	char c = 0;
 
@@ -188,7 +132,7 @@ static void wake_main(struct server *srv)
  * Checks a READ or WRITE range: the status to reply with, or 0. Past the end,
  * a read is invalid and a write is out of space, as for NBD.
  */
-static int check_range(const struct server *srv, const struct blkd_request *rq)
+int blockd_check_range(const struct server *srv, const struct blkd_request *rq)
 {
 	if (rq->length == 0 || rq->length > srv->max_blocks)
 		return -EINVAL;
@@ -204,7 +148,7 @@ static int do_read(struct conn *c, const struct blkd_request *rq)
 	ssize_t n;
 	int err;
 
-	if ((err = check_range(srv, rq)))
+	if ((err = blockd_check_range(srv, rq)))
 		return err;
 	n = pgc_read(srv->map, c->buf, len, rq->offset * srv->block_size);
 	if (n < 0)
@@ -228,7 +172,7 @@ static int do_write(struct conn *c, const struct blkd_request *rq)
 	ssize_t n;
 	int err;
 
-	if ((err = check_range(srv, rq)))
+	if ((err = blockd_check_range(srv, rq)))
 		return err;
 	/* With PGC_WRITE_SYNC a write-back error comes back here even though the
 	 * bytes were copied: they stay dirty in the cache, and the client hears
@@ -252,7 +196,7 @@ static int do_write(struct conn *c, const struct blkd_request *rq)
 /* Writes back the whole image, makes it durable (pgc_sync_range() ends with
  * the store's fdatasync) and reports the write errors this sample has not
  * seen yet. */
-static int flush_all(struct server *srv, pgc_errseq_t *since)
+int blockd_flush_all(struct server *srv, pgc_errseq_t *since)
 {
 	return pgc_sync_range(srv->map, 0, UINT64_MAX, since);
 }
@@ -276,7 +220,7 @@ static int drain(struct conn *c, uint64_t len)
 
 /* Takes a request for service, unless the server stops or has served its
  * --max-requests. */
-static bool admit(struct server *srv)
+bool blockd_admit(struct server *srv)
 {
 	uint64_t max = srv->opt->max_requests;
 
@@ -285,13 +229,13 @@ static bool admit(struct server *srv)
 	return !max || atomic_fetch_add(&srv->admitted, 1) < max;
 }
 
-static void answered(struct server *srv)
+void blockd_answered(struct server *srv)
 {
 	uint64_t max = srv->opt->max_requests;
 
-	atomic_store_explicit(&srv->last_active_ns, now_ns(), memory_order_relaxed);
+	atomic_store_explicit(&srv->last_active_ns, blockd_now_ns(), memory_order_relaxed);
 	if (atomic_fetch_add(&srv->served, 1) + 1 == max)
-		wake_main(srv);
+		blockd_wake_main(srv);
 }
 
 static int send_reply(struct conn *c, uint64_t handle, int status, const void *data, size_t len)
@@ -308,7 +252,7 @@ static int send_reply(struct conn *c, uint64_t handle, int status, const void *d
 }
 
 /* Returns a description of what is wrong with a request header, or NULL. */
-static const char *protocol_error(const struct blkd_request *rq)
+const char *blockd_protocol_error(const struct blkd_request *rq)
 {
 	if (rq->magic != BLKD_REQUEST_MAGIC)
 		return "bad magic";
@@ -344,7 +288,7 @@ static bool serve_one(struct conn *c)
 		return false;
 	}
 	blkd_decode_request(hdr, &rq);
-	if ((bad = protocol_error(&rq))) {
+	if ((bad = blockd_protocol_error(&rq))) {
 		fprintf(stderr, PROG ": connection %u: protocol error (%s): closing\n", c->id, bad);
 		return false;
 	}
@@ -361,7 +305,7 @@ static bool serve_one(struct conn *c)
 		}
 	}
 
-	if (!admit(srv)) {
+	if (!blockd_admit(srv)) {
 		send_reply(c, rq.handle, -ESHUTDOWN, NULL, 0);
 		return false;
 	}
@@ -375,7 +319,7 @@ static bool serve_one(struct conn *c)
 		status = do_write(c, &rq);
 		break;
 	default:
-		status = flush_all(srv, &c->since);
+		status = blockd_flush_all(srv, &c->since);
 		atomic_fetch_add_explicit(&srv->flushes, 1, memory_order_relaxed);
 		break;
 	}
@@ -383,10 +327,10 @@ static bool serve_one(struct conn *c)
 	if (status) {
 		c->failed++;
 		atomic_fetch_add_explicit(&srv->failed, 1, memory_order_relaxed);
-		log_failure(c, &rq, status);
+		blockd_log_failure(srv, c->id, &rq, status);
 	}
 	err = send_reply(c, rq.handle, status, c->buf, out_len);
-	answered(srv);
+	blockd_answered(srv);
 	if (err) {
 		fprintf(stderr, PROG ": connection %u: sending: %s\n", c->id, strerror(-err));
 		return false;
@@ -415,9 +359,9 @@ static void *conn_main(void *arg)
 	if (srv->opt->verbose)
 		fprintf(stderr, PROG ": connection %u from %s closed after %" PRIu64
 			" requests (%" PRIu64 " failed)\n", c->id, c->peer, c->requests, c->failed);
-	atomic_store_explicit(&srv->last_active_ns, now_ns(), memory_order_relaxed);
+	atomic_store_explicit(&srv->last_active_ns, blockd_now_ns(), memory_order_relaxed);
 	atomic_store(&c->done, true);
-	wake_main(srv);
+	blockd_wake_main(srv);
 	return NULL;
 }
 
@@ -650,7 +594,7 @@ static void main_loop(struct server *srv, int sigfd)
 	const struct options *o = srv->opt;
 	uint64_t idle_ns = (uint64_t)o->idle_exit * 1000000000u;
 
-	atomic_store(&srv->last_active_ns, now_ns());
+	atomic_store(&srv->last_active_ns, blockd_now_ns());
 	while (!atomic_load(&srv->stopping)) {
 		struct pollfd pfd[3] = {
 			{ .fd = sigfd, .events = POLLIN },
@@ -697,7 +641,7 @@ static void main_loop(struct server *srv, int sigfd)
 
 			pthread_mutex_lock(&srv->lock);
 			idle = srv->nr_conns == 0 &&
-			       now_ns() - atomic_load(&srv->last_active_ns) >= idle_ns;
+			       blockd_now_ns() - atomic_load(&srv->last_active_ns) >= idle_ns;
 			pthread_mutex_unlock(&srv->lock);
 			if (idle) {
 				printf(PROG ": no client for %u s (--idle-exit): stopping\n",
@@ -749,6 +693,12 @@ static void usage(FILE *f)
 		"  --max-clients N       most connections at a time (default 64)\n"
 		"  --max-requests N      stop after serving N requests (default: no limit)\n"
 		"  --idle-exit SECONDS   stop after SECONDS without any connection\n"
+		"  --event-loop          serve every connection from one thread with libpgcache's\n"
+		"                        asynchronous interface (default: a thread per connection)\n"
+		"  --queue-depth N       event loop: requests of a connection served at once\n"
+		"                        (default 32; they may be answered out of order)\n"
+		"  --workers N           event loop: threads for misses, writes and flushes\n"
+		"                        (default 4)\n"
 		"  --verbose             log each connection and each refused request\n"
 		"  --help                this text\n"
 		"\n"
@@ -784,7 +734,7 @@ static int parse_size(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 static int parse_options(int argc, char **argv, struct options *o)
 {
 	enum { O_IMAGE = 256, O_SIZE, O_BS, O_CACHE, O_MAXREQ, O_LISTEN, O_PORT, O_PORTFILE,
-	       O_MAXCLIENTS, O_MAXREQUESTS, O_IDLE, O_VERBOSE, O_HELP };
+	       O_MAXCLIENTS, O_MAXREQUESTS, O_IDLE, O_VERBOSE, O_HELP, O_LOOP, O_QD, O_WORKERS };
 	static const struct option longopts[] = {
 		{ "image", required_argument, NULL, O_IMAGE },
 		{ "size", required_argument, NULL, O_SIZE },
@@ -799,6 +749,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "idle-exit", required_argument, NULL, O_IDLE },
 		{ "verbose", no_argument, NULL, O_VERBOSE },
 		{ "help", no_argument, NULL, O_HELP },
+		{ "event-loop", no_argument, NULL, O_LOOP },
+		{ "queue-depth", required_argument, NULL, O_QD },
+		{ "workers", required_argument, NULL, O_WORKERS },
 		{ NULL, 0, NULL, 0 },
 	};
 	uint64_t v;
@@ -806,7 +759,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 
 	*o = (struct options){ .block_size = 4096, .cache_bytes = 64u << 20,
 			       .max_request = 1u << 20, .listen = "127.0.0.1",
-			       .max_clients = 64 };
+			       .max_clients = 64, .queue_depth = 32, .workers = 4 };
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		bool bad = false;
 
@@ -827,6 +780,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case O_MAXREQUESTS: bad = parse_size(optarg, 1, UINT64_MAX, &o->max_requests); break;
 		case O_IDLE: bad = parse_size(optarg, 1, 86400, &v); o->idle_exit = (unsigned)v; break;
 		case O_VERBOSE: o->verbose = true; break;
+		case O_LOOP: o->event_loop = true; break;
+		case O_QD: bad = parse_size(optarg, 1, 1024, &v); o->queue_depth = (unsigned)v; break;
+		case O_WORKERS: bad = parse_size(optarg, 1, 64, &v); o->workers = (unsigned)v; break;
 		case 'h':
 		case O_HELP: usage(stdout); exit(0);
 		default: usage(stderr); return -1;
@@ -878,7 +834,12 @@ int main(int argc, char **argv)
 	if (open_image(&srv, &o) || open_cache(&srv, &o) || open_listener(&srv, &o))
 		goto out;
 
-	main_loop(&srv, sigfd);
+	if (o.event_loop) {
+		if (blockd_event_loop(&srv, sigfd))
+			goto out;
+	} else {
+		main_loop(&srv, sigfd);
+	}
 	close(srv.listen_fd);
 	srv.listen_fd = -1;
 	reap_conns(&srv, true);
@@ -890,7 +851,7 @@ int main(int argc, char **argv)
 	 * after a full disk. Errors met before (and reported to the clients
 	 * then) are told apart through the server's own sample, taken before
 	 * any client came. */
-	err = flush_all(&srv, NULL);
+	err = blockd_flush_all(&srv, NULL);
 	int past = pgc_mapping_check_error(srv.map, &srv.since);
 	if (past && !err)
 		fprintf(stderr, PROG ": write errors happened while serving (the last: %s); "

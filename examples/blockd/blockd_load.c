@@ -65,6 +65,7 @@ struct options {
 	bool check;
 	const char *check_image;
 	unsigned timeout;
+	unsigned depth;		/* requests in flight per connection */
 };
 
 /* What the run expects of the image: the geometry and each block's version. */
@@ -97,6 +98,34 @@ struct worker {
 	uint64_t blocks_checked;
 	uint64_t mismatches, errors;
 	uint64_t nospc;			/* writes and flushes refused with ENOSPC (--full-disk) */
+	struct pipe *pipe;		/* --depth above 1 */
+};
+
+/*
+ * A connection's requests in flight (--depth above 1): the worker thread
+ * sends, a receiver thread takes the replies, in any order, by handle. A
+ * request is sent only when no request in flight overlaps its blocks with
+ * a write on either side, so the expected version of every block read is
+ * still exact.
+ */
+struct slot {
+	bool busy;
+	uint16_t op, flags;
+	uint64_t handle, offset;
+	uint32_t length;
+	uint64_t index, t0;		/* the op's place in lat_ns, its start */
+	unsigned char *buf;
+};
+
+struct pipe {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;		/* a slot was freed, or the receiver ended */
+	pthread_t rx;
+	struct slot *slots;
+	unsigned depth, inflight;
+	uint64_t completed;		/* replies taken */
+	bool sending_done;		/* the worker sends no more */
+	bool dead;			/* the connection failed */
 };
 
 static _Atomic unsigned reports;	/* mismatch reports printed so far */
@@ -267,6 +296,22 @@ static int receive_hello(int fd, struct blkd_hello *h)
 	return 0;
 }
 
+/* A reply's status as the workload counts it: ENOSPC with --full-disk is
+ * counted and taken as success; other failures are printed (the first few). */
+static int reply_status(struct worker *w, uint16_t op, uint64_t offset, uint32_t length,
+			int status)
+{
+	if (status == -ENOSPC && w->opt->full_disk && op != BLKD_OP_READ) {
+		w->nospc++; /* expected: counted, not an error */
+		return 0;
+	}
+	if (status && atomic_fetch_add(&error_reports, 1) < MAX_REPORTS)
+		fprintf(stderr, PROG ": connection %u: %s of block %" PRIu64 " (+%" PRIu32 "): %s\n",
+			w->id, op == BLKD_OP_READ ? "read" : op == BLKD_OP_WRITE ? "write" : "flush",
+			offset, length, strerror(-status));
+	return status;
+}
+
 /*
  * Sends one request and waits for its reply: data is the WRITE payload or
  * the READ buffer. Returns the reply's status, or 1 (with a message) if the
@@ -305,15 +350,7 @@ static int call(struct worker *w, uint16_t op, uint16_t flags, uint64_t offset, 
 		fprintf(stderr, PROG ": connection %u: receiving data: %s\n", w->id, strerror(-err));
 		return 1;
 	}
-	if (rp.status == -ENOSPC && w->opt->full_disk && op != BLKD_OP_READ) {
-		w->nospc++; /* expected: counted, not an error */
-		return 0;
-	}
-	if (rp.status && atomic_fetch_add(&error_reports, 1) < MAX_REPORTS)
-		fprintf(stderr, PROG ": connection %u: %s of block %" PRIu64 " (+%" PRIu32 "): %s\n",
-			w->id, op == BLKD_OP_READ ? "read" : op == BLKD_OP_WRITE ? "write" : "flush",
-			offset, length, strerror(-rp.status));
-	return rp.status;
+	return reply_status(w, op, offset, length, rp.status);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -334,19 +371,26 @@ static int op_read(struct worker *w, uint64_t off, uint32_t n)
 	return 0;
 }
 
+/* Bumps the versions of blocks [off, off + n) and stamps them into buf. Only
+ * this connection writes these blocks, and none of them is in flight. */
+static void stamp_write(struct worker *w, unsigned char *buf, uint64_t off, uint32_t n)
+{
+	struct expect *ex = w->ex;
+
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t *v = &ex->version[off + i];
+
+		*v = *v == VERSION_UNKNOWN ? 1 : *v + 1;
+		stamp_block(buf + (size_t)i * ex->block_size, ex->block_size, ex->run, off + i, *v);
+	}
+}
+
 static int op_write(struct worker *w, uint64_t off, uint32_t n, bool fua)
 {
 	struct expect *ex = w->ex;
 	int st;
 
-	/* Only this thread writes these blocks: it may bump their versions first. */
-	for (uint32_t i = 0; i < n; i++) {
-		uint64_t *v = &ex->version[off + i];
-
-		*v = *v == VERSION_UNKNOWN ? 1 : *v + 1;
-		stamp_block(w->buf + (size_t)i * ex->block_size, ex->block_size, ex->run,
-			    off + i, *v);
-	}
+	stamp_write(w, w->buf, off, n);
 	uint64_t nospc = w->nospc;
 	st = call(w, BLKD_OP_WRITE, fua ? BLKD_FLAG_FUA : 0, off, n);
 	if (st || w->nospc != nospc) /* the blocks may hold the old or the new data, or a mix */
@@ -354,6 +398,9 @@ static int op_write(struct worker *w, uint64_t off, uint32_t n, bool fua)
 			ex->version[off + i] = VERSION_UNKNOWN;
 	return st;
 }
+
+static int pipe_send(struct worker *w, uint16_t op, uint16_t flags, uint64_t off, uint32_t n,
+		     uint64_t index);
 
 /*
  * Each op is a flush, a write or a read of 1 to max_blocks blocks in the
@@ -381,6 +428,19 @@ static void workload(struct worker *w)
 		if (n > w->hi - pos)
 			n = (uint32_t)(w->hi - pos);
 
+		if (w->pipe) {
+			uint16_t op = k == K_FLUSH ? BLKD_OP_FLUSH
+				      : k == K_WRITE ? BLKD_OP_WRITE : BLKD_OP_READ;
+			bool fua = k == K_WRITE && rnd_below(&s, 100) < o->fua_pct;
+
+			if (pipe_send(w, op, fua ? BLKD_FLAG_FUA : 0, k == K_FLUSH ? 0 : pos, n,
+				      w->done))
+				return;
+			pos += n;
+			if (pos == w->hi)
+				pos = w->lo;
+			continue;
+		}
 		t0 = now_ns();
 		if (k == K_FLUSH)
 			st = call(w, BLKD_OP_FLUSH, 0, 0, 0);
@@ -425,12 +485,232 @@ static void verify_range(struct worker *w, uint64_t lo, uint64_t hi, const char 
 	}
 }
 
+/* ------------------------------------------------------------------------ */
+/* Pipelining (--depth)                                                      */
+
+/* Whether an op may not be in flight together with the one in sl: they
+ * share a block and one of them writes it. */
+static bool conflicts(const struct slot *sl, uint16_t op, uint64_t off, uint32_t n)
+{
+	if (!sl->busy || op == BLKD_OP_FLUSH || sl->op == BLKD_OP_FLUSH)
+		return false;
+	if (op != BLKD_OP_WRITE && sl->op != BLKD_OP_WRITE)
+		return false;
+	return off < sl->offset + sl->length && sl->offset < off + n;
+}
+
+/* Waits (under the lock) for a free slot and no conflict; NULL if the
+ * connection failed. */
+static struct slot *pipe_slot(struct pipe *p, uint16_t op, uint64_t off, uint32_t n)
+{
+	for (;;) {
+		struct slot *free_slot = NULL;
+		bool conflict = false;
+
+		if (p->dead)
+			return NULL;
+		for (unsigned i = 0; i < p->depth && !conflict; i++) {
+			if (!p->slots[i].busy && !free_slot)
+				free_slot = &p->slots[i];
+			conflict = conflicts(&p->slots[i], op, off, n);
+		}
+		if (free_slot && !conflict)
+			return free_slot;
+		pthread_cond_wait(&p->cond, &p->lock);
+	}
+}
+
+static void pipe_fail(struct pipe *p)
+{
+	pthread_mutex_lock(&p->lock);
+	p->dead = true;
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* Sends an op without waiting for its reply: 0, or 1 if the connection failed. */
+static int pipe_send(struct worker *w, uint16_t op, uint16_t flags, uint64_t off, uint32_t n,
+		     uint64_t index)
+{
+	struct pipe *p = w->pipe;
+	size_t len = (size_t)n * w->ex->block_size;
+	unsigned char hdr[BLKD_REQUEST_SIZE];
+	struct slot *sl;
+	int err;
+
+	pthread_mutex_lock(&p->lock);
+	if (!(sl = pipe_slot(p, op, off, n))) {
+		pthread_mutex_unlock(&p->lock);
+		return 1;
+	}
+	sl->busy = true;
+	sl->op = op;
+	sl->flags = flags;
+	sl->handle = ++w->handle;
+	sl->offset = off;
+	sl->length = n;
+	sl->index = index;
+	if (op == BLKD_OP_WRITE)
+		stamp_write(w, sl->buf, off, n);
+	if (p->inflight++ == 0)
+		pthread_cond_broadcast(&p->cond); /* the receiver waits for one */
+	sl->t0 = now_ns();
+	pthread_mutex_unlock(&p->lock);
+
+	struct blkd_request rq = { .magic = BLKD_REQUEST_MAGIC, .op = op, .flags = flags,
+				   .handle = sl->handle, .offset = off, .length = n };
+	struct iovec iov[2] = {
+		{ .iov_base = hdr, .iov_len = sizeof(hdr) },
+		{ .iov_base = sl->buf, .iov_len = len },
+	};
+
+	blkd_encode_request(hdr, &rq);
+	if ((err = blkd_send_iov(w->fd, iov, op == BLKD_OP_WRITE ? 2 : 1))) {
+		fprintf(stderr, PROG ": connection %u: sending: %s\n", w->id,
+			err == -EAGAIN ? "timed out (--timeout)" : strerror(-err));
+		pipe_fail(p);
+		return 1;
+	}
+	return 0;
+}
+
+/* Takes one reply: checks it as call() and op_read()/op_write() do. Returns
+ * false if the connection failed. */
+static bool pipe_take(struct worker *w)
+{
+	struct pipe *p = w->pipe;
+	unsigned char rhdr[BLKD_REPLY_SIZE];
+	struct blkd_reply rp;
+	struct slot *sl = NULL;
+	int err = blkd_recv_all(w->fd, rhdr, sizeof(rhdr), NULL);
+
+	if (err) {
+		fprintf(stderr, PROG ": connection %u: %s\n", w->id,
+			err == -EAGAIN ? "timed out (--timeout)" : strerror(-err));
+		return false;
+	}
+	blkd_decode_reply(rhdr, &rp);
+	pthread_mutex_lock(&p->lock);
+	for (unsigned i = 0; i < p->depth && !sl; i++)
+		if (p->slots[i].busy && p->slots[i].handle == rp.handle)
+			sl = &p->slots[i];
+	pthread_mutex_unlock(&p->lock);
+	if (rp.magic != BLKD_REPLY_MAGIC || !sl) {
+		fprintf(stderr, PROG ": connection %u: bad reply (magic %08" PRIx32 ", handle %"
+			PRIu64 ", not in flight)\n", w->id, rp.magic, rp.handle);
+		return false;
+	}
+	size_t len = (size_t)sl->length * w->ex->block_size;
+
+	if (rp.status == 0 && sl->op == BLKD_OP_READ &&
+	    (err = blkd_recv_all(w->fd, sl->buf, len, NULL))) {
+		fprintf(stderr, PROG ": connection %u: receiving data: %s\n", w->id, strerror(-err));
+		return false;
+	}
+	/* The slot's blocks are not in any other request in flight: their
+	 * versions can be read and written here without the lock. */
+	enum kind k = sl->op == BLKD_OP_FLUSH ? K_FLUSH : sl->op == BLKD_OP_WRITE ? K_WRITE : K_READ;
+	uint64_t nospc = w->nospc;
+	int st = reply_status(w, sl->op, sl->offset, sl->length, rp.status);
+
+	w->lat_ns[sl->index] = now_ns() - sl->t0;
+	w->lat_kind[sl->index] = (unsigned char)k;
+	w->ops[k]++;
+	if (st)
+		w->errors++;
+	if (k == K_WRITE && (st || w->nospc != nospc))
+		for (uint32_t i = 0; i < sl->length; i++)
+			w->ex->version[sl->offset + i] = VERSION_UNKNOWN;
+	if (k == K_READ && !st)
+		for (uint32_t i = 0; i < sl->length; i++) {
+			w->blocks_checked++;
+			if (check_block(w->ex, sl->offset + i,
+					sl->buf + (size_t)i * w->ex->block_size, w->want,
+					"workload read"))
+				w->mismatches++;
+		}
+	pthread_mutex_lock(&p->lock);
+	sl->busy = false;
+	p->inflight--;
+	p->completed++;
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+	return true;
+}
+
+static void *pipe_rx_main(void *arg)
+{
+	struct worker *w = arg;
+	struct pipe *p = w->pipe;
+
+	for (;;) {
+		bool stop;
+
+		pthread_mutex_lock(&p->lock);
+		while (!p->inflight && !p->sending_done && !p->dead)
+			pthread_cond_wait(&p->cond, &p->lock);
+		stop = !p->inflight || p->dead;
+		pthread_mutex_unlock(&p->lock);
+		if (stop)
+			break;
+		if (!pipe_take(w)) {
+			pipe_fail(p);
+			break;
+		}
+	}
+	return NULL;
+}
+
+/* The workload with --depth requests in flight. */
+static void workload_pipelined(struct worker *w)
+{
+	struct pipe p = { .depth = w->opt->depth };
+	size_t bufsz = (size_t)w->max_blocks * w->ex->block_size;
+	bool ok = true;
+
+	pthread_mutex_init(&p.lock, NULL);
+	pthread_cond_init(&p.cond, NULL);
+	p.slots = calloc(p.depth, sizeof(*p.slots));
+	for (unsigned i = 0; p.slots && i < p.depth && ok; i++)
+		ok = (p.slots[i].buf = malloc(bufsz)) != NULL;
+	if (!p.slots || !ok) {
+		fprintf(stderr, PROG ": out of memory\n");
+		w->errors++;
+		goto out;
+	}
+	w->pipe = &p;
+	if (pthread_create(&p.rx, NULL, pipe_rx_main, w)) {
+		fprintf(stderr, PROG ": pthread_create failed\n");
+		w->errors++;
+		goto out;
+	}
+	workload(w);
+	pthread_mutex_lock(&p.lock);
+	p.sending_done = true;
+	pthread_cond_broadcast(&p.cond);
+	pthread_mutex_unlock(&p.lock);
+	pthread_join(p.rx, NULL);
+	if (p.dead)
+		w->errors++;
+	w->done = p.completed;
+out:
+	w->pipe = NULL;
+	for (unsigned i = 0; p.slots && i < p.depth; i++)
+		free(p.slots[i].buf);
+	free(p.slots);
+	pthread_cond_destroy(&p.cond);
+	pthread_mutex_destroy(&p.lock);
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 
 	if (!w->opt->check) {
-		workload(w);
+		if (w->opt->depth > 1)
+			workload_pipelined(w);
+		else
+			workload(w);
 		/* Each connection flushes: the server reports to each the write
 		 * errors it has not seen, so every client learns of a lost write. */
 		if (w->done == w->nops && call(w, BLKD_OP_FLUSH, 0, 0, 0))
@@ -649,6 +929,10 @@ static void usage(FILE *f)
 		"  --no-verify          skip the read-back of the whole image after the workload\n"
 		"  --check              read every block through the server, compare with --manifest\n"
 		"  --check-image IMAGE  read every block of the file IMAGE, compare with --manifest\n"
+		"  --depth N            requests in flight per connection (default 1); above 1,\n"
+		"                       a receiver thread takes the replies in any order, and a\n"
+		"                       request waits while one in flight writes its blocks or\n"
+		"                       it writes blocks one in flight uses\n"
 		"  --timeout SECONDS    fail if the server does not answer in time (default 30)\n"
 		"  --full-disk          the image's file system is full: a WRITE or FLUSH that\n"
 		"                       fails with ENOSPC is counted, not an error (the blocks\n"
@@ -681,7 +965,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 {
 	enum { O_HOST = 256, O_PORT, O_PORTFILE, O_CONN, O_REQ, O_WRITE, O_FLUSH, O_FUA, O_SEQ,
 	       O_MAXBLOCKS, O_SEED, O_FRESH, O_MANIFEST, O_NOVERIFY, O_CHECK, O_CHECKIMAGE,
-	       O_TIMEOUT, O_FULLDISK, O_HELP };
+	       O_TIMEOUT, O_FULLDISK, O_HELP, O_DEPTH };
 	static const struct option longopts[] = {
 		{ "host", required_argument, NULL, O_HOST },
 		{ "port", required_argument, NULL, O_PORT },
@@ -702,6 +986,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "timeout", required_argument, NULL, O_TIMEOUT },
 		{ "full-disk", no_argument, NULL, O_FULLDISK },
 		{ "help", no_argument, NULL, O_HELP },
+		{ "depth", required_argument, NULL, O_DEPTH },
 		{ NULL, 0, NULL, 0 },
 	};
 	static char port_buf[8];
@@ -711,7 +996,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 
 	*o = (struct options){ .host = "127.0.0.1", .connections = 4, .requests = 20000,
 			       .write_pct = 40, .flush_pct = 1, .seq_pct = 30, .max_blocks = 8,
-			       .verify_pass = true, .timeout = 30 };
+			       .verify_pass = true, .timeout = 30, .depth = 1 };
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		bool bad = false;
 
@@ -733,6 +1018,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case O_NOVERIFY: o->verify_pass = false; break;
 		case O_CHECK: o->check = true; break;
 		case O_CHECKIMAGE: o->check_image = optarg; break;
+		case O_DEPTH: bad = parse_u64(optarg, 1, 256, &v); o->depth = (unsigned)v; break;
 		case O_TIMEOUT: bad = parse_u64(optarg, 1, 3600, &v); o->timeout = (unsigned)v; break;
 		case 'h':
 		case O_HELP: usage(stdout); exit(0);
@@ -869,8 +1155,8 @@ int main(int argc, char **argv)
 		x->nops = o.check ? 0 : o.requests / o.connections + (i < o.requests % o.connections);
 		x->buf = malloc((size_t)x->max_blocks * ex.block_size);
 		x->want = malloc(ex.block_size);
-		x->lat_ns = malloc((x->nops ? x->nops : 1) * sizeof(*x->lat_ns));
-		x->lat_kind = malloc(x->nops ? x->nops : 1);
+		x->lat_ns = calloc(x->nops ? x->nops : 1, sizeof(*x->lat_ns));
+		x->lat_kind = calloc(x->nops ? x->nops : 1, 1);
 		if (!x->buf || !x->want || !x->lat_ns || !x->lat_kind) {
 			fprintf(stderr, PROG ": out of memory\n");
 			ok = false;
@@ -879,9 +1165,9 @@ int main(int argc, char **argv)
 	}
 
 	if (!o.check) {
-		printf(PROG ": %u connections, %" PRIu64 " requests, %u%% writes (%u%% of them FUA),"
+		printf(PROG ": %u connections of depth %u, %" PRIu64 " requests, %u%% writes (%u%% of them FUA),"
 		       " %u%% flushes, %u%% sequential, 1..%u blocks per request, seed %" PRIu64
-		       ", run %016" PRIx64 "\n", o.connections, o.requests, o.write_pct, o.fua_pct,
+		       ", run %016" PRIx64 "\n", o.connections, o.depth, o.requests, o.write_pct, o.fua_pct,
 		       o.flush_pct, o.seq_pct, w[0].max_blocks, o.seed, ex.run);
 		printf(PROG ": image of %" PRIu64 " blocks of %" PRIu32 " bytes\n", ex.nr_blocks,
 		       ex.block_size);

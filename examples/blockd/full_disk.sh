@@ -18,10 +18,19 @@
 #   6. the image file must hold every write that was acknowledged.
 set -euo pipefail
 
-blockd=${1:?usage: full_disk.sh BLOCKD BLOCKD_LOAD WORKDIR [REQUESTS]}
+blockd=${1:?usage: full_disk.sh BLOCKD BLOCKD_LOAD WORKDIR [REQUESTS] [MODE]}
 load=${2:?}
 work=${3:?}
 requests=${4:-3000}
+# MODE "loop": blockd --event-loop and blockd-load --depth 8 (see smoke.sh).
+mode=${5:-threads}
+server_mode=()
+load_mode=()
+case $mode in
+threads) ;;
+loop) server_mode=(--event-loop --queue-depth 16); load_mode=(--depth 8) ;;
+*) echo "full_disk.sh: unknown mode '$mode'" >&2; exit 2 ;;
+esac
 
 fs=$work/fs
 server_pid=
@@ -62,7 +71,7 @@ img=$fs/disk.img
 manifest=$work/manifest
 log=$work/blockd.log
 "$blockd" --image "$img" --size 16M --cache 1M --port 0 --port-file "$work/port" \
-	>"$log" 2>&1 &
+	"${server_mode[@]}" >"$log" 2>&1 &
 server_pid=$!
 for _ in $(seq 100); do
 	[[ -s $work/port ]] && break
@@ -74,7 +83,7 @@ done
 step "workload: $requests requests on a disk that fills up"
 "$load" --port-file "$work/port" --connections 2 --requests "$requests" \
 	--write-pct 50 --flush-pct 1 --seq-pct 30 --max-blocks 8 \
-	--fresh --full-disk --manifest "$manifest" | tee "$work/load.out" ||
+	--fresh --full-disk --manifest "$manifest" "${load_mode[@]}" | tee "$work/load.out" ||
 	{ cat "$log" >&2; die "blockd-load failed: a read failed, a block differed, or a write failed otherwise than with ENOSPC"; }
 refused=$(sed -n 's/^blockd-load: \([0-9]*\) writes and flushes refused with ENOSPC$/\1/p' "$work/load.out")
 [[ -n $refused ]] || die "blockd-load printed no ENOSPC count"

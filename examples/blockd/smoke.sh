@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # Smoke test of blockd and blockd-load (ctest: blockd_smoke).
 #
-# Usage: smoke.sh BLOCKD BLOCKD_LOAD WORKDIR [REQUESTS]
+# Usage: smoke.sh BLOCKD BLOCKD_LOAD WORKDIR [REQUESTS] [MODE]
+#
+# MODE "loop" runs every server with --event-loop (one thread, the
+# library's asynchronous interface) and the workloads with --depth 8
+# (replies taken in any order); the default, "threads", a thread per
+# connection and one request at a time.
 #
 #   1. blockd creates a fresh 16 MiB image and serves it with a 4 MiB cache,
 #      a quarter of it (so that reclaim evicts and writes dirty blocks back
@@ -26,6 +31,14 @@ blockd=${1:?usage: smoke.sh BLOCKD BLOCKD_LOAD WORKDIR [REQUESTS]}
 load=${2:?}
 work=${3:?}
 requests=${4:-20000}
+mode=${5:-threads}
+server_mode=()
+load_mode=()
+case $mode in
+threads) ;;
+loop) server_mode=(--event-loop --queue-depth 16); load_mode=(--depth 8) ;;
+*) echo "smoke.sh: unknown mode '$mode'" >&2; exit 2 ;;
+esac
 
 rm -rf "$work"
 mkdir -p "$work"
@@ -51,7 +64,7 @@ start_server() {
 	local name=$1
 	shift
 	rm -f "$work/$name.port"
-	"$blockd" --image "$img" --port 0 --port-file "$work/$name.port" "$@" \
+	"$blockd" --image "$img" --port 0 --port-file "$work/$name.port" "${server_mode[@]}" "$@" \
 		>"$work/$name.log" 2>&1 &
 	server_pid=$!
 	for _ in $(seq 100); do
@@ -88,14 +101,14 @@ wait_server() {
 	((status == 0)) || die "blockd ($name) exited with status $status"
 }
 
-step "start blockd on a fresh image"
+step "start blockd on a fresh image ($mode)"
 start_server serve --size 16M --cache 4M --max-clients 8
 echo "blockd listens on port $(cat "$work/serve.port")"
 
 step "workload: $requests requests"
 "$load" --port-file "$work/serve.port" --connections 4 --requests "$requests" \
 	--write-pct 50 --flush-pct 1 --fua-pct 1 --seq-pct 30 --max-blocks 16 \
-	--fresh --manifest "$manifest" || die "blockd-load failed"
+	--fresh --manifest "$manifest" "${load_mode[@]}" || die "blockd-load failed"
 
 step "stop blockd with SIGTERM: it flushes and exits 0"
 kill -TERM "$server_pid"
@@ -115,7 +128,7 @@ grep -q "idle-exit" "$work/check.log" || die "blockd did not stop on --idle-exit
 step "--max-requests: 9 requests and a final flush, then blockd exits"
 start_server limit --cache 4M --max-requests 10
 "$load" --port-file "$work/limit.port" --connections 1 --requests 9 --no-verify \
-	--write-pct 50 --flush-pct 0 || die "blockd-load against --max-requests failed"
+	--write-pct 50 --flush-pct 0 "${load_mode[@]}" || die "blockd-load against --max-requests failed"
 wait_server limit 15
 grep -q "max-requests" "$work/limit.log" || die "blockd did not stop on --max-requests"
 

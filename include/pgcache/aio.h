@@ -103,7 +103,10 @@ struct pgc_aio_stats {
 /**
  * @brief A request's completion: @p result is what the synchronous call
  * would have returned (pgc_read(), pgc_write(), pgc_direct_io(): bytes or
- * a negative errno; pgc_sync_range(): 0 or a negative errno).
+ * a negative errno; pgc_sync_range(): 0 or a negative errno). Inside the
+ * callback, pgc_last_error() gives what the synchronous call would have
+ * left there: the error that stopped a short transfer (0 when it stopped
+ * at the end of the mapping).
  */
 typedef void (*pgc_aio_done_fn)(void *arg, ssize_t result);
 
@@ -212,21 +215,25 @@ PGC_API int pgc_aio_direct(pgc_aio *ctx, pgc_mapping *mapping, int rw, const str
 			   int iovcnt, uint64_t offset, pgc_aio_done_fn fn, void *arg);
 
 /**
- * @brief Starts a pgc_sync_range() of bytes [@p start, @p end] (errors
- * counted from the call, as with a NULL sample).
+ * @brief Starts a pgc_sync_range() of bytes [@p start, @p end].
  * @param ctx     the context.
  * @param mapping the mapping.
  * @param start   first byte.
  * @param end     last byte (inclusive); UINT64_MAX for the whole mapping.
+ * @param since   the caller's error sample, as for pgc_sync_range(): the
+ *                result is the first write error it has not seen, and it
+ *                is advanced past it (a worker writes it: do not touch it
+ *                until the callback has run); NULL: only errors of this
+ *                sync are reported.
  * @param fn      the callback.
  * @param arg     passed to @p fn.
- * @return 0; -EINVAL for a NULL argument or @p start > @p end; -EAGAIN at
- *         the context's depth.
+ * @return 0; -EINVAL for a NULL context, mapping or callback, or
+ *         @p start > @p end; -EAGAIN at the context's depth.
  * @par Thread safety
  * The context's thread only. Does not sleep.
  */
 PGC_API int pgc_aio_sync(pgc_aio *ctx, pgc_mapping *mapping, uint64_t start, uint64_t end,
-			 pgc_aio_done_fn fn, void *arg);
+			 pgc_errseq_t *since, pgc_aio_done_fn fn, void *arg);
 
 /**
  * @brief Passes the ring requests queued since the last call to the kernel
