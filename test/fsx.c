@@ -23,6 +23,13 @@
  * It prints its seed; --seed replays a run. On failure it prints the last
  * operations (--dump) and exits 1.
  *
+ * --aio sends the reads, writes, direct transfers and syncs through an
+ * asynchronous context (pgc_aio, one request at a time, reaped before the
+ * next operation), and a quarter of the reads are PGC_READ_NOWAIT reads,
+ * which may return a prefix or -EAGAIN and start background fills.
+ * --engine psync|uring picks the file store's engine (default: the
+ * library's, io_uring where it was built with liburing).
+ *
  * --store mem puts the file in memory behind an operations table of the
  * test's own, for the multi-node VM, whose root file system (an initramfs)
  * refuses O_DIRECT. The environment variables PGC_FSX_OPS and PGC_FSX_STORE
@@ -94,12 +101,16 @@ static struct {
 	unsigned dump;
 	const char *dir;
 	bool mem_store;
+	bool use_aio;
+	int engine;        /* -1: the store's default */
 	bool keep;
 	bool verbose;
 	/* state */
 	pgc_cache *cache;
 	pgc_store *store;  /* the file store, or NULL with --store mem */
 	pgc_mapping *m;
+	pgc_aio *aio;      /* --aio */
+	uint64_t nowait_short; /* NOWAIT reads that returned less than asked */
 	struct memstore mem; /* --store mem: the file */
 	char path[4096];
 	size_t ps;
@@ -254,6 +265,8 @@ static void open_mapping(void)
 	int err = pgc_store_open(g.path, O_RDWR | O_CREAT, 0600, &g.store);
 	if (err)
 		fail("pgc_store_open(%s): %s", g.path, pgc_strerror(err));
+	if (g.engine >= 0 && (err = pgc_store_set_engine(g.store, g.engine)))
+		fail("pgc_store_set_engine(%d): %s", g.engine, pgc_strerror(err));
 	err = pgc_store_mapping_create(g.cache, g.store, &g.m);
 	if (err)
 		fail("pgc_store_mapping_create: %s", pgc_strerror(err));
@@ -286,6 +299,63 @@ static void close_mapping(void)
 	g.store = NULL;
 }
 
+/* --- the asynchronous context (--aio) --- */
+
+struct aio_res {
+	int calls;
+	ssize_t result;
+};
+
+static void aio_done(void *arg, ssize_t result)
+{
+	struct aio_res *r = arg;
+	r->calls++;
+	r->result = result;
+}
+
+/* Waits for the request just submitted (err: the submit's result). */
+static ssize_t aio_wait(const char *what, int err, struct aio_res *res)
+{
+	if (err)
+		fail("%s: submit: %s", what, pgc_strerror(err));
+	while (!res->calls) {
+		int n = pgc_aio_reap(g.aio, 1, 0);
+		if (n < 0)
+			fail("pgc_aio_reap: %s", pgc_strerror(n));
+	}
+	if (res->calls != 1 || pgc_aio_inflight(g.aio))
+		fail("%s: %d callbacks, %u requests still in flight", what, res->calls,
+		     pgc_aio_inflight(g.aio));
+	return res->result;
+}
+
+static ssize_t do_read(uint64_t off, uint64_t len)
+{
+	if (!g.aio)
+		return pgc_read(g.m, g.buf, len, off);
+	struct aio_res res = {0};
+	return aio_wait("pgc_aio_read", pgc_aio_read(g.aio, g.m, g.buf, len, off, aio_done, &res),
+			&res);
+}
+
+static ssize_t do_write(uint64_t off, uint64_t len)
+{
+	if (!g.aio)
+		return pgc_write(g.m, g.buf, len, off, 0);
+	struct aio_res res = {0};
+	return aio_wait("pgc_aio_write",
+			pgc_aio_write(g.aio, g.m, g.buf, len, off, 0, aio_done, &res), &res);
+}
+
+static ssize_t do_direct(int rw, struct iovec *iov, uint64_t off)
+{
+	if (!g.aio)
+		return pgc_direct_io(g.m, rw, iov, 1, off);
+	struct aio_res res = {0};
+	return aio_wait("pgc_aio_direct",
+			pgc_aio_direct(g.aio, g.m, rw, iov, 1, off, aio_done, &res), &res);
+}
+
 /* --- the operations --- */
 
 /* A random range: offsets mostly inside the file, sometimes past it. */
@@ -307,8 +377,23 @@ static void pick_range(uint64_t *off, uint64_t *len, uint64_t align)
 
 static long op_read(uint64_t off, uint64_t len)
 {
-	ssize_t r = pgc_read(g.m, g.buf, len, off);
 	uint64_t want = off >= g.size ? 0 : (g.size - off < len ? g.size - off : len);
+	if (g.aio && rnd_below(4) == 0) {
+		/* NOWAIT: the cached prefix, or -EAGAIN; what it returns is right. */
+		ssize_t r = pgc_read_flags(g.m, g.buf, len, off, PGC_READ_NOWAIT);
+		if (r == -EAGAIN && want) {
+			g.nowait_short++;
+			return r;
+		}
+		if (r < 0 || (uint64_t)r > want)
+			fail("NOWAIT read (%#" PRIx64 ", %#" PRIx64 ") returned %zd, at most %" PRIu64,
+			     off, len, r, want);
+		if ((uint64_t)r < want)
+			g.nowait_short++;
+		compare("NOWAIT read", g.buf, off, (uint64_t)r);
+		return r;
+	}
+	ssize_t r = do_read(off, len);
 	if (r < 0)
 		fail("pgc_read(%#" PRIx64 ", %#" PRIx64 "): %s", off, len, pgc_strerror((int)r));
 	if ((uint64_t)r != want)
@@ -321,7 +406,7 @@ static long op_read(uint64_t off, uint64_t len)
 static long op_write(uint64_t off, uint64_t len)
 {
 	fill(g.buf, off, len);
-	ssize_t r = pgc_write(g.m, g.buf, len, off, 0);
+	ssize_t r = do_write(off, len);
 	if (r < 0 || (uint64_t)r != len)
 		fail("pgc_write(%#" PRIx64 ", %#" PRIx64 ") returned %zd (%s)", off, len, r,
 		     r < 0 ? pgc_strerror((int)r) : "short");
@@ -332,7 +417,7 @@ static long op_write(uint64_t off, uint64_t len)
 static long op_dread(uint64_t off, uint64_t len)
 {
 	struct iovec iov = {.iov_base = g.buf, .iov_len = len};
-	ssize_t r = pgc_direct_io(g.m, PGC_READ, &iov, 1, off);
+	ssize_t r = do_direct(PGC_READ, &iov, off);
 	uint64_t want = off >= g.size ? 0 : (g.size - off < len ? g.size - off : len);
 	if (r < 0)
 		fail("direct read (%#" PRIx64 ", %#" PRIx64 "): %s", off, len,
@@ -348,7 +433,7 @@ static long op_dwrite(uint64_t off, uint64_t len)
 {
 	fill(g.buf, off, len);
 	struct iovec iov = {.iov_base = g.buf, .iov_len = len};
-	ssize_t r = pgc_direct_io(g.m, PGC_WRITE, &iov, 1, off);
+	ssize_t r = do_direct(PGC_WRITE, &iov, off);
 	if (r < 0 || (uint64_t)r != len)
 		fail("direct write (%#" PRIx64 ", %#" PRIx64 ") returned %zd (%s)", off, len, r,
 		     r < 0 ? pgc_strerror((int)r) : "short");
@@ -595,7 +680,18 @@ static void one_op(void)
 		r = op_writeback(off, off + len - 1, PGC_WB_NONE);
 		break;
 	case OP_SYNC:
-		r = op_writeback(off, off + len - 1, PGC_WB_ALL);
+		if (g.aio) {
+			struct aio_res res = {0};
+			r = aio_wait("pgc_aio_sync",
+				     pgc_aio_sync(g.aio, g.m, off * g.ps, (off + len) * g.ps - 1, NULL,
+						  aio_done, &res),
+				     &res);
+			if (r)
+				fail("pgc_aio_sync of pages %" PRIu64 "+%" PRIu64 ": %s", off, len,
+				     pgc_strerror((int)r));
+		} else {
+			r = op_writeback(off, off + len - 1, PGC_WB_ALL);
+		}
 		break;
 	case OP_RECLAIM:
 		r = op_reclaim(rnd_below(g.capacity / 2) + 1);
@@ -634,6 +730,9 @@ static void usage(FILE *f)
 		"  --dump N         operations kept for the failure report (default 64)\n"
 		"  --dir D          directory of the test file (default $TMPDIR or /tmp)\n"
 		"  --store file|mem the built-in O_DIRECT file store (default) or one in memory\n"
+		"  --engine E       the file store's engine: psync or uring (default: the library's)\n"
+		"  --aio            reads, writes, direct I/O and syncs through a pgc_aio context,\n"
+		"                   and NOWAIT reads\n"
 		"  --keep           keep the test file\n"
 		"  --verbose        print every operation\n"
 		"  --help           this text\n"
@@ -659,7 +758,8 @@ static void parse(int argc, char **argv)
 		{"max-size", required_argument, NULL, 'S'}, {"max-len", required_argument, NULL, 'l'},
 		{"capacity", required_argument, NULL, 'c'}, {"check-every", required_argument, NULL, 'k'},
 		{"dump", required_argument, NULL, 'd'},	    {"dir", required_argument, NULL, 'D'},
-		{"store", required_argument, NULL, 'T'},   {"keep", no_argument, NULL, 'K'},	    {"verbose", no_argument, NULL, 'v'},
+		{"store", required_argument, NULL, 'T'},   {"engine", required_argument, NULL, 'E'},
+		{"aio", no_argument, NULL, 'A'},   {"keep", no_argument, NULL, 'K'},	    {"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},	    {NULL, 0, NULL, 0},
 	};
 	bool seeded = false;
@@ -671,6 +771,7 @@ static void parse(int argc, char **argv)
 	g.check_every = 5000;
 	g.dump = 64;
 	g.dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	g.engine = -1;
 	for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
 		switch (c) {
 		case 'o': g.ops = parse_u64(optarg, "--ops"); break;
@@ -682,6 +783,17 @@ static void parse(int argc, char **argv)
 		case 'd': g.dump = (unsigned)parse_u64(optarg, "--dump"); break;
 		case 'D': g.dir = optarg; break;
 		case 'T': store = optarg; break;
+		case 'A': g.use_aio = true; break;
+		case 'E':
+			if (strcmp(optarg, "psync") == 0) {
+				g.engine = PGC_STORE_PSYNC;
+			} else if (strcmp(optarg, "uring") == 0) {
+				g.engine = PGC_STORE_URING;
+			} else {
+				fprintf(stderr, "pgc-fsx: --engine must be psync or uring\n");
+				exit(2);
+			}
+			break;
 		case 'K': g.keep = true; break;
 		case 'v': g.verbose = true; break;
 		case 'h': usage(stdout); exit(0);
@@ -768,8 +880,13 @@ int main(int argc, char **argv)
 	    posix_memalign((void **)&g.buf, 4096, g.max_len + 65536) != 0)
 		fail("out of memory");
 	open_mapping();
-	printf("pgc-fsx: file %s, page size %zu, direct I/O block %u, %d node(s)\n", g.path, g.ps,
-	       g.dio_block, g.nr_nodes);
+	if (g.use_aio && (err = pgc_aio_create(NULL, &g.aio)))
+		fail("pgc_aio_create: %s", pgc_strerror(err));
+	printf("pgc-fsx: file %s, page size %zu, direct I/O block %u, %d node(s), engine %s%s\n",
+	       g.path, g.ps, g.dio_block, g.nr_nodes,
+	       g.store ? (pgc_store_engine(g.store) == PGC_STORE_URING ? "io_uring" : "psync") : "-",
+	       !g.aio ? "" : pgc_aio_uses_uring(g.aio) == 1 ? ", aio context with a ring"
+							  : ", aio context on workers");
 
 	for (g.opnr = 1; g.opnr <= g.ops; g.opnr++) {
 		one_op();
@@ -782,6 +899,14 @@ int main(int argc, char **argv)
 	verify_file();
 	close_mapping();
 	verify_file();
+	if (g.aio) {
+		struct pgc_aio_stats as = {.size = sizeof(as)};
+		if ((err = pgc_aio_stats(g.aio, &as)) || (err = pgc_aio_destroy(g.aio)))
+			fail("pgc_aio_stats/destroy: %s", pgc_strerror(err));
+		printf("pgc-fsx: aio: %" PRIu64 " inline, %" PRIu64 " on the ring, %" PRIu64
+		       " on workers; %" PRIu64 " NOWAIT reads stopped short\n",
+		       as.inline_done, as.ring, as.worker, g.nowait_short);
+	}
 	char why[256];
 	err = pgc_cache_check(g.cache, why, sizeof(why));
 	if (err)

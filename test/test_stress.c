@@ -18,6 +18,11 @@
  * At the end, after a full writeback, the cache and the file read with
  * pread must both hold exactly the last version of every block.
  *
+ * aio_migrate_reclaim_stress does the same with each writer's I/O going
+ * through an asynchronous context of its own (pgc_aio: cached reads
+ * inline, direct transfers on the context's io_uring ring where the range
+ * is clean, the rest on its workers), one request at a time.
+ *
  * Operation counts come from the seed (printed) and PGC_TEST_SCALE (0.1
  * under ThreadSanitizer, which runs this suite too).
  */
@@ -149,6 +154,7 @@ static void check_block(struct stress *s, int self, const unsigned char *d, uint
 struct worker {
 	struct stress *s;
 	int id;
+	pgc_aio *aio; /* NULL: the synchronous calls */
 	unsigned char *buf; /* aligned for direct I/O */
 	size_t buf_len;
 };
@@ -187,6 +193,57 @@ static void report_enomem(struct stress *s, ssize_t got)
 		st.alloc_failures);
 }
 
+struct aio_res {
+	bool done;
+	ssize_t result;
+};
+
+static void aio_done(void *arg, ssize_t result)
+{
+	struct aio_res *r = arg;
+	r->result = result;
+	r->done = true;
+}
+
+/* Waits for the request just submitted on w's context. */
+static ssize_t aio_wait(struct worker *w, int submitted, struct aio_res *res)
+{
+	if (submitted)
+		return submitted;
+	while (!res->done) {
+		int n = pgc_aio_reap(w->aio, 1, 0);
+		if (n < 0)
+			return n;
+	}
+	return res->result;
+}
+
+static ssize_t xfer_direct(struct worker *w, int rw, void *buf, size_t len, uint64_t off)
+{
+	struct iovec iov = {.iov_base = buf, .iov_len = len};
+	atomic_fetch_add_explicit(&w->s->dio, 1, memory_order_relaxed);
+	if (!w->aio)
+		return pgc_direct_io(w->s->m, rw, &iov, 1, off);
+	struct aio_res res = {0};
+	return aio_wait(w, pgc_aio_direct(w->aio, w->s->m, rw, &iov, 1, off, aio_done, &res), &res);
+}
+
+static ssize_t xfer_read(struct worker *w, void *buf, size_t len, uint64_t off)
+{
+	if (!w->aio)
+		return pgc_read(w->s->m, buf, len, off);
+	struct aio_res res = {0};
+	return aio_wait(w, pgc_aio_read(w->aio, w->s->m, buf, len, off, aio_done, &res), &res);
+}
+
+static ssize_t xfer_write(struct worker *w, const void *buf, size_t len, uint64_t off)
+{
+	if (!w->aio)
+		return pgc_write(w->s->m, buf, len, off, 0);
+	struct aio_res res = {0};
+	return aio_wait(w, pgc_aio_write(w->aio, w->s->m, buf, len, off, 0, aio_done, &res), &res);
+}
+
 static void do_write(struct worker *w, struct pgc_rng *r)
 {
 	struct stress *s = w->s;
@@ -199,13 +256,8 @@ static void do_write(struct worker *w, struct pgc_rng *r)
 	ssize_t got;
 	unsigned tries = 0;
 	do {
-		if (direct) {
-			struct iovec iov = {.iov_base = w->buf, .iov_len = s->bs};
-			got = pgc_direct_io(s->m, PGC_WRITE, &iov, 1, b * s->bs);
-			atomic_fetch_add_explicit(&s->dio, 1, memory_order_relaxed);
-		} else {
-			got = pgc_write(s->m, w->buf, s->bs, b * s->bs, 0);
-		}
+		got = direct ? xfer_direct(w, PGC_WRITE, w->buf, s->bs, b * s->bs)
+			     : xfer_write(w, w->buf, s->bs, b * s->bs);
 	} while (retry(s, got, s->bs, &tries));
 	report_enomem(s, got);
 	if (TCHECK(&s->fail, got == (ssize_t)s->bs, "%s write of block %" PRIu64 ": %zd",
@@ -230,13 +282,8 @@ static void do_read(struct worker *w, struct pgc_rng *r)
 	do {
 		for (uint64_t i = 0; i < n; i++)
 			seq[i] = atomic_load(&s->wseq[first + i]);
-		if (direct) {
-			struct iovec iov = {.iov_base = w->buf, .iov_len = n * s->bs};
-			got = pgc_direct_io(s->m, PGC_READ, &iov, 1, first * s->bs);
-			atomic_fetch_add_explicit(&s->dio, 1, memory_order_relaxed);
-		} else {
-			got = pgc_read(s->m, w->buf, n * s->bs, first * s->bs);
-		}
+		got = direct ? xfer_direct(w, PGC_READ, w->buf, n * s->bs, first * s->bs)
+			     : xfer_read(w, w->buf, n * s->bs, first * s->bs);
 	} while (retry(s, got, n * s->bs, &tries));
 	report_enomem(s, got);
 	if (!TCHECK(&s->fail, got == (ssize_t)(n * s->bs), "%s read of %" PRIu64 " blocks at %" PRIu64 ": %zd",
@@ -343,11 +390,11 @@ static unsigned char *expected_file(struct stress *s)
 	return e;
 }
 
-START_TEST(io_migrate_reclaim_stress)
+static void run_stress(const char *name, bool use_aio)
 {
 	struct stress s;
 	memset(&s, 0, sizeof(s));
-	s.seed = pgc_test_seed_for("io_migrate_reclaim_stress");
+	s.seed = pgc_test_seed_for(name);
 	s.ops = pgc_test_scaled(6000, 300);
 	s.cache = pgc_test_cache(CACHE_PAGES, 0);
 	s.ps = pgc_cache_page_size(s.cache);
@@ -374,6 +421,8 @@ START_TEST(io_migrate_reclaim_stress)
 	pthread_t tw[NWRITERS], tm, tr;
 	for (int i = 0; i < NWRITERS; i++) {
 		w[i] = (struct worker){.s = &s, .id = i, .buf_len = MAX_READ_BLOCKS * s.bs};
+		if (use_aio)
+			ck_assert_int_eq(pgc_aio_create(NULL, &w[i].aio), 0);
 		ck_assert_int_eq(posix_memalign((void **)&w[i].buf, 4096, w[i].buf_len), 0);
 		ck_assert_int_eq(pthread_create(&tw[i], NULL, writer_main, &w[i]), 0);
 	}
@@ -407,12 +456,12 @@ START_TEST(io_migrate_reclaim_stress)
 		ck_assert_msg(memcmp(got + b * s.bs, want + b * s.bs, s.bs) == 0,
 			      "the file's block %" PRIu64 " differs from its last write (version %" PRIu64 ")",
 			      b, s.last[b]);
-	printf("stress: seed %" PRIu64 ": %" PRIu64 " reads, %" PRIu64 " writes (%" PRIu64
+	printf("%s: seed %" PRIu64 ": %" PRIu64 " reads, %" PRIu64 " writes (%" PRIu64
 	       " direct I/Os), %" PRIu64 " blocks checked; %" PRIu64 " pages copied by migration, %" PRIu64
 	       " moved between nodes, %" PRIu64 " reclaimed, %" PRIu64
 	       " calls tried again after -ENOMEM, %" PRIu64
 	       " stale reads of a writer's own block; file and cache agree on %" PRIu64 " blocks\n",
-	       s.seed, atomic_load(&s.reads), atomic_load(&s.writes), atomic_load(&s.dio),
+	       name, s.seed, atomic_load(&s.reads), atomic_load(&s.writes), atomic_load(&s.dio),
 	       atomic_load(&s.checked), atomic_load(&s.migrated), atomic_load(&s.moved),
 	       atomic_load(&s.reclaimed), atomic_load(&s.retries), atomic_load(&s.stale_reads),
 	       s.nblocks);
@@ -420,8 +469,17 @@ START_TEST(io_migrate_reclaim_stress)
 
 	free(got);
 	free(want);
-	for (int i = 0; i < NWRITERS; i++)
+	for (int i = 0; i < NWRITERS; i++) {
+		if (w[i].aio) {
+			struct pgc_aio_stats as = {.size = sizeof(as)};
+			ck_assert_int_eq(pgc_aio_stats(w[i].aio, &as), 0);
+			printf("%s: writer %d's context: %" PRIu64 " inline, %" PRIu64
+			       " on the ring, %" PRIu64 " on workers\n",
+			       name, i, as.inline_done, as.ring, as.worker);
+			ck_assert_int_eq(pgc_aio_destroy(w[i].aio), 0);
+		}
 		free(w[i].buf);
+	}
 	ck_assert_int_eq(pgc_mapping_destroy(s.m), 0);
 	ck_assert_int_eq(pgc_store_close(s.store), 0);
 	ck_assert_msg(pgc_cache_check(s.cache, why, sizeof(why)) == 0, "%s", why);
@@ -431,12 +489,24 @@ START_TEST(io_migrate_reclaim_stress)
 	free(s.wseq);
 	free(s.last_direct);
 }
+
+START_TEST(io_migrate_reclaim_stress)
+{
+	run_stress("io_migrate_reclaim_stress", false);
+}
+END_TEST
+
+START_TEST(aio_migrate_reclaim_stress)
+{
+	run_stress("aio_migrate_reclaim_stress", true);
+}
 END_TEST
 
 static Suite *stress_suite(void)
 {
 	Suite *s = suite_create("stress");
 	PGC_ADD(s, io_migrate_reclaim_stress, 300);
+	PGC_ADD(s, aio_migrate_reclaim_stress, 300);
 	return s;
 }
 

@@ -28,9 +28,13 @@
  *     u64 handle      the request's
  *     [length * block_size bytes of data, successful READ only]
  *
- * Every integer is big-endian (network order). The server answers the
- * requests of a connection one at a time and in order, so a client may
- * pipeline them; handles let it match replies all the same.
+ * Every integer is big-endian (network order). A client may pipeline
+ * requests. The thread-per-connection server answers a connection's
+ * requests one at a time and in order; the event-loop server (--event-loop)
+ * serves several at once and answers them as they complete: a client
+ * matches replies by handle, and the order of requests in flight together
+ * that overlap with a write is not defined. A FLUSH covers every WRITE
+ * sent before it on the connection.
  *
  * Status values: -EINVAL for a READ or WRITE of 0 or more than max_blocks
  * blocks, or a READ past the end of the image; -ENOSPC for a WRITE past the
