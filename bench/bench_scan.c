@@ -44,6 +44,7 @@ struct scan {
 	pgc_cache *cache;
 	pgc_store *store;
 	int pfd; /* the same file, buffered */
+	unsigned ra; /* readahead cap in pages, 0: the library's default */
 	uint64_t size;
 	unsigned char *buf;
 };
@@ -70,6 +71,11 @@ static double scan_lib(struct scan *s, size_t chunk)
 	int err = pgc_store_mapping_create(s->cache, s->store, &m);
 	if (err) {
 		fprintf(stderr, "bench_scan: pgc_store_mapping_create: %s\n", pgc_strerror(err));
+		return -1;
+	}
+	if (s->ra && (err = pgc_mapping_set_readahead(m, s->ra))) {
+		fprintf(stderr, "bench_scan: pgc_mapping_set_readahead: %s\n", pgc_strerror(err));
+		pgc_mapping_destroy(m);
 		return -1;
 	}
 	uint64_t t0 = now_ns();
@@ -149,18 +155,22 @@ static void usage(FILE *f)
 		"  --chunks LIST     bytes per read call, comma separated, multiples of 4096\n"
 		"                    (default 4096,131072)\n"
 		"  -r, --rounds N    rounds of each kind per chunk (default 5)\n"
+		"  --psync           the store on preadv/pwritev instead of io_uring\n"
+		"  --readahead P     the mapping's readahead cap in pages (default: the library's)\n"
 		"  -d, --dir PATH    directory of the file (default /var/tmp)\n"
 		"  -h, --help        this text\n");
 }
 
 int main(int argc, char **argv)
 {
-	enum { OPT_CHUNKS = 256 };
+	enum { OPT_CHUNKS = 256, OPT_RA, OPT_PSYNC };
 	static const struct option longopts[] = {
 		{ "size", required_argument, NULL, 's' },
 		{ "cache", required_argument, NULL, 'c' },
 		{ "chunks", required_argument, NULL, OPT_CHUNKS },
 		{ "rounds", required_argument, NULL, 'r' },
+		{ "readahead", required_argument, NULL, OPT_RA },
+		{ "psync", no_argument, NULL, OPT_PSYNC },
 		{ "dir", required_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -169,6 +179,8 @@ int main(int argc, char **argv)
 	unsigned chunks[MAX_CHUNKS] = { 4096, 131072 };
 	unsigned nr_chunks = 2, rounds = 5;
 	const char *dir = "/var/tmp";
+	unsigned ra = 0;
+	bool psync = false;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "s:c:r:d:h", longopts, NULL)) != -1) {
@@ -177,6 +189,8 @@ int main(int argc, char **argv)
 		case 'c': cache_mib = strtoull(optarg, NULL, 0); break;
 		case 'r': rounds = (unsigned)strtoul(optarg, NULL, 0); break;
 		case 'd': dir = optarg; break;
+		case OPT_PSYNC: psync = true; break;
+		case OPT_RA: ra = (unsigned)strtoul(optarg, NULL, 0); break;
 		case OPT_CHUNKS:
 			if (bench_parse_list(optarg, PS, 64u << 20, chunks, MAX_CHUNKS, &nr_chunks)) {
 				fprintf(stderr, "bench_scan: bad --chunks '%s'\n", optarg);
@@ -199,7 +213,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 
-	struct scan s = { .size = size_mib << 20 };
+	struct scan s = { .size = size_mib << 20, .ra = ra };
 	char path[4096];
 	snprintf(path, sizeof(path), "%s/bench_scan.%d", dir, (int)getpid());
 	fprintf(stderr, "bench_scan: writing a %" PRIu64 " MiB file in %s\n", size_mib, dir);
@@ -213,6 +227,10 @@ int main(int argc, char **argv)
 	unlink(path);
 	if (err) {
 		fprintf(stderr, "bench_scan: pgc_store_open: %s\n", pgc_strerror(err));
+		return 1;
+	}
+	if (psync && (err = pgc_store_set_engine(s.store, PGC_STORE_PSYNC))) {
+		fprintf(stderr, "bench_scan: pgc_store_set_engine: %s\n", pgc_strerror(err));
 		return 1;
 	}
 	struct pgc_cache_config cfg;

@@ -65,9 +65,14 @@ static void read_run(struct pgc_mapping *m, struct pgc_page **run, unsigned nr)
 }
 
 /*
- * Reads ahead pages [first, first + nr) that are missing, without waiting
- * for anything: pages locked by others or present are skipped, and a frame
- * that cannot be had without sleeping ends the window.
+ * Reads ahead pages [first, first + nr) that are missing: present pages and
+ * pages locked by others are skipped. When no frame can be had without
+ * sleeping (a full cache: frames freed by reclaim wait out a grace period
+ * first), the pages gathered so far are read and unlocked, then the
+ * allocation may sleep and reclaim, as the reader's own miss would; a
+ * frame that cannot be had even so ends the window. (Stopping at the first
+ * frame that needs a wait made readahead stop after a page or two once the
+ * cache was full: a cold scan then read page by page.)
  */
 void pgc__readahead_range(struct pgc_mapping *m, uint64_t first, unsigned nr)
 {
@@ -82,7 +87,15 @@ void pgc__readahead_range(struct pgc_mapping *m, uint64_t first, unsigned nr)
 			n = 0;
 			continue;
 		}
-		if (pgc_mapping_find_or_create(m, first + i, PGC_FIND_NOWAIT, &p))
+		int err = pgc_mapping_find_or_create(m, first + i, PGC_FIND_NOWAIT, &p);
+		if (err == -EAGAIN || err == -ENOMEM) {
+			/* Hold no page lock while allocation sleeps. */
+			if (n)
+				read_run(m, run, n);
+			n = 0;
+			err = pgc_mapping_find_or_create(m, first + i, 0, &p);
+		}
+		if (err)
 			break;
 		if (pgc__test(p, PGC_PG_UPTODATE)) { /* raced with another reader */
 			pgc__unlock(p);
