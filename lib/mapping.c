@@ -73,6 +73,14 @@ struct pgc_page *pgc__mapping_lookup(struct pgc_mapping *m, uint64_t index)
 	return p;
 }
 
+bool pgc__mapping_present(struct pgc_mapping *m, uint64_t index)
+{
+	rcu_read_lock();
+	bool present = pgc__pgx_load(&m->index, index) != PGC_FRAME_NONE;
+	rcu_read_unlock();
+	return present;
+}
+
 static void sync_dirty_locked(struct pgc_mapping *m, struct pgc_page *page);
 
 int pgc__mapping_add(struct pgc_mapping *m, struct pgc_page *page, uint64_t index)

@@ -570,16 +570,21 @@ PGC_API int pgc_page_kernel_node(const pgc_page *page)
  * the engine: the rule of the copy mode (and of move_pages(2) without
  * MPOL_MF_MOVE_ALL, which moves only pages that the calling process alone
  * maps). A reference that a lookup holds for a moment is waited out for as
- * many tries as the copy mode makes passes.
+ * many tries as the copy mode makes passes. 0 if not held, -EBUSY or
+ * -EACCES (the page's status) if held.
  */
-static bool held_by_others(struct pgc_page *p)
+static int held_by_others(struct pgc_page *p)
 {
 	for (unsigned t = 0; t < PGC_MIGRATE_PASSES; t++) {
 		if (atomic_load_explicit(&p->refcount, memory_order_acquire) <= MIG_EXPECTED_REFS)
-			return false;
+			return 0;
 		sched_yield();
 	}
-	return true;
+	/* Locked or under writeback: a transfer (a background readahead, a
+	 * writeback) holds it for now, which makes it busy (-EBUSY, as a
+	 * page under I/O is to move_pages(2)), not pinned. */
+	return pgc__flags(p) & (PGC_BIT(PGC_PG_LOCKED) | PGC_BIT(PGC_PG_WRITEBACK)) ? -EBUSY
+										     : -EACCES;
 }
 
 /*
@@ -617,9 +622,10 @@ static unsigned move_inplace(struct pgc_cache *c, struct pgc_page **pages, unsig
 			status[i] = atomic_load_explicit(&p->mapping, memory_order_acquire) ? -EBUSY : -ENOENT;
 			continue;
 		}
-		if (!(flags & PGC_MOVE_ALL) && held_by_others(p)) {
+		int held = flags & PGC_MOVE_ALL ? 0 : held_by_others(p);
+		if (held) {
 			pgc__lru_putback(c, &p, 1);
-			status[i] = -EACCES;
+			status[i] = held;
 			continue;
 		}
 		int err = pgc__frames_rehome(c, p, to_idx, may_sleep);

@@ -59,8 +59,12 @@ static void read_run(struct pgc_mapping *m, struct pgc_page **run, unsigned nr)
 			pgc__set(run[i], PGC_PG_UPTODATE);
 		else if (!pgc__test(run[i], PGC_PG_UPTODATE))
 			pgc__set(run[i], PGC_PG_ERROR);
-		pgc__unlock(run[i]);
+		/* The reference goes first: whoever waited for the lock (a
+		 * migration, say) finds the page held by the mapping alone, not
+		 * by a reader that is about to let go. The mapping's reference
+		 * keeps it, and nobody takes a locked page out of the index. */
 		pgc__put(run[i]);
+		pgc__unlock(run[i]);
 	}
 }
 
@@ -79,14 +83,16 @@ void pgc__readahead_range(struct pgc_mapping *m, uint64_t first, unsigned nr)
 	struct pgc_page *run[64];
 	unsigned n = 0;
 	for (unsigned i = 0; i < nr; i++) {
-		struct pgc_page *p = pgc__mapping_lookup(m, first + i);
-		if (p) {
-			pgc__put(p);
+		/* A present page is skipped without a reference: a reference
+		 * of the filler's, however short, is one a migration of the
+		 * page would count as another holder's. */
+		if (pgc__mapping_present(m, first + i)) {
 			if (n)
 				read_run(m, run, n);
 			n = 0;
 			continue;
 		}
+		struct pgc_page *p;
 		int err = pgc_mapping_find_or_create(m, first + i, PGC_FIND_NOWAIT, &p);
 		if (err == -EAGAIN || err == -ENOMEM) {
 			/* Hold no page lock while allocation sleeps. */
@@ -98,8 +104,8 @@ void pgc__readahead_range(struct pgc_mapping *m, uint64_t first, unsigned nr)
 		if (err)
 			break;
 		if (pgc__test(p, PGC_PG_UPTODATE)) { /* raced with another reader */
+			pgc__put(p); /* first, as in read_run() */
 			pgc__unlock(p);
-			pgc__put(p);
 			if (n)
 				read_run(m, run, n);
 			n = 0;
@@ -115,10 +121,25 @@ void pgc__readahead_range(struct pgc_mapping *m, uint64_t first, unsigned nr)
 		read_run(m, run, n);
 }
 
+/*
+ * The largest readahead window: the mapping's cap, and no more than an
+ * eighth of the cache's frames, since a window and the one read ahead of it
+ * are held locked while they are read (a window as large as a small cache
+ * left the reader no frame for its own page: -ENOMEM).
+ */
+static unsigned ra_cap(const struct pgc_mapping *m)
+{
+	unsigned cap = atomic_load_explicit(&m->ra_max, memory_order_relaxed);
+	uint64_t share = m->cache->frames.capacity / 8;
+	if (share == 0)
+		share = 1;
+	return cap > share ? (unsigned)share : cap;
+}
+
 /* Decides the readahead for a miss at index (last: the last page of the file). */
 static void readahead_on_miss(struct pgc_mapping *m, uint64_t index, uint64_t last)
 {
-	unsigned cap = atomic_load_explicit(&m->ra_max, memory_order_relaxed);
+	unsigned cap = ra_cap(m);
 	if (cap == 0)
 		return;
 	uint64_t expected = atomic_load_explicit(&m->ra_next, memory_order_relaxed);
@@ -226,7 +247,7 @@ static inline void readahead_on_hit(struct pgc_mapping *m, uint64_t index, uint6
 		return;
 	if (next > last)
 		return; /* the window reached the end of the mapping */
-	unsigned cap = atomic_load_explicit(&m->ra_max, memory_order_relaxed);
+	unsigned cap = ra_cap(m);
 	unsigned nw = win * 2 > cap ? cap : win * 2;
 	if (nw == 0)
 		return;
@@ -267,10 +288,12 @@ static void start_fill(struct pgc_mapping *m, uint64_t index, uint64_t last_want
 		       uint64_t last)
 {
 	uint64_t nr = last_wanted - index + 1;
-	unsigned cap = atomic_load_explicit(&m->ra_max, memory_order_relaxed);
+	unsigned cap = ra_cap(m);
 	if (cap && index == atomic_load_explicit(&m->ra_next, memory_order_relaxed)) {
 		unsigned win = atomic_load_explicit(&m->ra_window, memory_order_relaxed);
-		win = win ? (win * 2 > cap ? cap : win * 2) : RA_INITIAL;
+		win = win ? win * 2 : RA_INITIAL;
+		if (win > cap)
+			win = cap;
 		if (win > nr)
 			nr = win;
 		if (index + nr - 1 > last)

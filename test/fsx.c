@@ -32,9 +32,10 @@
  *
  * --store mem puts the file in memory behind an operations table of the
  * test's own, for the multi-node VM, whose root file system (an initramfs)
- * refuses O_DIRECT. The environment variables PGC_FSX_OPS and PGC_FSX_STORE
- * set the defaults of --ops and --store (the VM runs programs without
- * arguments).
+ * refuses O_DIRECT. The environment variables PGC_FSX_OPS, PGC_FSX_STORE
+ * and PGC_FSX_SEED set the defaults of --ops, --store and --seed (the VM
+ * runs programs without arguments: a VM failure replays with
+ * --env PGC_FSX_SEED=<seed> to scripts/numa-vm.sh).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -535,9 +536,9 @@ static long op_move(uint64_t first, uint64_t nr, bool inplace, bool copy_only)
 	if (r < 0)
 		fail("pgc_move_pages(%u pages to node %d): %s", n, to, pgc_strerror((int)r));
 	for (unsigned i = 0; i < n; i++) {
-		/* Our reference keeps the page in place: only a busy page (a
-		 * lock or I/O of ours cannot be in flight here) or a full node
-		 * may stay behind. */
+		/* Our reference keeps the page in place: only a busy page (no
+		 * lock of ours is held here, but a background readahead may be
+		 * reading it) or a full node may stay behind. */
 		if (status[i] == to)
 			g.moved += before[i] != to;
 		else if (status[i] != -ENOMEM && status[i] != -EBUSY)
@@ -762,7 +763,10 @@ static void parse(int argc, char **argv)
 		{"aio", no_argument, NULL, 'A'},   {"keep", no_argument, NULL, 'K'},	    {"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},	    {NULL, 0, NULL, 0},
 	};
-	bool seeded = false;
+	/* PGC_FSX_SEED: a replay where no arguments can be given (the VMs). */
+	bool seeded = getenv("PGC_FSX_SEED") != NULL;
+	if (seeded)
+		g.seed = parse_u64(getenv("PGC_FSX_SEED"), "PGC_FSX_SEED");
 	g.ops = getenv("PGC_FSX_OPS") ? parse_u64(getenv("PGC_FSX_OPS"), "PGC_FSX_OPS") : 200000;
 	const char *store = getenv("PGC_FSX_STORE") ? getenv("PGC_FSX_STORE") : "file";
 	g.max_size = 1 << 20;
