@@ -225,41 +225,29 @@ struct pool_tally {
 static void check_free_list(struct check *ck, struct pgc_cache *c, unsigned idx)
 {
 	struct pgc_frame_pool *pool = &c->nodes[idx].pool;
-	uint64_t limit = nr_frames(c) + 1;
-	const struct {
-		const char *name;
-		uint32_t head;
-		uint64_t nr;
-	} lists[2] = { { "free", pool->free_head, pool->nr_free },
-		       { "pending", pool->pending_head, pool->nr_pending } };
+	uint64_t limit = nr_frames(c) + 1, walked = 0;
+	int node = c->nodes[idx].id;
 
-	for (int l = 0; l < 2; l++) {
-		uint64_t walked = 0;
-		for (uint32_t id = lists[l].head; id != PGC_FRAME_NONE;) {
-			if (!valid_id(c, id)) {
-				problem(ck, "node %d: %s list holds the bad frame id %#x",
-					c->nodes[idx].id, lists[l].name, id);
-				break;
-			}
-			if (++walked > limit) {
-				problem(ck, "node %d: %s list has a cycle", c->nodes[idx].id,
-					lists[l].name);
-				break;
-			}
-			struct pgc_page *p = pgc__frames_page(&c->frames, id);
-			if (!pgc__test(p, PGC_PGI_FREE))
-				problem(ck, "page %#x is on node %d's %s list without FREE", id,
-					c->nodes[idx].id, lists[l].name);
-			if (pgc__page_node_of(p) != c->nodes[idx].id)
-				problem(ck, "page %#x of node %d is on node %d's %s list", id,
-					pgc__page_node_of(p), c->nodes[idx].id, lists[l].name);
-			id = p->lru_next;
+	for (uint32_t id = pool->free_head; id != PGC_FRAME_NONE;) {
+		if (!valid_id(c, id)) {
+			problem(ck, "node %d: free list holds the bad frame id %#x", node, id);
+			break;
 		}
-		if (walked != lists[l].nr)
-			problem(ck, "node %d: %s list holds %llu frames, the count says %llu",
-				c->nodes[idx].id, lists[l].name, (unsigned long long)walked,
-				(unsigned long long)lists[l].nr);
+		if (++walked > limit) {
+			problem(ck, "node %d: free list has a cycle", node);
+			break;
+		}
+		struct pgc_page *p = pgc__frames_page(&c->frames, id);
+		if (!pgc__test(p, PGC_PGI_FREE))
+			problem(ck, "page %#x is on node %d's free list without FREE", id, node);
+		if (pgc__page_node_of(p) != node)
+			problem(ck, "page %#x of node %d is on node %d's free list", id,
+				pgc__page_node_of(p), node);
+		id = p->lru_next;
 	}
+	if (walked != pool->nr_free)
+		problem(ck, "node %d: free list holds %llu frames, the count says %llu", node,
+			(unsigned long long)walked, (unsigned long long)pool->nr_free);
 }
 
 static void check_pool(struct check *ck, struct pgc_cache *c, unsigned idx,
@@ -271,9 +259,9 @@ static void check_pool(struct check *ck, struct pgc_cache *c, unsigned idx,
 	pthread_mutex_lock(&pool->lock);
 	check_free_list(ck, c, idx);
 	uint64_t inuse = atomic_load_explicit(&pool->nr_inuse, memory_order_relaxed);
-	uint64_t free_all = pool->nr_free + pool->nr_pending + pool->nr_inflight + pool->nr_taken;
+	uint64_t free_all = pool->nr_free + pool->nr_taken;
 	if (inuse + free_all != pool->nr_frames)
-		problem(ck, "node %d: %llu in use + %llu free, pending or in flight != %llu frames",
+		problem(ck, "node %d: %llu in use + %llu free or on their way != %llu frames",
 			node, (unsigned long long)inuse, (unsigned long long)free_all,
 			(unsigned long long)pool->nr_frames);
 	if (t->inuse != inuse)

@@ -40,7 +40,7 @@ enum {
 	PGC_PGI_WAITERS = 12,  /* someone sleeps on this word: wake on change */
 	PGC_PGI_ONDIRTY = 13,  /* its slot in the mapping's index is tagged dirty */
 	/* 14: free (was STALE, for the hash index that lived in descriptors) */
-	PGC_PGI_FREE = 15,     /* on a free or pending list */
+	PGC_PGI_FREE = 15,     /* on a free list */
 	PGC_PGI_ISOLATED = 16, /* taken off its LRU list by reclaim */
 	PGC_PGI_HANDLE = 17,   /* private_value is a page handle (clpage.c) */
 };
@@ -62,10 +62,10 @@ struct pgc_page {
 	uintptr_t private_value;            /* the owner's value (PGC_PG_PRIVATE) */
 	_Atomic uint32_t seq;               /* odd while the data changes (page_internal.h) */
 	_Atomic uint32_t access;            /* placement's notes (placement_internal.h) */
-	uint32_t spare[3];                  /* free since the index and the dirty list
-					     * left the descriptor */
+	uint32_t spare[4];                  /* free since the index, the dirty list and
+					     * frames.c's pending lists left the
+					     * descriptor */
 	uint32_t lru_prev, lru_next;        /* LRU list, or free list (next) */
-	uint32_t pending_next;              /* a pending list of frames.c */
 };
 
 _Static_assert(sizeof(struct pgc_page) == PGC_DESC_SIZE, "descriptor is one cache line");

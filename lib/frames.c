@@ -7,16 +7,20 @@
  * created lazily up to the capacity and the node's limit and live as long as
  * the cache, so descriptors are type stable.
  *
- * Freed frames cannot be reused at once: a reader inside an RCU read-side
- * critical section may still be copying a frame's data (the optimistic
- * read of rw.c, which takes no reference and relies on this). They wait on their node's pending list; a full batch is handed
- * to call_rcu() and joins the free list after a grace period, and an
- * allocator that finds only pending frames waits for a grace period itself.
- * A migration that may not sleep and finds only pending frames on its target
- * node hands them to call_rcu() at once (pgc__frames_recycle_start), so that
- * they come back without a sleeping allocator: a node with few frames never
- * fills a batch. Allocations in general do not, as a sleeping allocator then
- * pays rcu_barrier() instead of one grace period.
+ * A freed frame goes straight back to its node's free list, and the next
+ * allocation may reuse it while a reader that found it through an index is
+ * still looking at it. That is safe the way the kernel's page cache makes
+ * it safe (descriptors are type stable, as with SLAB_TYPESAFE_BY_RCU): a
+ * lookup takes a reference only if the count is not 0 and then checks the
+ * page's mapping and index again (mapping.c), and the hit path that takes
+ * no reference (rw.c's optimistic read) checks the page's data sequence
+ * after its copy, which moves on when a page leaves an index and when one
+ * enters it, so a copy from a frame that was reused meanwhile is thrown
+ * away. An earlier design made freed frames wait out an RCU grace period;
+ * an allocator on a full cache then waited for one, which liburcu's
+ * synchronize_rcu() makes up to 10 ms whenever a reader is inside a
+ * critical section: a cold scan spent most of its time there, and 32
+ * threads of blockd waited in it at once (p99 latency 0.4-0.9 s).
  *
  * A frame belongs to the pool of the node its memory is on. The kernel can
  * move a frame's memory (move_pages(2)); then the frame changes pools. That
@@ -43,26 +47,12 @@
 #define MADV_POPULATE_WRITE 23
 #endif
 
-#define PGC_PENDING_BATCH 64u
 #define PGC_HUGE_SIZE ((size_t)2 << 20)
 
 static size_t round_up(size_t x, size_t to)
 {
 	return (x + to - 1) / to * to;
 }
-
-struct pgc_pending_batch {
-	struct rcu_head rcu;
-	struct pgc_cache *cache;
-	unsigned pool_idx;
-	uint32_t head, tail;
-	uint64_t nr;
-	uint32_t fork_gen;      /* when handed to call_rcu() (fork_internal.h) */
-	unsigned fork_retries;  /* of a batch queued before a fork, in the child */
-};
-
-/* Tries for a pool lock a thread of the parent may hold for ever. */
-#define PGC_FORK_BATCH_RETRIES 100
 
 int pgc__frames_init(struct pgc_frames *fr, size_t page_size, uint64_t capacity,
 		     unsigned nr_pools)
@@ -85,8 +75,8 @@ int pgc__frames_init(struct pgc_frames *fr, size_t page_size, uint64_t capacity,
 void pgc__frame_pool_init(struct pgc_frame_pool *p, uint64_t limit)
 {
 	pthread_mutex_init(&p->lock, NULL);
-	p->free_head = p->pending_head = PGC_FRAME_NONE;
-	p->nr_free = p->nr_pending = p->nr_inflight = p->nr_taken = p->nr_frames = 0;
+	p->free_head = PGC_FRAME_NONE;
+	p->nr_free = p->nr_taken = p->nr_frames = 0;
 	p->limit = limit;
 	atomic_init(&p->nr_inuse, 0);
 }
@@ -128,9 +118,6 @@ static void chunk_unmap(struct pgc_chunk *c)
 
 void pgc__frames_fini(struct pgc_frames *fr)
 {
-	/* Pending batches handed to call_rcu() must land before the pools go. */
-	rcu_barrier();
-	pgc__hb_acquire(fr);
 	uint32_t n = atomic_load_explicit(&fr->nr_chunks, memory_order_relaxed);
 	for (uint32_t i = 0; i < n; i++)
 		chunk_unmap(fr->chunks[i]);
@@ -297,86 +284,6 @@ static void pool_splice_free(struct pgc_frame_pool *pool, struct pgc_page *last,
 	pool->nr_free += nr;
 }
 
-/*
- * A batch queued before a fork, whose callback runs in the child (liburcu
- * moves the queued callbacks to the child's new call_rcu worker): the
- * pool's lock may be held by a thread of the parent that does not exist
- * here, and waiting for it would stop the worker and every rcu_barrier()
- * of the child, fresh caches' included. So the lock is only tried; when
- * busy the batch goes round another grace period, and after
- * PGC_FORK_BATCH_RETRIES its frames are given up (that cache's copy is
- * unusable anyway while the lock stays held). Returns true with the lock
- * held, false when the batch was requeued or dropped.
- */
-static void pending_batch_done(struct rcu_head *head);
-
-static bool inherited_batch_lock(struct pgc_pending_batch *b, struct pgc_frame_pool *pool)
-{
-	if (pthread_mutex_trylock(&pool->lock) == 0)
-		return true;
-	if (++b->fork_retries < PGC_FORK_BATCH_RETRIES) {
-		/* In the worker: plain call_rcu() (fork_internal.h). */
-		call_rcu(&b->rcu, pending_batch_done);
-		return false;
-	}
-	free(b);
-	return false;
-}
-
-static void pending_batch_done(struct rcu_head *head)
-{
-	struct pgc_pending_batch *b = caa_container_of(head, struct pgc_pending_batch, rcu);
-	pgc__hb_acquire(b);
-	struct pgc_frame_pool *pool = &b->cache->nodes[b->pool_idx].pool;
-	struct pgc_page *last = pgc__frames_page(&b->cache->frames, b->tail);
-	if (pgc_unlikely(pgc__fork_inherited(b->fork_gen))) {
-		if (!inherited_batch_lock(b, pool))
-			return;
-	} else {
-		pthread_mutex_lock(&pool->lock);
-	}
-	pool_splice_free(pool, last, b->head, b->nr);
-	pool->nr_inflight -= b->nr;
-	pthread_mutex_unlock(&pool->lock);
-	pgc__hb_release(&b->cache->frames); /* for rcu_barrier() callers */
-	free(b);
-}
-
-/*
- * Takes the pool's pending list as one batch for call_rcu(); pool->lock is
- * held. Returns the batch, to start with pending_batch_start() once the lock
- * is dropped, or NULL if there is nothing pending (or no memory for it).
- */
-static struct pgc_pending_batch *pending_batch_take(struct pgc_cache *cache, unsigned pool_idx)
-{
-	struct pgc_frame_pool *pool = &cache->nodes[pool_idx].pool;
-	if (pool->pending_head == PGC_FRAME_NONE)
-		return NULL;
-	struct pgc_pending_batch *batch = pgc__malloc(sizeof(*batch));
-	if (!batch)
-		return NULL;
-	batch->cache = cache;
-	batch->pool_idx = pool_idx;
-	batch->head = pool->pending_head;
-	/* The pending list remembers its tail in its head. */
-	batch->tail = pgc__frames_page(&cache->frames, pool->pending_head)->pending_next;
-	batch->nr = pool->nr_pending;
-	pool->nr_inflight += batch->nr;
-	pool->pending_head = PGC_FRAME_NONE;
-	pool->nr_pending = 0;
-	return batch;
-}
-
-static void pending_batch_start(struct pgc_pending_batch *batch)
-{
-	if (!batch)
-		return;
-	batch->fork_gen = pgc__fork_generation();
-	batch->fork_retries = 0;
-	pgc__hb_release(batch);
-	pgc__call_rcu(&batch->rcu, pending_batch_done);
-}
-
 static struct pgc_page *pool_pop(struct pgc_cache *cache, struct pgc_frame_pool *pool)
 {
 	uint32_t id = pool->free_head;
@@ -397,72 +304,32 @@ static void page_init(struct pgc_frame_pool *pool, struct pgc_page *p)
 	p->private_value = 0;
 	atomic_store_explicit(&p->access, 0, memory_order_relaxed);
 	p->lru_prev = p->lru_next = PGC_FRAME_NONE;
-	p->pending_next = PGC_FRAME_NONE;
 	atomic_store_explicit(&p->flags, node_bits, memory_order_relaxed);
 	atomic_store_explicit(&p->refcount, 1, memory_order_release);
 	atomic_fetch_add_explicit(&pool->nr_inuse, 1, memory_order_relaxed);
 }
 
 /*
- * Pops a free frame of the pool (not yet initialised), or NULL. may_sleep
- * allows waiting for frames in a grace period, grow creating a chunk on the
- * node.
+ * Pops a free frame of the pool (not yet initialised), or NULL; grow allows
+ * creating a chunk on the node.
  */
-static struct pgc_page *pool_take(struct pgc_cache *cache, unsigned pool_idx, bool may_sleep,
-				  bool grow)
+static struct pgc_page *pool_take(struct pgc_cache *cache, unsigned pool_idx, bool grow)
 {
 	struct pgc_frame_pool *pool = &cache->nodes[pool_idx].pool;
 	for (;;) {
 		pthread_mutex_lock(&pool->lock);
 		struct pgc_page *p = pool_pop(cache, pool);
-		if (p) {
-			pthread_mutex_unlock(&pool->lock);
-			return p;
-		}
-		if (pool->pending_head != PGC_FRAME_NONE && may_sleep) {
-			uint32_t first = pool->pending_head;
-			uint64_t nr = pool->nr_pending;
-			pool->pending_head = PGC_FRAME_NONE;
-			pool->nr_pending = 0;
-			pool->nr_taken += nr;
-			pthread_mutex_unlock(&pool->lock);
-			struct pgc_page *last = pgc__frames_page(
-				&cache->frames, pgc__frames_page(&cache->frames, first)->pending_next);
-			/* No reader that saw these frames in an index may remain. */
-			synchronize_rcu();
-			pthread_mutex_lock(&pool->lock);
-			pool_splice_free(pool, last, first, nr);
-			pool->nr_taken -= nr;
-			pthread_mutex_unlock(&pool->lock);
-			continue;
-		}
-		bool inflight = pool->nr_inflight > 0;
-		/* Another allocator took the pending frames and waits out
-		 * their grace period: they will be free after one. */
-		bool taken = pool->nr_taken > 0;
 		pthread_mutex_unlock(&pool->lock);
-		if (grow && pool_grow(cache, pool_idx, false))
-			continue;
-		if (taken && may_sleep) {
-			synchronize_rcu();
-			continue;
-		}
-		if (!inflight || !may_sleep)
-			return NULL;
-		/*
-		 * Frames freed earlier are still waiting out a grace period in
-		 * call_rcu(): wait for them rather than evict live pages.
-		 */
-		rcu_barrier();
-		pgc__hb_acquire(&cache->frames);
+		if (p || !grow || !pool_grow(cache, pool_idx, false))
+			return p;
 	}
 }
 
-struct pgc_page *pgc__frames_get(struct pgc_cache *cache, unsigned pool_idx, bool may_sleep)
+struct pgc_page *pgc__frames_get(struct pgc_cache *cache, unsigned pool_idx)
 {
 	if (pgc__fault_alloc()) /* a test's injected failure: no frame */
 		return NULL;
-	struct pgc_page *p = pool_take(cache, pool_idx, may_sleep, true);
+	struct pgc_page *p = pool_take(cache, pool_idx, true);
 	if (p)
 		page_init(&cache->nodes[pool_idx].pool, p);
 	return p;
@@ -490,45 +357,12 @@ int pgc__frames_reserve(struct pgc_cache *cache, unsigned pool_idx, uint64_t wan
 	for (;;) {
 		pthread_mutex_lock(&pool->lock);
 		uint64_t nr_free = pool->nr_free;
-		bool waiting = pool->pending_head != PGC_FRAME_NONE || pool->nr_inflight ||
-			       pool->nr_taken;
 		pthread_mutex_unlock(&pool->lock);
 		if (nr_free >= want)
 			return 0;
-		if (pool_grow(cache, pool_idx, true))
-			continue;
-		if (!waiting)
-			return pool_may_grow(cache, pool_idx) ? -ENOMEM : -ENOSPC;
-		/* Freed frames wait out a grace period: bring them back first
-		 * (the pending list, then the batches in call_rcu()). */
-		pgc__frames_recycle_start(cache, pool_idx);
-		rcu_barrier();
-		pgc__hb_acquire(&cache->frames);
-		pthread_mutex_lock(&pool->lock);
-		bool still = pool->pending_head != PGC_FRAME_NONE || pool->nr_inflight;
-		bool gained = pool->nr_free > nr_free;
-		pthread_mutex_unlock(&pool->lock);
-		if (!gained && !still)
+		if (!pool_grow(cache, pool_idx, true))
 			return pool_may_grow(cache, pool_idx) ? -ENOMEM : -ENOSPC;
 	}
-}
-
-bool pgc__frames_recycling(struct pgc_cache *cache, unsigned pool_idx)
-{
-	struct pgc_frame_pool *pool = &cache->nodes[pool_idx].pool;
-	pthread_mutex_lock(&pool->lock);
-	bool r = pool->nr_pending + pool->nr_inflight + pool->nr_taken > 0;
-	pthread_mutex_unlock(&pool->lock);
-	return r;
-}
-
-void pgc__frames_recycle_start(struct pgc_cache *cache, unsigned pool_idx)
-{
-	struct pgc_frame_pool *pool = &cache->nodes[pool_idx].pool;
-	pthread_mutex_lock(&pool->lock);
-	struct pgc_pending_batch *batch = pending_batch_take(cache, pool_idx);
-	pthread_mutex_unlock(&pool->lock);
-	pending_batch_start(batch);
 }
 
 /* The pool a frame returns to (that of the node its memory is on). */
@@ -548,44 +382,83 @@ static void frame_mark_free(struct pgc_frame_pool *pool, struct pgc_page *p)
 	atomic_fetch_sub_explicit(&pool->nr_inuse, 1, memory_order_relaxed);
 }
 
-/* Pushes a free frame on the pool's pending list; pool->lock held. */
-static void pending_push(struct pgc_cache *cache, struct pgc_frame_pool *pool, struct pgc_page *p)
-{
-	uint32_t id = pgc__page_id(p);
-	if (pool->pending_head == PGC_FRAME_NONE)
-		p->pending_next = id; /* the pending list remembers its tail in its head */
-	else
-		p->pending_next = pgc__frames_page(&cache->frames, pool->pending_head)->pending_next;
-	p->lru_next = pool->pending_head;
-	pool->pending_head = id;
-	pool->nr_pending++;
-}
-
 void pgc__frames_put(struct pgc_cache *cache, struct pgc_page *p)
 {
 	pgc__frames_put_batch(cache, &p, 1);
 }
 
+static __thread struct pgc_frame_capture *capture_cur;
+
+void pgc__frames_capture_begin(struct pgc_frame_capture *cc, struct pgc_cache *cache,
+			       const unsigned *order, unsigned nr_order)
+{
+	cc->cache = cache;
+	cc->order = order;
+	cc->nr_order = nr_order;
+	cc->page = NULL;
+	cc->outer = capture_cur;
+	capture_cur = cc;
+}
+
+struct pgc_page *pgc__frames_capture_end(struct pgc_frame_capture *cc)
+{
+	pgc_assert(capture_cur == cc);
+	capture_cur = cc->outer;
+	struct pgc_page *p = cc->page;
+	if (p)
+		page_init(&cc->cache->nodes[pool_of(cc->cache, p)].pool, p);
+	return p;
+}
+
+/* Whether this thread's capture wants a frame of pool pool_idx of cache. */
+static bool capture_wants(struct pgc_frame_capture *cc, struct pgc_cache *cache, unsigned pool_idx)
+{
+	if (!cc || cc->cache != cache || cc->page)
+		return false;
+	for (unsigned i = 0; i < cc->nr_order; i++)
+		if (cc->order[i] == pool_idx)
+			return true;
+	return false;
+}
+
+static void put_runs(struct pgc_cache *cache, struct pgc_page **pages, unsigned n);
+
 void pgc__frames_put_batch(struct pgc_cache *cache, struct pgc_page **pages, unsigned n)
 {
+	struct pgc_frame_capture *cc = capture_cur;
+	if (pgc_unlikely(cc != NULL)) {
+		for (unsigned k = 0; k < n; k++) {
+			unsigned pool_idx = pool_of(cache, pages[k]);
+			if (capture_wants(cc, cache, pool_idx)) {
+				/* Counted free, kept off the list for the capture
+				 * (pgc__frames_capture_end counts it in use again). */
+				frame_mark_free(&cache->nodes[pool_idx].pool, pages[k]);
+				cc->page = pages[k];
+				put_runs(cache, pages, k);
+				put_runs(cache, pages + k + 1, n - k - 1);
+				return;
+			}
+		}
+	}
+	put_runs(cache, pages, n);
+}
+
+static void put_runs(struct pgc_cache *cache, struct pgc_page **pages, unsigned n)
+{
 	for (unsigned i = 0; i < n;) {
-		/* A run of frames of one pool: one hold of its lock, and one
-		 * call_rcu() for all that is pending once the run is in. */
+		/* A run of frames of one pool: one hold of its lock. */
 		unsigned pool_idx = pool_of(cache, pages[i]);
 		struct pgc_frame_pool *pool = &cache->nodes[pool_idx].pool;
 		unsigned end = i + 1;
 		while (end < n && pool_of(cache, pages[end]) == pool_idx)
 			end++;
-		for (unsigned k = i; k < end; k++)
+		for (unsigned k = i; k < end; k++) {
 			frame_mark_free(pool, pages[k]);
-		struct pgc_pending_batch *batch = NULL;
+			pages[k]->lru_next = k + 1 < end ? pgc__page_id(pages[k + 1]) : PGC_FRAME_NONE;
+		}
 		pthread_mutex_lock(&pool->lock);
-		for (unsigned k = i; k < end; k++)
-			pending_push(cache, pool, pages[k]);
-		if (pool->nr_pending >= PGC_PENDING_BATCH)
-			batch = pending_batch_take(cache, pool_idx);
+		pool_splice_free(pool, pages[end - 1], pgc__page_id(pages[i]), end - i);
 		pthread_mutex_unlock(&pool->lock);
-		pending_batch_start(batch);
 		i = end;
 	}
 }
@@ -656,11 +529,10 @@ static int move_frame_memory(struct pgc_cache *cache, struct pgc_page *p, int no
  * counted in to_idx's nr_taken until the caller settles it (settle_free or
  * settle_inuse); -ENOMEM if to_idx is at its limit, from_idx has no free
  * frame, the kernel did not move the memory or the cache has huge pages (the
- * kernel would move all of a 2 MiB page); -EAGAIN if from_idx's frames wait
- * for a grace period and may_sleep is false.
+ * kernel would move all of a 2 MiB page).
  */
 static int frame_transfer(struct pgc_cache *cache, unsigned from_idx, unsigned to_idx,
-			  bool may_sleep, struct pgc_page **pagep)
+			  struct pgc_page **pagep)
 {
 	struct pgc_frame_pool *from = &cache->nodes[from_idx].pool, *to = &cache->nodes[to_idx].pool;
 	if (cache->huge_pages || from_idx == to_idx)
@@ -671,11 +543,7 @@ static int frame_transfer(struct pgc_cache *cache, unsigned from_idx, unsigned t
 	pthread_mutex_unlock(&to->lock);
 	if (full)
 		return -ENOMEM;
-	struct pgc_page *p = pool_take(cache, from_idx, may_sleep, false);
-	if (!p && !may_sleep && pgc__frames_recycling(cache, from_idx)) {
-		pgc__frames_recycle_start(cache, from_idx);
-		return -EAGAIN;
-	}
+	struct pgc_page *p = pool_take(cache, from_idx, false);
 	if (!p)
 		return -ENOMEM;
 	lock_two(cache, from_idx, to_idx);
@@ -729,28 +597,23 @@ static void settle_inuse(struct pgc_cache *cache, unsigned pool_idx, struct pgc_
 	page_init(pool, p);
 }
 
-int pgc__frames_get_moved(struct pgc_cache *cache, unsigned pool_idx, bool may_sleep,
-			  struct pgc_page **pagep)
+int pgc__frames_get_moved(struct pgc_cache *cache, unsigned pool_idx, struct pgc_page **pagep)
 {
 	if (pgc__fault_alloc())
 		return -ENOMEM;
-	int ret = -ENOMEM;
 	const unsigned *order = &cache->fallback[pool_idx * cache->nr_nodes];
 	/* The nearest nodes first: their frames' memory is the cheapest to move. */
 	for (unsigned i = 0; i < cache->nr_nodes; i++) {
 		if (order[i] == pool_idx)
 			continue;
 		struct pgc_page *p;
-		int err = frame_transfer(cache, order[i], pool_idx, may_sleep, &p);
-		if (err == 0) {
+		if (frame_transfer(cache, order[i], pool_idx, &p) == 0) {
 			settle_inuse(cache, pool_idx, p);
 			*pagep = p;
 			return 0;
 		}
-		if (err == -EAGAIN)
-			ret = -EAGAIN;
 	}
-	return ret;
+	return -ENOMEM;
 }
 
 /* Moves an in-use frame's record to pool to_idx; the caller checked its limit. */
@@ -768,7 +631,7 @@ static void rehome_locked(struct pgc_cache *cache, struct pgc_page *p, unsigned 
 /* Most times a full node makes room for a page that others then take. */
 #define REHOME_TRIES 4
 
-int pgc__frames_rehome(struct pgc_cache *cache, struct pgc_page *p, unsigned to_idx, bool may_sleep)
+int pgc__frames_rehome(struct pgc_cache *cache, struct pgc_page *p, unsigned to_idx)
 {
 	unsigned from_idx = (unsigned)cache->node_index[pgc__page_node_of(p)];
 	if (from_idx == to_idx)
@@ -789,7 +652,7 @@ int pgc__frames_rehome(struct pgc_cache *cache, struct pgc_page *p, unsigned to_
 		 * memory there), and the page's frame takes its place.
 		 */
 		struct pgc_page *g;
-		int err = frame_transfer(cache, to_idx, from_idx, may_sleep, &g);
+		int err = frame_transfer(cache, to_idx, from_idx, &g);
 		if (err)
 			return err;
 		settle_free(cache, from_idx, g);
@@ -799,7 +662,7 @@ int pgc__frames_rehome(struct pgc_cache *cache, struct pgc_page *p, unsigned to_
 
 void pgc__frames_rehome_undo(struct pgc_cache *cache, struct pgc_page *p, unsigned to_idx)
 {
-	if (pgc__frames_rehome(cache, p, to_idx, true) == 0)
+	if (pgc__frames_rehome(cache, p, to_idx) == 0)
 		return;
 	/* The memory is there whatever the limit says: the record tells the truth. */
 	unsigned from_idx = (unsigned)cache->node_index[pgc__page_node_of(p)];

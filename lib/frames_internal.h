@@ -20,13 +20,9 @@
 struct pgc_frame_pool {
 	pthread_mutex_t lock;
 	uint32_t free_head;        /* stack linked through lru_next */
-	uint32_t pending_head;     /* freed, waiting for a grace period */
 	uint64_t nr_free;
-	uint64_t nr_pending;
-	uint64_t nr_inflight;      /* in batches waiting in call_rcu() */
-	uint64_t nr_taken;         /* taken off the pending list by an allocator
-				    * that waits for a grace period, or given by
-				    * another node and on their way (frames.c) */
+	uint64_t nr_taken;         /* given by another node and on their way
+				    * (frames.c) */
 	uint64_t nr_frames;        /* frames created on this node */
 	uint64_t limit;            /* most frames on this node */
 	_Atomic uint64_t nr_inuse; /* frames handed out and not yet freed */
@@ -48,7 +44,7 @@ struct pgc_cache;
 
 int pgc__frames_init(struct pgc_frames *fr, size_t page_size, uint64_t capacity,
 		     unsigned nr_pools);
-/* Unmaps every chunk; waits for pending batches first. */
+/* Unmaps every chunk. */
 void pgc__frames_fini(struct pgc_frames *fr);
 void pgc__frame_pool_init(struct pgc_frame_pool *pool, uint64_t limit);
 void pgc__frame_pool_fini(struct pgc_frame_pool *pool);
@@ -56,39 +52,47 @@ void pgc__frame_pool_fini(struct pgc_frame_pool *pool);
 /*
  * Takes a free frame of the pool (creating a chunk on that node if allowed).
  * Returns a descriptor with refcount 1 and only its node in the flags, or
- * NULL if the pool has no frame and may not grow. may_sleep allows waiting
- * for a grace period to reuse pending frames.
+ * NULL if the pool has no frame and may not grow. Never waits.
  */
-struct pgc_page *pgc__frames_get(struct pgc_cache *cache, unsigned pool_idx, bool may_sleep);
+struct pgc_page *pgc__frames_get(struct pgc_cache *cache, unsigned pool_idx);
 
 /*
  * Makes at least @p want frames of the pool free ahead of need: creates
- * chunks on its node (within the capacity and the node's limit), then
- * waits for frames freed earlier to finish their grace period. Returns 0,
+ * chunks on its node (within the capacity and the node's limit). Returns 0,
  * -ENOSPC when the capacity or the node's limit leaves fewer, or -ENOMEM
  * when memory for a chunk could not be mapped (the frames made are kept).
  * May sleep; takes the grow and pool locks.
  */
 int pgc__frames_reserve(struct pgc_cache *cache, unsigned pool_idx, uint64_t want);
 
-/* Whether freed frames of the pool are still waiting for a grace period. */
-bool pgc__frames_recycling(struct pgc_cache *cache, unsigned pool_idx);
-
 /*
- * Starts the grace period of the pool's pending frames now (call_rcu), so
- * that they become free without a sleeping allocator, for a caller that may
- * not sleep and found no other frame (a pending list of a node with few
- * frames never fills a batch by itself).
+ * Capture, as the kernel's compaction hands the page it freed to the
+ * allocation that asked for it (capture_control): while a thread reclaims
+ * for its own allocation, the first frame it frees in one of the pools
+ * order[0..nr_order) is kept for it instead of going to the free list,
+ * where another allocator could take it first (a small cache under many
+ * allocators would otherwise fail allocations that reclaim did make room
+ * for). Per thread; captures nest.
  */
-void pgc__frames_recycle_start(struct pgc_cache *cache, unsigned pool_idx);
+struct pgc_frame_capture {
+	struct pgc_cache *cache;
+	const unsigned *order;
+	unsigned nr_order;
+	struct pgc_page *page;           /* the captured frame, or NULL */
+	struct pgc_frame_capture *outer; /* the capture this one hides */
+};
 
-/* Gives a frame whose count reached 0 back to its node (pending list). */
+void pgc__frames_capture_begin(struct pgc_frame_capture *cc, struct pgc_cache *cache,
+			       const unsigned *order, unsigned nr_order);
+/* Ends the capture: the captured frame as pgc__frames_get gives it, or NULL. */
+struct pgc_page *pgc__frames_capture_end(struct pgc_frame_capture *cc);
+
+/* Gives a frame whose count reached 0 back to its node's free list. */
 void pgc__frames_put(struct pgc_cache *cache, struct pgc_page *page);
 
 /*
  * The same for n frames (whose counts reached 0), with one hold of each
- * pool's lock per run of frames of that pool and one call_rcu() for what is
- * pending after the run.
+ * pool's lock per run of frames of that pool.
  */
 void pgc__frames_put_batch(struct pgc_cache *cache, struct pgc_page **pages, unsigned n);
 
@@ -116,12 +120,9 @@ static inline struct pgc_page *pgc__frames_slot(const struct pgc_frames *fr, uin
  * not grow (the capacity is taken by other nodes' frames): a free frame of
  * another node, nearest first, whose memory the kernel moves to this node.
  * 0 and the frame in *pagep (as pgc__frames_get gives it); -ENOMEM if the
- * pool is at its limit or no other node has a free frame that could move;
- * -EAGAIN if may_sleep is false and other nodes' free frames are all waiting
- * for a grace period.
+ * pool is at its limit or no other node has a free frame that could move.
  */
-int pgc__frames_get_moved(struct pgc_cache *cache, unsigned pool_idx, bool may_sleep,
-			  struct pgc_page **pagep);
+int pgc__frames_get_moved(struct pgc_cache *cache, unsigned pool_idx, struct pgc_page **pagep);
 
 /*
  * Records that an in-use frame's memory is about to lie on the node of pool
@@ -131,15 +132,13 @@ int pgc__frames_get_moved(struct pgc_cache *cache, unsigned pool_idx, bool may_s
  * but has free frames, one of them is given to the page's old node first
  * (the kernel moves its memory there), so that both nodes keep their counts.
  * 0; -ENOMEM if the target node is at its limit with no free frame that
- * could move; -EAGAIN if it is at its limit, may_sleep is false and its free
- * frames wait for a grace period.
+ * could move.
  */
-int pgc__frames_rehome(struct pgc_cache *cache, struct pgc_page *page, unsigned to_idx,
-		       bool may_sleep);
+int pgc__frames_rehome(struct pgc_cache *cache, struct pgc_page *page, unsigned to_idx);
 
 /*
  * Records a frame back on pool to_idx after the kernel did not move its
- * memory away (the undo of pgc__frames_rehome). May sleep. If the node has
+ * memory away (the undo of pgc__frames_rehome). If the node has
  * no room and none can be made, the frame is recorded there all the same
  * (the record follows the memory) and the node is over its limit.
  */

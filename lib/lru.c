@@ -44,8 +44,15 @@ static struct pgc_page *id_page(struct pgc_cache *c, uint32_t id)
 	return pgc__frames_page(&c->frames, id);
 }
 
-static void list_add_head(struct pgc_cache *c, struct pgc_lru *lru, enum pgc_lru_list l,
-			  struct pgc_page *p)
+/*
+ * link and unlink change the lists only; list_add_head and list_del also
+ * set and clear LRU. A page moved from one list to another keeps LRU set
+ * throughout: the free path tests LRU without the lock (pgc__lru_del), and
+ * a page whose last reference went while it was being moved would
+ * otherwise seem off every list and be freed while still on one.
+ */
+static void link_head(struct pgc_cache *c, struct pgc_lru *lru, enum pgc_lru_list l,
+		      struct pgc_page *p)
 {
 	uint32_t id = pgc__page_id(p);
 	p->lru_prev = PGC_FRAME_NONE;
@@ -56,11 +63,10 @@ static void list_add_head(struct pgc_cache *c, struct pgc_lru *lru, enum pgc_lru
 		lru->tail[l] = id;
 	lru->head[l] = id;
 	lru->nr[l]++;
-	pgc__set(p, PGC_PG_LRU);
 }
 
-static void list_del(struct pgc_cache *c, struct pgc_lru *lru, enum pgc_lru_list l,
-		     struct pgc_page *p)
+static void unlink_page(struct pgc_cache *c, struct pgc_lru *lru, enum pgc_lru_list l,
+			struct pgc_page *p)
 {
 	if (p->lru_prev != PGC_FRAME_NONE)
 		id_page(c, p->lru_prev)->lru_next = p->lru_next;
@@ -72,6 +78,19 @@ static void list_del(struct pgc_cache *c, struct pgc_lru *lru, enum pgc_lru_list
 		lru->tail[l] = p->lru_prev;
 	p->lru_prev = p->lru_next = PGC_FRAME_NONE;
 	lru->nr[l]--;
+}
+
+static void list_add_head(struct pgc_cache *c, struct pgc_lru *lru, enum pgc_lru_list l,
+			  struct pgc_page *p)
+{
+	link_head(c, lru, l, p);
+	pgc__set(p, PGC_PG_LRU);
+}
+
+static void list_del(struct pgc_cache *c, struct pgc_lru *lru, enum pgc_lru_list l,
+		     struct pgc_page *p)
+{
+	unlink_page(c, lru, l, p);
 	pgc__clear(p, PGC_PG_LRU);
 }
 
@@ -172,13 +191,13 @@ void pgc__lru_set_unevictable(struct pgc_cache *c, struct pgc_page *p, int on)
 	uint32_t f = pgc__flags(p);
 	bool listed = (f & PGC_BIT(PGC_PG_LRU)) != 0;
 	if (listed)
-		list_del(c, lru, which_list(f), p);
+		unlink_page(c, lru, which_list(f), p);
 	if (on)
 		pgc__set(p, PGC_PG_UNEVICTABLE);
 	else
 		pgc__clear(p, PGC_PG_UNEVICTABLE);
 	if (listed)
-		list_add_head(c, lru, which_list(pgc__flags(p)), p);
+		link_head(c, lru, which_list(pgc__flags(p)), p);
 	pthread_mutex_unlock(&lru->lock);
 }
 
@@ -189,13 +208,13 @@ unsigned pgc__lru_age_active(struct pgc_cache *c, unsigned pool_idx, unsigned ma
 	pthread_mutex_lock(&lru->lock);
 	for (unsigned i = 0; i < max && lru->tail[PGC_LRU_ACTIVE] != PGC_FRAME_NONE; i++) {
 		struct pgc_page *p = id_page(c, lru->tail[PGC_LRU_ACTIVE]);
-		list_del(c, lru, PGC_LRU_ACTIVE, p);
+		unlink_page(c, lru, PGC_LRU_ACTIVE, p);
 		/* A page used since it was activated stays active, once more. */
 		if (pgc__test_and_clear(p, PGC_PG_REFERENCED)) {
-			list_add_head(c, lru, PGC_LRU_ACTIVE, p);
+			link_head(c, lru, PGC_LRU_ACTIVE, p);
 		} else {
 			pgc__clear(p, PGC_PG_ACTIVE);
-			list_add_head(c, lru, PGC_LRU_INACTIVE, p);
+			link_head(c, lru, PGC_LRU_INACTIVE, p);
 			moved++;
 		}
 	}

@@ -36,6 +36,14 @@
  * The speculative reference of a lookup: the page frame id names, with a
  * reference, if it still is m's page at index; NULL if it is free, frozen
  * or now another page. Under rcu_read_lock().
+ *
+ * Frames are reused without a grace period (frames.c), so the frame a slot
+ * named may meanwhile be another page, or a page that is about to enter
+ * the index at this very place and is not there yet (the new page of a
+ * migration, whose mapping and index are set before the slot store, or a
+ * page whose insertion loses a race). Its identity alone does not prove
+ * it: once the reference is held, the slot must still name it (the
+ * kernel's xas_reload() after folio_try_get()).
  */
 static inline struct pgc_page *get_if_at(struct pgc_mapping *m, uint32_t id, uint64_t index)
 {
@@ -44,7 +52,8 @@ static inline struct pgc_page *get_if_at(struct pgc_mapping *m, uint32_t id, uin
 	if (pgc_unlikely(!pgc__get_unless_zero(p)))
 		return NULL;
 	if (pgc_likely(atomic_load_explicit(&p->mapping, memory_order_acquire) == m &&
-		       atomic_load_explicit(&p->index, memory_order_relaxed) == index))
+		       atomic_load_explicit(&p->index, memory_order_relaxed) == index &&
+		       pgc__pgx_load(&m->index, index) == id))
 		return p;
 	pgc__put(p);
 	return NULL;

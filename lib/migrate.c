@@ -517,7 +517,6 @@ struct node_alloc {
 	struct pgc_cache *cache;
 	int node;
 	unsigned flags;
-	int err; /* of the allocation that failed */
 };
 
 static pgc_page *alloc_on_node(pgc_page *page, void *arg)
@@ -525,8 +524,7 @@ static pgc_page *alloc_on_node(pgc_page *page, void *arg)
 	(void)page;
 	struct node_alloc *a = arg;
 	struct pgc_page *p;
-	a->err = pgc__page_alloc(a->cache, a->node, PGC_ALLOC_STRICT | a->flags, &p);
-	return a->err ? NULL : p;
+	return pgc__page_alloc(a->cache, a->node, PGC_ALLOC_STRICT | a->flags, &p) ? NULL : p;
 }
 
 /*
@@ -596,7 +594,6 @@ static int held_by_others(struct pgc_page *p)
 static unsigned move_inplace(struct pgc_cache *c, struct pgc_page **pages, unsigned n, int node,
 			     unsigned flags, int *status)
 {
-	bool may_sleep = !(flags & PGC_MOVE_ASYNC);
 	size_t os = (size_t)sysconf(_SC_PAGESIZE), ps = page_size_of(c);
 	size_t per = ps / os;
 	unsigned to_idx = (unsigned)pgc__node_index(c, node), failed = 0;
@@ -628,12 +625,10 @@ static unsigned move_inplace(struct pgc_cache *c, struct pgc_page **pages, unsig
 			status[i] = held;
 			continue;
 		}
-		int err = pgc__frames_rehome(c, p, to_idx, may_sleep);
+		int err = pgc__frames_rehome(c, p, to_idx);
 		if (err) {
 			pgc__lru_putback(c, &p, 1);
-			/* -EAGAIN: the node's free frames wait for a grace
-			 * period (async): busy for now, not full. */
-			status[i] = err == -EAGAIN ? -EBUSY : err;
+			status[i] = err;
 			continue;
 		}
 		taken[i] = true;
@@ -678,8 +673,7 @@ static unsigned move_copy(struct pgc_cache *c, struct pgc_page **pages, unsigned
 	/* With exchange, a full node trades pages rather than evicting one. */
 	struct node_alloc a = {c, node,
 			       ((flags & PGC_MOVE_ASYNC) ? PGC_ALLOC_NOWAIT : 0) |
-				       ((flags & PGC_MOVE_EXCHANGE) ? PGC__ALLOC_NORECLAIM : 0),
-			       0};
+				       ((flags & PGC_MOVE_EXCHANGE) ? PGC__ALLOC_NORECLAIM : 0)};
 	bool *extra = pgc__calloc(n, sizeof(bool));
 	if (!extra) {
 		for (unsigned i = 0; i < n; i++)
@@ -688,10 +682,6 @@ static unsigned move_copy(struct pgc_cache *c, struct pgc_page **pages, unsigned
 	}
 	int mode = (flags & PGC_MOVE_ASYNC) ? PGC_MIGRATE_ASYNC : PGC_MIGRATE_SYNC;
 	migrate_core(c, pages, n, alloc_on_node, &a, mode, reason, status, extra, st);
-	/* The node's frames wait for a grace period that nobody may be about
-	 * to wait for: it starts now, so a later call finds them free. */
-	if (a.err == -EAGAIN)
-		pgc__frames_recycle_start(c, (unsigned)pgc__node_index(c, node));
 	unsigned failed = 0;
 	for (unsigned i = 0; i < n; i++) {
 		if (status[i] == 0) {
@@ -699,11 +689,6 @@ static unsigned move_copy(struct pgc_cache *c, struct pgc_page **pages, unsigned
 		} else {
 			if (status[i] == -EBUSY && extra[i] && !(flags & PGC_MOVE_ALL))
 				status[i] = -EACCES;
-			/* An allocation that may not sleep found the node's free
-			 * frames waiting for a grace period: the node is not
-			 * full, the pages are busy for now. */
-			if (status[i] == -ENOMEM && a.err == -EAGAIN)
-				status[i] = -EBUSY;
 			failed++;
 		}
 	}

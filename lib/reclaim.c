@@ -170,6 +170,7 @@ PGC_API long pgc_cache_reclaim(pgc_cache *cache, unsigned long nr)
 }
 
 #define PGC_ALLOC_MAX_WAITS 100u
+#define PGC_ALLOC_MAX_RECLAIMS 1024u
 
 PGC_API int pgc_page_alloc(pgc_cache *cache, int node, unsigned flags, pgc_page **pagep)
 {
@@ -194,7 +195,6 @@ int pgc__page_alloc(struct pgc_cache *cache, int node, unsigned flags, struct pg
 	bool strict = flags & PGC_ALLOC_STRICT, may_sleep = !(flags & PGC_ALLOC_NOWAIT);
 	const unsigned *order = strict ? &pi : &cache->fallback[pi * cache->nr_nodes];
 	unsigned nr_order = strict ? 1 : cache->nr_nodes;
-	unsigned long reclaimed = 0;
 	/* A batch, but not most of a small cache for one page. */
 	unsigned long want = cache->frames.capacity / 64;
 	want = want < 1 ? 1 : want > PGC_RECLAIM_BATCH ? PGC_RECLAIM_BATCH : want;
@@ -208,16 +208,19 @@ int pgc__page_alloc(struct pgc_cache *cache, int node, unsigned flags, struct pg
 	 * cannot help. */
 	unsigned idle = 0;
 	struct shrink_ctl sc = {.may_write = may_sleep};
-	for (unsigned attempt = 0; attempt < 16;) {
-		/* Free frames on any allowed node first; then, if allowed,
-		 * wait for frames still in a grace period. */
-		for (unsigned sleep = 0; sleep <= (unsigned)may_sleep; sleep++) {
-			for (unsigned i = 0; i < nr_order; i++) {
-				struct pgc_page *p = pgc__frames_get(cache, order[i], sleep);
-				if (p) {
-					*pagep = p;
-					return 0;
-				}
+	/* The first frame this thread's reclaim frees is captured for it
+	 * (frames_internal.h); the others go to the free list, where other
+	 * allocators may take them. A reclaim that freed something but had
+	 * nothing captured (it freed frames another thread then put back, or
+	 * pages of a pool not allowed here) made progress for others and is
+	 * retried, up to PGC_ALLOC_MAX_RECLAIMS times. */
+	for (unsigned attempt = 0; attempt < PGC_ALLOC_MAX_RECLAIMS;) {
+		/* Free frames on any allowed node first. */
+		for (unsigned i = 0; i < nr_order; i++) {
+			struct pgc_page *p = pgc__frames_get(cache, order[i]);
+			if (p) {
+				*pagep = p;
+				return 0;
 			}
 		}
 		if (strict && cache->nr_nodes > 1) {
@@ -226,32 +229,21 @@ int pgc__page_alloc(struct pgc_cache *cache, int node, unsigned flags, struct pg
 			 * free. One of them moves here rather than a page of
 			 * this node being evicted. */
 			struct pgc_page *p;
-			int err = pgc__frames_get_moved(cache, pi, may_sleep, &p);
-			if (err == 0) {
+			if (pgc__frames_get_moved(cache, pi, &p) == 0) {
 				*pagep = p;
 				return 0;
-			}
-			if (err == -EAGAIN) {
-				pgc__stat_inc(cache, PGC_ST_ALLOC_FAILURES);
-				return -EAGAIN;
-			}
-		}
-		if (!may_sleep) {
-			/* Frames are only waiting for a grace period: the cache is
-			 * below its capacity, so evicting live pages would be a
-			 * loss for a frame this caller could not use anyway. */
-			bool recycling = false;
-			for (unsigned i = 0; i < nr_order && !recycling; i++)
-				recycling = pgc__frames_recycling(cache, order[i]);
-			if (recycling) {
-				pgc__stat_inc(cache, PGC_ST_ALLOC_FAILURES);
-				return -EAGAIN;
 			}
 		}
 		if (flags & PGC__ALLOC_NORECLAIM)
 			break;
+		struct pgc_frame_capture cc;
+		pgc__frames_capture_begin(&cc, cache, order, nr_order);
 		unsigned long got = reclaim_order(cache, order, nr_order, want, &sc);
-		reclaimed += got;
+		struct pgc_page *captured = pgc__frames_capture_end(&cc);
+		if (captured) {
+			*pagep = captured;
+			return 0;
+		}
 		if (got > 0) {
 			attempt++;
 			continue;
@@ -269,9 +261,6 @@ int pgc__page_alloc(struct pgc_cache *cache, int node, unsigned flags, struct pg
 		nanosleep(&ts, NULL);
 	}
 	pgc__stat_inc(cache, PGC_ST_ALLOC_FAILURES);
-	/* Frames freed without sleeping wait out a grace period first. */
-	if (!may_sleep && reclaimed)
-		return -EAGAIN;
 	/* Dirty pages whose store fails held the frames: its error, not ours. */
 	return sc.write_err ? sc.write_err : -ENOMEM;
 }

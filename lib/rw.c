@@ -71,12 +71,12 @@ static void read_run(struct pgc_mapping *m, struct pgc_page **run, unsigned nr)
 /*
  * Reads ahead pages [first, first + nr) that are missing: present pages and
  * pages locked by others are skipped. When no frame can be had without
- * sleeping (a full cache: frames freed by reclaim wait out a grace period
- * first), the pages gathered so far are read and unlocked, then the
- * allocation may sleep and reclaim, as the reader's own miss would; a
- * frame that cannot be had even so ends the window. (Stopping at the first
- * frame that needs a wait made readahead stop after a page or two once the
- * cache was full: a cold scan then read page by page.)
+ * sleeping (a full cache whose clean pages are all taken: reclaim would
+ * have to write dirty ones or wait for writeback), the pages gathered so
+ * far are read and unlocked, then the allocation may sleep, as the
+ * reader's own miss would; a frame that cannot be had even so ends the
+ * window. (Stopping at the first frame that needs a wait made readahead
+ * stop after a page or two once the cache was full.)
  */
 void pgc__readahead_range(struct pgc_mapping *m, uint64_t first, unsigned nr)
 {
@@ -165,10 +165,11 @@ static void readahead_on_miss(struct pgc_mapping *m, uint64_t index, uint64_t la
 }
 
 /*
- * The hit path without a reference: under RCU (so the frame cannot be
- * reused for another page meanwhile), the page's data sequence, identity
- * and UPTODATE are read, the bytes copied, then the sequence and identity
- * read again. Nothing is written but the REFERENCED bit when it is clear.
+ * The hit path without a reference: under RCU (for the index's nodes), the
+ * page's data sequence, identity and UPTODATE are read, the bytes copied,
+ * then the sequence and identity read again. The frame may be freed and
+ * reused meanwhile (frames.c): its sequence then moved on, and the copy is
+ * thrown away. Nothing is written but the REFERENCED bit when it is clear.
  * Returns false (nothing to trust in dst) if the page is absent, not up to
  * date, or a writer, truncate, reclaim or migration got in the way; the
  * caller then takes the referenced path.
@@ -204,9 +205,13 @@ static bool read_optimistic(struct pgc_mapping *m, uint64_t index, void *dst, si
 		if (!(s & 1) && (pgc__flags(p) & PGC_BIT(PGC_PG_UPTODATE)) &&
 		    atomic_load_explicit(&p->mapping, memory_order_acquire) == m &&
 		    atomic_load_explicit(&p->index, memory_order_relaxed) == index) {
+			/* The slot must still name the frame: a page that
+			 * carries this identity before it enters the index
+			 * (mapping.c, get_if_at) is not yet the file's. */
 			ok = copy_at_seq(p, s, dst, in, n) &&
 			     atomic_load_explicit(&p->mapping, memory_order_relaxed) == m &&
-			     atomic_load_explicit(&p->index, memory_order_relaxed) == index;
+			     atomic_load_explicit(&p->index, memory_order_relaxed) == index &&
+			     pgc__pgx_load(&m->index, index) == id;
 			if (ok)
 				pgc__mark_accessed(p);
 		}

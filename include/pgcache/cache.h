@@ -478,8 +478,7 @@ PGC_API long pgc_cache_reclaim(pgc_cache *cache, unsigned long nr);
  * first pages bound for a node then pay for mapping and faulting in that
  * memory (several microseconds per page). This call does that work now:
  * it maps chunks on @p node until at least @p frames of its frames are free,
- * within the cache's capacity and the node's limit, and waits for frames
- * freed earlier to finish their grace period. Call it before moving many
+ * within the cache's capacity and the node's limit. Call it before moving many
  * pages to a node (pgc_move_pages(), pgc_migrate_nodes()), or at start-up.
  * The frames stay the cache's: reclaim does not give them back.
  *
@@ -493,9 +492,9 @@ PGC_API long pgc_cache_reclaim(pgc_cache *cache, unsigned long nr);
  *         @p cache is NULL; -ENODEV if @p node is not a node with memory;
  *         -EACCES if it is not one of the cache's nodes.
  * @par Thread safety
- * Safe from any thread, concurrently with any use of the cache. It may
- * sleep (a grace period); it must not be called with a page lock held or
- * from inside an RCU read-side critical section.
+ * Safe from any thread, concurrently with any use of the cache. It takes
+ * the cache's frame locks and may fault in memory; it never waits for a
+ * page.
  */
 PGC_API int pgc_cache_reserve(pgc_cache *cache, int node, uint64_t frames);
 

@@ -468,8 +468,7 @@ PGC_API int pgc_mapping_find_lock(pgc_mapping *mapping, uint64_t index, pgc_page
  *                locked page, and allocation reclaims only without sleeping).
  * @param pagep   where the locked page is stored (NULL on error).
  * @return 0; -EINVAL for a NULL argument or unknown flags; -EAGAIN with
- *         #PGC_FIND_NOWAIT if the page is locked by another holder or a frame
- *         would only be free after a grace period (see pgc_page_alloc());
+ *         #PGC_FIND_NOWAIT if the page is locked by another holder;
  *         -ENOMEM if no frame could be had, or no node of the index.
  * @par Thread safety
  * Safe from any thread. Without #PGC_FIND_NOWAIT it may sleep and reclaim:

@@ -9,8 +9,7 @@
  * - a page in a mapping is also held by the mapping (one reference), and
  *   sits on an LRU list of its node;
  * - when the last reference is dropped the frame goes back to its node's
- *   free list (after an RCU grace period, so that a lookup that raced with
- *   the removal never sees a recycled descriptor as valid).
+ *   free list at once, and the next allocation may reuse it.
  *
  * Descriptors are type stable: the memory of a descriptor stays a descriptor
  * while the cache lives. A caller that found a page pointer without holding
@@ -85,16 +84,11 @@ enum pgc_page_flag {
  *         the write error of a store (-ENOSPC, -EIO...) instead when dirty
  *         pages that could not be written back (their write failed, or their
  *         mapping backs off after failures) held the frames;
- *         -EAGAIN with #PGC_ALLOC_NOWAIT when the only frames left were
- *         freed recently and are not reusable before an RCU grace period (a
- *         call without the flag waits for them; a later call gets them).
- *         A NOWAIT call never evicts pages while such frames exist.
  * @par Thread safety
  * Safe from any thread, also with page locks held: reclaim only tries
  * page locks and skips pages under writeback, so it never waits for a
- * page (it may write dirty pages through their mapping's writepage, and
- * without #PGC_ALLOC_NOWAIT it may wait for an RCU grace period, so the
- * caller must not be inside an RCU read-side critical section).
+ * page (without #PGC_ALLOC_NOWAIT it may write dirty pages through their
+ * mapping's writepage, and wait a little for pages under writeback).
  */
 PGC_API int pgc_page_alloc(pgc_cache *cache, int node, unsigned flags, pgc_page **pagep);
 
