@@ -502,7 +502,8 @@ PGC_API int pgc_cache_reserve(pgc_cache *cache, int node, uint64_t frames);
  * @brief Checks that the cache's internal structures agree with each other:
  * a debugging and testing aid, as fsck is for a file system.
  *
- * It walks every frame, the free and pending lists and the LRU lists of each
+ * It first waits for the background readahead of the cache's mappings to
+ * finish. It walks every frame, the free lists and the LRU lists of each
  * node, and the index and its tags of every mapping that has pages, and
  * checks that they agree: a page in an index names that mapping and index,
  * holds a reference and is on an LRU list (or isolated); a free frame has no
