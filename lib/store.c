@@ -31,10 +31,12 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include <pgcache/cache.h>
+#include <pgcache/io.h>
 #include <pgcache/page.h>
 #include <pgcache/migrate.h>
 #include <pgcache/store.h>
@@ -69,6 +71,8 @@ _Static_assert(sizeof(struct statx) >= STX_DIO_OFFSET_ALIGN_OFF + sizeof(uint32_
 
 /* Largest segment direct_IO is given at once (see pgc_dio_limits). */
 #define STORE_MAX_SEGMENT (1u << 20)
+/* The largest readahead cap pgc_mapping_set_readahead() takes. */
+#define STORE_RA_MAX_PAGES 1024u
 
 /* iovecs kept on the stack for a run; longer runs allocate. */
 #define STORE_STACK_IOVS 32
@@ -81,6 +85,9 @@ struct pgc_store {
 	bool blkdev;
 	uint32_t block_size;
 	uint32_t mem_align;
+	/* The kernel's readahead for the file's device (read_ahead_kb), in
+	 * KiB; -1 when unknown (no block device behind it). */
+	int64_t ra_kb;
 	/* The engine asked for: PGC_STORE_URING or PGC_STORE_PSYNC. */
 	_Atomic int engine;
 	/*
@@ -136,6 +143,33 @@ static void learn_alignment(struct pgc_store *s)
 	s->mem_align = mem;
 }
 
+/*
+ * The readahead the kernel gives the block device under the file (the
+ * device itself for a block device): its queue's read_ahead_kb, found
+ * through /sys/dev/block; for a partition the queue is its disk's, one
+ * level up. -1 when there is none to read (a file system without a block
+ * device, or no sysfs).
+ */
+static int64_t device_readahead_kb(const struct stat *st)
+{
+	dev_t dev = S_ISBLK(st->st_mode) ? st->st_rdev : st->st_dev;
+	static const char *const fmt[] = {"/sys/dev/block/%u:%u/queue/read_ahead_kb",
+					  "/sys/dev/block/%u:%u/../queue/read_ahead_kb"};
+	for (size_t i = 0; i < sizeof(fmt) / sizeof(fmt[0]); i++) {
+		char path[96];
+		snprintf(path, sizeof(path), fmt[i], major(dev), minor(dev));
+		FILE *f = fopen(path, "re");
+		if (!f)
+			continue;
+		long long kb = -1;
+		int n = fscanf(f, "%lld", &kb);
+		fclose(f);
+		if (n == 1 && kb >= 0)
+			return kb;
+	}
+	return -1;
+}
+
 /* ---- opening and closing ----------------------------------------------- */
 
 static int store_make(int fd, bool own, pgc_store **storep)
@@ -168,6 +202,7 @@ static int store_make(int fd, bool own, pgc_store **storep)
 	s->own_fd = own;
 	snprintf(s->name, sizeof(s->name), "fd %d", fd);
 	s->blkdev = S_ISBLK(st.st_mode);
+	s->ra_kb = device_readahead_kb(&st);
 	atomic_init(&s->engine, pgc__uring_usable() ? PGC_STORE_URING : PGC_STORE_PSYNC);
 	learn_alignment(s);
 	*storep = s;
@@ -911,6 +946,14 @@ PGC_API int pgc_store_mapping_create(pgc_cache *cache, pgc_store *s, pgc_mapping
 	if (err) {
 		pgc_mapping_destroy(m);
 		return err;
+	}
+	/* Sequential reads go as far ahead as the kernel would on this device
+	 * (a virtual disk may ask for 8 MiB where the library's default is
+	 * 128 KiB), within the library's largest window. */
+	if (s->ra_kb >= 0) {
+		uint64_t pages = (uint64_t)s->ra_kb * 1024 / ps;
+		pgc_mapping_set_readahead(m, pages > STORE_RA_MAX_PAGES ? STORE_RA_MAX_PAGES
+								 : (unsigned)pages);
 	}
 	*mappingp = m;
 	return 0;

@@ -253,7 +253,9 @@ PGC_API int pgc_sync_range(pgc_mapping *mapping, uint64_t start, uint64_t end,
  * starts at 4 pages on the second sequential miss and doubles on each
  * further one up to this cap, and never past an eighth of the cache's
  * capacity (a window and the next one are held while they are read); a
- * random access resets it. 0 turns readahead off. Default: 32.
+ * random access resets it. 0 turns readahead off. Default: 32; a mapping
+ * of the built-in store starts with its device's readahead instead (see
+ * pgc_store_mapping_create()).
  * @param mapping   the mapping.
  * @param max_pages the cap (at most 1024).
  * @return 0; -EINVAL for NULL or a cap above 1024.

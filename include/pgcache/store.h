@@ -259,6 +259,10 @@ PGC_API const struct pgc_mapping_ops *pgc_store_ops(void);
  * store's direct-I/O limits (see pgc_mapping_set_dio_limits()), and a name
  * for the log (pgc_mapping_name()): the last component of the path given
  * to pgc_store_open(), or "fd N" for a store made by pgc_store_from_fd().
+ * Its readahead cap (pgc_mapping_set_readahead()) is the one the kernel
+ * uses for the block device under the file, its queue's read_ahead_kb in
+ * sysfs, in pages and at most 1024; the library's default of 32 pages
+ * stays when the file has no block device (or sysfs cannot be read).
  * @param cache    the cache; its page size must be a multiple of the
  *                 store's block size and memory alignment.
  * @param store    the store.
