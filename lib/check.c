@@ -1,8 +1,9 @@
 /*
  * Consistency checks of a quiescent cache (pgc_cache_check,
- * pgc_mapping_check): the frames, the free and pending lists, the LRU
- * lists, each mapping's index and its tags, the handles attached to pages
- * and the counters that summarise them must all tell the same story.
+ * pgc_mapping_check): the frames, the free lists, the LRU lists, each
+ * mapping's index and its tags, the handles attached to pages and the
+ * counters that summarise them must all tell the same story.
+ * pgc_cache_check first waits for background readahead to finish.
  *
  * The checks read structures that other threads change without the locks
  * taken here (flags, reference counts), so they are meant for a cache that

@@ -25,10 +25,10 @@
  * the child's new worker waits on it for ever: every rcu_barrier() of the
  * child hangs (scripts/deps/urcu_fork_call_rcu.c shows it without the
  * library). So the library's threads call pgc__call_rcu(), which enqueues
- * under enqueue_lock, and the fork takes it first. The worker's own
- * enqueues (a callback that requeues itself) need no lock and must not
- * take it: call_rcu_before_fork() waits until the worker is paused between
- * callbacks, never inside one. The workaround
+ * under enqueue_lock, and the fork takes it first. An enqueue from the
+ * worker itself (a callback that queues another) would need no lock and
+ * must not take it: call_rcu_before_fork() waits until the worker is
+ * paused between callbacks, never inside one. The workaround
  * can go when liburcu's fork handlers exclude call_rcu() callers.
  *
  * It sits at the bottom of the library, beside numa.c: it calls liburcu
@@ -49,8 +49,8 @@ static int fork_init_err;
  * Held by a thread of the library inside call_rcu(), and by a fork from
  * its prepare handler to its parent and child handlers. A plain mutex, not
  * a reader-writer lock: the section is two stores and, now and then, a
- * futex wake, and the library calls call_rcu() once per batch of frames or
- * per freed index node, not per page. A mutex is also the one lock whose
+ * futex wake, and the library calls call_rcu() only for a freed index
+ * node, not per page. A mutex is also the one lock whose
  * unlock in the child is well defined (the child's thread has a new kernel
  * thread id, which glibc's rwlock unlock compares with the writer's) and
  * that ThreadSanitizer follows across the fork.

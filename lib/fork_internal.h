@@ -44,8 +44,8 @@ struct rcu_head;
 /*
  * call_rcu() for every thread of the library but liburcu's call_rcu worker:
  * excluded from fork(2), which could otherwise leave the child's callback
- * queue broken (fork.c). A callback that requeues itself calls call_rcu()
- * directly: the worker must not take this lock.
+ * queue broken (fork.c). A callback that queued another would call
+ * call_rcu() directly: the worker must not take this lock.
  */
 void pgc__call_rcu(struct rcu_head *head, void (*fn)(struct rcu_head *));
 

@@ -12,7 +12,8 @@
  * still looking at it. That is safe the way the kernel's page cache makes
  * it safe (descriptors are type stable, as with SLAB_TYPESAFE_BY_RCU): a
  * lookup takes a reference only if the count is not 0 and then checks the
- * page's mapping and index again (mapping.c), and the hit path that takes
+ * page's mapping and index and that the index slot still names the frame
+ * (mapping.c, get_if_at), and the hit path that takes
  * no reference (rw.c's optimistic read) checks the page's data sequence
  * after its copy, which moves on when a page leaves an index and when one
  * enters it, so a copy from a frame that was reused meanwhile is thrown

@@ -4,9 +4,12 @@
  *
  * Frames are created lazily, a chunk at a time, until the cache's capacity or
  * the node's limit is reached; they are never unmapped before the cache is
- * destroyed. A freed frame first waits on its node's pending list for an RCU
- * grace period (lookups may still be reading its descriptor through the
- * index), then joins the free list.
+ * destroyed. A freed frame goes straight back to its node's free list (or to
+ * the thread that captures it, below) and may be reused at once, while a
+ * lookup may still be reading its descriptor through an index: lookups
+ * check the page's identity and the index slot once they hold a reference
+ * (mapping.c), and the optimistic read checks the data sequence, identity
+ * and slot after its copy (rw.c). See frames.c.
  */
 #ifndef PGC_FRAMES_INTERNAL_H
 #define PGC_FRAMES_INTERNAL_H

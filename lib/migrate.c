@@ -259,7 +259,8 @@ static void complete_batch(struct mig_ctx *ctx, struct mig_item **prep, unsigned
 		copy_batch(ctx, copy, nc);
 	/* The new pages of the batch stay locked until they are on their LRU
 	 * lists (one hold of each list's lock for the batch), and the old
-	 * frames go back in bulk (one call_rcu() for them). */
+	 * frames go back to their free lists in bulk (one hold of each pool's
+	 * lock per run of frames). */
 	struct pgc_page *moved[MIG_BATCH], *freed[MIG_BATCH];
 	unsigned nm = 0, nf = 0;
 	for (unsigned i = 0; i < n; i++) {

@@ -498,8 +498,7 @@ START_TEST(one_node_machine_stats)
 }
 END_TEST
 
-/* Frames made free ahead of need: chunks mapped, freed frames brought back
- * from their grace period, the capacity respected. */
+/* Frames made free ahead of need: chunks mapped, the capacity respected. */
 START_TEST(reserve_frames)
 {
 	const uint64_t cap = 4096;
@@ -516,8 +515,8 @@ START_TEST(reserve_frames)
 	ck_assert_uint_ge(ns.free, 1000);
 	ck_assert_uint_eq(ns.resident, 0);
 
-	/* Pages taken and freed wait out a grace period; a reserve of the
-	 * whole capacity gets them back. */
+	/* Pages taken and freed are free again at once; a reserve of the
+	 * whole capacity maps the rest, and every frame is free. */
 	enum { N = 600 };
 	static pgc_page *p[N];
 	for (unsigned i = 0; i < N; i++)

@@ -187,7 +187,7 @@ static void op_find_or_create(struct shared *sh, struct pgc_rng *rng, uint64_t i
 		return;
 	}
 	if (ret == -ENOMEM && flags) {
-		/* NOWAIT may not wait for a grace period or write back: allowed to fail. */
+		/* NOWAIT reclaims only clean pages, without writing or waiting: allowed to fail. */
 		atomic_fetch_add_explicit(&sh->enomem_nowait, 1, memory_order_relaxed);
 		return;
 	}

@@ -361,7 +361,8 @@ struct busy {
 };
 
 /* Random one-page reads over a mapping larger than the cache: hits, misses,
- * reclaim and frame recycling through call_rcu, all the time. */
+ * reclaim (index nodes it empties freed through call_rcu) and frames reused
+ * at once, all the time. */
 static void *busy_reader(void *arg)
 {
 	struct busy *b = arg;

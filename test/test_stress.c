@@ -161,10 +161,10 @@ struct worker {
 
 /*
  * Whether to try a call again: -ENOMEM (or a read cut short by it) means
- * that every frame was in other threads' hands, or waiting for an RCU grace
- * period after migration freed it. The library may say so under this much
- * churn in a 48-page cache; the test counts those and tries again, up to
- * MAX_RETRIES times (a persistent failure still fails the test).
+ * that every frame was in other threads' hands. The library may say so
+ * under this much churn in a 48-page cache; the test counts those and tries
+ * again, up to MAX_RETRIES times (a persistent failure still fails the
+ * test).
  */
 #define MAX_RETRIES 200
 

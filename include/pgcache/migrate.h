@@ -258,8 +258,9 @@ PGC_API int pgc_fail_migrate_page(pgc_mapping *mapping, pgc_page *newpage, pgc_p
  *               -EFAULT not a page of this cache; -ENOENT not in a mapping
  *               (deleted, truncated) or free; -EBUSY locked, under I/O, its
  *               handle in use or otherwise held after every pass (a
- *               background readahead reading it, say); -EACCES held by other holders than the mapping
- *               and the caller, without #PGC_MOVE_ALL; -ENOMEM the target
+ *               background readahead reading it, say); -EACCES held by
+ *               other holders than the mapping and the caller, without
+ *               #PGC_MOVE_ALL; -ENOMEM the target
  *               node is full: at its limit (pgc_cache_node_stats()), or
  *               every frame of the cache in use (a node whose own frames
  *               are all taken gets free frames of other nodes, their memory
