@@ -82,6 +82,7 @@ struct aio_req {
 	ssize_t result;
 	/* On the ring: */
 	pgc_store *store;
+	bool ring_write; /* counted in the mapping's ring_dio_writes */
 	struct aio_seg *segs;
 	struct aio_seg seg_inline;
 	struct iovec *split; /* the iovecs cut at segment boundaries */
@@ -319,6 +320,10 @@ static void direct_finish(struct pgc_aio *a, struct aio_req *r)
 		if (terr && !r->err)
 			r->err = terr;
 	}
+	if (r->ring_write) {
+		r->ring_write = false;
+		pgc__mapping_ring_write_end(r->m); /* its bytes are in the cache */
+	}
 	if (!bytes && r->err)
 		res = r->err;
 	r->result = res;
@@ -433,6 +438,27 @@ static int direct_split(struct aio_req *r, size_t total, uint64_t seg_max)
  * completed at once), false if it must go to a worker (another store, dirty
  * or written-back pages in the range, no room in the ring).
  */
+/* Pages [first, last] of a mapping. */
+struct page_range {
+	uint64_t first, last;
+};
+
+/* Whether no page of the range is dirty or under writeback. */
+static bool range_clean(struct pgc_mapping *m, void *arg)
+{
+	const struct page_range *rg = arg;
+	bool busy = false;
+	rcu_read_lock();
+	for (int tag = PGC_TAG_DIRTY; tag <= PGC_TAG_WRITEBACK && !busy; tag++) {
+		uint64_t at = rg->first;
+		/* The root's tag bits first: one load says "none in the mapping". */
+		busy = pgc__pgx_any_tagged(&m->index, tag) &&
+		       pgc__pgx_next_tagged(&m->index, &at, rg->last, tag) != PGC_FRAME_NONE;
+	}
+	rcu_read_unlock();
+	return !busy;
+}
+
 static bool direct_on_ring(struct pgc_aio *a, struct aio_req *r, size_t total)
 {
 	struct pgc_mapping *m = r->m;
@@ -454,17 +480,8 @@ static bool direct_on_ring(struct pgc_aio *a, struct aio_req *r, size_t total)
 	/* The synchronous path writes these back first; here they go to a
 	 * worker, which does. */
 	uint32_t shift = m->cache->frames.page_shift;
-	uint64_t first = r->off >> shift, last = (r->off + total - 1) >> shift;
-	bool busy = false;
-	rcu_read_lock();
-	for (int tag = PGC_TAG_DIRTY; tag <= PGC_TAG_WRITEBACK && !busy; tag++) {
-		uint64_t at = first;
-		/* The root's tag bits first: one load says "none in the mapping". */
-		busy = pgc__pgx_any_tagged(&m->index, tag) &&
-		       pgc__pgx_next_tagged(&m->index, &at, last, tag) != PGC_FRAME_NONE;
-	}
-	rcu_read_unlock();
-	if (busy)
+	struct page_range rg = {r->off >> shift, (r->off + total - 1) >> shift};
+	if (r->rw == PGC_READ && !range_clean(m, &rg))
 		return false;
 	uint64_t seg_max = atomic_load_explicit(&m->dio_max_segment, memory_order_relaxed);
 	if (direct_split(r, total, seg_max) != 0 || r->nseg > a->ring_entries)
@@ -473,8 +490,17 @@ static bool direct_on_ring(struct pgc_aio *a, struct aio_req *r, size_t total)
 		io_uring_submit(&a->ring);
 	if (io_uring_sq_space_left(&a->ring) < r->nseg)
 		return false;
-	if (r->rw == PGC_WRITE)
+	if (r->rw == PGC_WRITE) {
+		/* Excludes buffered writes and fills of the mapping until the
+		 * write is finished, as the synchronous path's dio_lock does
+		 * (mapping_internal.h): without it a page of the range dirtied
+		 * meanwhile could be written back over this write's bytes and
+		 * evicted before direct_finish() put them in the cache. */
+		if (!pgc__mapping_ring_write_begin(m, range_clean, &rg))
+			return false;
+		r->ring_write = true;
 		pgc__mapping_grow_size(m, r->off + total);
+	}
 	r->pending = r->nseg;
 	for (unsigned i = 0; i < r->nseg; i++)
 		seg_queue(a, &r->segs[i]); /* room was checked */

@@ -31,6 +31,7 @@
 #include "fork_internal.h"
 #include "mapping_internal.h"
 #include "tsan_internal.h"
+#include "wait_internal.h"
 
 /*
  * The speculative reference of a lookup: the page frame id names, with a
@@ -80,6 +81,50 @@ struct pgc_page *pgc__mapping_lookup(struct pgc_mapping *m, uint64_t index)
 	}
 	rcu_read_unlock();
 	return p;
+}
+
+/* Ring direct writes this thread started and has not ended (see
+ * pgc__mapping_fill_begin). */
+static __thread unsigned tl_ring_writes;
+
+void pgc__mapping_fill_wait_ring(struct pgc_mapping *m)
+{
+	if (tl_ring_writes)
+		return;
+	for (;;) {
+		uint32_t n = atomic_load_explicit(&m->ring_dio_writes, memory_order_acquire);
+		if (n == 0)
+			return;
+		/* Let go while waiting: the ring write's start needs the lock
+		 * exclusive (briefly), and a direct write of a worker too. */
+		pthread_rwlock_unlock(&m->dio_lock);
+		pgc__wait_on(&m->ring_dio_writes, n);
+		pthread_rwlock_rdlock(&m->dio_lock);
+	}
+}
+
+bool pgc__mapping_ring_write_begin(struct pgc_mapping *m, bool (*clean)(struct pgc_mapping *, void *),
+				   void *arg)
+{
+	if (pthread_rwlock_trywrlock(&m->dio_lock) != 0)
+		return false;
+	bool ok = clean(m, arg);
+	if (ok) {
+		atomic_fetch_add_explicit(&m->ring_dio_writes, 1, memory_order_acq_rel);
+		tl_ring_writes++;
+	}
+	pthread_rwlock_unlock(&m->dio_lock);
+	return ok;
+}
+
+void pgc__mapping_ring_write_end(struct pgc_mapping *m)
+{
+	/* Ended in the thread that started it (a context is used by one
+	 * thread at a time); if not, that thread merely stops waiting. */
+	if (tl_ring_writes)
+		tl_ring_writes--;
+	if (atomic_fetch_sub_explicit(&m->ring_dio_writes, 1, memory_order_acq_rel) == 1)
+		pgc__wake_all(&m->ring_dio_writes);
 }
 
 bool pgc__mapping_present(struct pgc_mapping *m, uint64_t index)
@@ -340,6 +385,7 @@ PGC_API int pgc_mapping_create(pgc_cache *cache, const struct pgc_mapping_ops *o
 	atomic_init(&m->dio_mem_align, PGC_DIO_DEFAULT_BLOCK);
 	atomic_init(&m->dio_max_segment, PGC_DIO_DEFAULT_SEGMENT);
 	atomic_init(&m->ra_max, PGC_RA_DEFAULT_MAX);
+	atomic_init(&m->ring_dio_writes, 0);
 	atomic_init(&m->ra_next, UINT64_MAX); /* no miss yet: the first is not sequential */
 	pthread_rwlockattr_t attr;
 	pthread_rwlockattr_init(&attr);

@@ -66,6 +66,10 @@ struct pgc_mapping {
 	 * not its tiny-write path) and page fills from the store (pgc_read,
 	 * pgc_mapping_read_page) shared: see pgc__mapping_fill_begin(). */
 	alignas(PGC_CACHELINE) pthread_rwlock_t dio_lock;
+	/* Direct writes in flight on an aio context's ring, which hold no
+	 * lock while they run: the shared side of dio_lock waits for them
+	 * (pgc__mapping_fill_begin). */
+	_Atomic uint32_t ring_dio_writes;
 	_Atomic uint64_t ra_next;    /* index expected next by a sequential reader */
 	_Atomic uint32_t ra_window;  /* current readahead window in pages */
 	_Atomic uint64_t ra_bg_start, ra_bg_end; /* the window last queued for the filler */
@@ -136,10 +140,37 @@ int pgc__mapping_resize_store(struct pgc_mapping *m);
  * same rule as a file system's inode lock). The lock prefers writers, so a
  * stream of buffered I/O cannot starve direct writes; it is not recursive.
  */
+/*
+ * A direct write on an aio context's ring (aio.c) cannot hold dio_lock
+ * while it runs: its thread goes back to its event loop, and its
+ * completion comes in a later turn. It takes the lock exclusive for a
+ * moment instead, checks that its range is clean, and counts itself in
+ * ring_dio_writes; holders of the shared side wait, after taking it, until
+ * no such write is in flight, so the exclusion is the same as for a
+ * synchronous direct write. A thread with ring writes of its own in flight
+ * does not wait (only it can reap their completions): its own buffered
+ * writes that overlap them are ordered as with O_DIRECT and buffered I/O
+ * mixed on one file, which is its business.
+ */
+void pgc__mapping_fill_wait_ring(struct pgc_mapping *m);
+
 static inline void pgc__mapping_fill_begin(struct pgc_mapping *m)
 {
 	pthread_rwlock_rdlock(&m->dio_lock);
+	if (pgc_unlikely(atomic_load_explicit(&m->ring_dio_writes, memory_order_acquire) != 0))
+		pgc__mapping_fill_wait_ring(m);
 }
+
+/*
+ * Starts a ring direct write of m (aio.c): true with the write counted, if
+ * dio_lock could be had exclusive at once and clean(m, arg) (called under
+ * it) said the range has nothing to write back; false otherwise (the
+ * write then takes the synchronous path). pgc__mapping_ring_write_end()
+ * ends it, in the thread that started it.
+ */
+bool pgc__mapping_ring_write_begin(struct pgc_mapping *m, bool (*clean)(struct pgc_mapping *, void *),
+				   void *arg);
+void pgc__mapping_ring_write_end(struct pgc_mapping *m);
 
 static inline void pgc__mapping_fill_end(struct pgc_mapping *m)
 {
