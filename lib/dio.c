@@ -118,7 +118,7 @@ static void cursor_copy_out(const struct iov_cursor *c, size_t skip, void *dst, 
  * what the store no longer holds.
  */
 static void update_cached(struct pgc_mapping *m, const struct iov_cursor *c, uint64_t pos,
-			  size_t len, bool dirty)
+			  size_t len)
 {
 	size_t ps = m->cache->frames.page_size;
 	uint32_t shift = m->cache->frames.page_shift;
@@ -137,8 +137,6 @@ static void update_cached(struct pgc_mapping *m, const struct iov_cursor *c, uin
 			cursor_copy_out(c, (size_t)(from - pos),
 					(char *)pgc__page_data(p) + (from - pstart), (size_t)(to - from));
 			pgc__page_seq_end(p);
-			if (dirty)
-				pgc_page_set_dirty(p);
 		}
 		pgc__unlock(p);
 		pgc__put(p);
@@ -149,7 +147,7 @@ void pgc__dio_update_cached(struct pgc_mapping *m, const struct iovec *iov, int 
 			    uint64_t pos, size_t len)
 {
 	struct iov_cursor cur = {.iov = iov, .cnt = iovcnt, .i = 0, .in = 0};
-	update_cached(m, &cur, pos, len, true);
+	update_cached(m, &cur, pos, len);
 }
 
 int pgc__dio_check(struct pgc_mapping *m, int rw, const struct iovec *iov, int iovcnt,
@@ -251,7 +249,7 @@ static ssize_t transfer(struct pgc_mapping *m, int rw, const struct iovec *iov, 
 			break;
 		}
 		if (rw == PGC_WRITE)
-			update_cached(m, &cur, offset + done, (size_t)got, false);
+			update_cached(m, &cur, offset + done, (size_t)got);
 		cursor_advance(&cur, (size_t)got);
 		done += (size_t)got;
 		if ((size_t)got < len)

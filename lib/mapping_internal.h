@@ -283,10 +283,14 @@ int pgc__dio_check(struct pgc_mapping *m, int rw, const struct iovec *iov, int i
 		   uint64_t offset, size_t *total);
 
 /*
- * After a direct write of len bytes at pos from iov done without the
- * mapping's dio_lock: cached pages of the range get the bytes and are
- * marked dirty, so that a writeback that raced with the write cannot leave
- * the store older than the cache (dio.c).
+ * After a direct write of len bytes at pos from iov done on an aio
+ * context's ring (counted in ring_dio_writes, which keeps buffered writes
+ * and fills out): up-to-date cached pages of the range get the bytes, as
+ * after a synchronous direct write. They stay clean: the store has the
+ * bytes. (Marking them dirty, as this once did, let the first of two ring
+ * writes into one page dirty it with the old bytes of the second's range;
+ * reclaim could write those back after the second reached the store and
+ * evict the page before the second's completion: a lost write.)
  */
 void pgc__dio_update_cached(struct pgc_mapping *m, const struct iovec *iov, int iovcnt,
 			    uint64_t pos, size_t len);
