@@ -438,27 +438,6 @@ static int direct_split(struct aio_req *r, size_t total, uint64_t seg_max)
  * completed at once), false if it must go to a worker (another store, dirty
  * or written-back pages in the range, no room in the ring).
  */
-/* Pages [first, last] of a mapping. */
-struct page_range {
-	uint64_t first, last;
-};
-
-/* Whether no page of the range is dirty or under writeback. */
-static bool range_clean(struct pgc_mapping *m, void *arg)
-{
-	const struct page_range *rg = arg;
-	bool busy = false;
-	rcu_read_lock();
-	for (int tag = PGC_TAG_DIRTY; tag <= PGC_TAG_WRITEBACK && !busy; tag++) {
-		uint64_t at = rg->first;
-		/* The root's tag bits first: one load says "none in the mapping". */
-		busy = pgc__pgx_any_tagged(&m->index, tag) &&
-		       pgc__pgx_next_tagged(&m->index, &at, rg->last, tag) != PGC_FRAME_NONE;
-	}
-	rcu_read_unlock();
-	return !busy;
-}
-
 static bool direct_on_ring(struct pgc_aio *a, struct aio_req *r, size_t total)
 {
 	struct pgc_mapping *m = r->m;
@@ -480,8 +459,8 @@ static bool direct_on_ring(struct pgc_aio *a, struct aio_req *r, size_t total)
 	/* The synchronous path writes these back first; here they go to a
 	 * worker, which does. */
 	uint32_t shift = m->cache->frames.page_shift;
-	struct page_range rg = {r->off >> shift, (r->off + total - 1) >> shift};
-	if (r->rw == PGC_READ && !range_clean(m, &rg))
+	uint64_t first = r->off >> shift, last = (r->off + total - 1) >> shift;
+	if (r->rw == PGC_READ && !pgc__mapping_range_clean(m, first, last))
 		return false;
 	uint64_t seg_max = atomic_load_explicit(&m->dio_max_segment, memory_order_relaxed);
 	if (direct_split(r, total, seg_max) != 0 || r->nseg > a->ring_entries)
@@ -496,7 +475,7 @@ static bool direct_on_ring(struct pgc_aio *a, struct aio_req *r, size_t total)
 		 * (mapping_internal.h): without it a page of the range dirtied
 		 * meanwhile could be written back over this write's bytes and
 		 * evicted before direct_finish() put them in the cache. */
-		if (!pgc__mapping_ring_write_begin(m, range_clean, &rg))
+		if (!pgc__mapping_ring_write_begin(m, first, last))
 			return false;
 		r->ring_write = true;
 		pgc__mapping_grow_size(m, r->off + total);

@@ -103,12 +103,25 @@ void pgc__mapping_fill_wait_ring(struct pgc_mapping *m)
 	}
 }
 
-bool pgc__mapping_ring_write_begin(struct pgc_mapping *m, bool (*clean)(struct pgc_mapping *, void *),
-				   void *arg)
+bool pgc__mapping_range_clean(struct pgc_mapping *m, uint64_t first, uint64_t last)
+{
+	bool busy = false;
+	rcu_read_lock();
+	for (int tag = PGC_TAG_DIRTY; tag <= PGC_TAG_WRITEBACK && !busy; tag++) {
+		uint64_t at = first;
+		/* The root's tag bits first: one load says "none in the mapping". */
+		busy = pgc__pgx_any_tagged(&m->index, tag) &&
+		       pgc__pgx_next_tagged(&m->index, &at, last, tag) != PGC_FRAME_NONE;
+	}
+	rcu_read_unlock();
+	return !busy;
+}
+
+bool pgc__mapping_ring_write_begin(struct pgc_mapping *m, uint64_t first, uint64_t last)
 {
 	if (pthread_rwlock_trywrlock(&m->dio_lock) != 0)
 		return false;
-	bool ok = clean(m, arg);
+	bool ok = pgc__mapping_range_clean(m, first, last);
 	if (ok) {
 		atomic_fetch_add_explicit(&m->ring_dio_writes, 1, memory_order_acq_rel);
 		tl_ring_writes++;

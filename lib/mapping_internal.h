@@ -161,15 +161,17 @@ static inline void pgc__mapping_fill_begin(struct pgc_mapping *m)
 		pgc__mapping_fill_wait_ring(m);
 }
 
+/* Whether no page of [first, last] is dirty or under writeback (tags). */
+bool pgc__mapping_range_clean(struct pgc_mapping *m, uint64_t first, uint64_t last);
+
 /*
- * Starts a ring direct write of m (aio.c): true with the write counted, if
- * dio_lock could be had exclusive at once and clean(m, arg) (called under
- * it) said the range has nothing to write back; false otherwise (the
- * write then takes the synchronous path). pgc__mapping_ring_write_end()
- * ends it, in the thread that started it.
+ * Starts a ring direct write of pages [first, last] of m (aio.c): true
+ * with the write counted, if dio_lock could be had exclusive at once and
+ * the range is clean under it; false otherwise (the write then takes the
+ * synchronous path). pgc__mapping_ring_write_end() ends it, in the thread
+ * that started it.
  */
-bool pgc__mapping_ring_write_begin(struct pgc_mapping *m, bool (*clean)(struct pgc_mapping *, void *),
-				   void *arg);
+bool pgc__mapping_ring_write_begin(struct pgc_mapping *m, uint64_t first, uint64_t last);
 void pgc__mapping_ring_write_end(struct pgc_mapping *m);
 
 static inline void pgc__mapping_fill_end(struct pgc_mapping *m)
