@@ -33,6 +33,7 @@ struct pgc_clpage {
 	struct pgc_mapping *mapping;  /* cacheable */
 	void *data;                   /* transient */
 	size_t len;                   /* transient */
+	uint64_t pos;                 /* transient: the file offset of data (dio.c) */
 	uint64_t index;
 	struct pgc_io *owner;
 	uint32_t from, to;            /* clip */
@@ -226,24 +227,22 @@ static const struct pgc__private_ops handle_ops = {
 	.migrate = handle_migrate,
 };
 
-PGC_API int pgc_clpage_find(pgc_mapping *m, uint64_t index, unsigned flags, pgc_clpage **clpp)
+/*
+ * The handle of a locked page of m at index: its attached one (with a
+ * reference for the caller) or a new one attached now. -EINVAL when the
+ * mapping's owner uses the private slot itself, -ENOMEM.
+ */
+static int attach_locked(struct pgc_mapping *m, struct pgc_page *page, uint64_t index,
+			 struct pgc_clpage **clpp)
 {
-	if (clpp)
-		*clpp = NULL;
-	if (!m || !clpp || (flags & ~PGC_FIND_NOWAIT))
-		return -EINVAL;
-	struct pgc_page *page;
-	int err = pgc_mapping_find_or_create(m, index, flags, &page);
-	if (err)
-		return err;
-	struct pgc_clpage *clp = NULL;
+	struct pgc_clpage *clp;
 	if (pgc__test(page, PGC_PGI_HANDLE)) {
 		clp = (struct pgc_clpage *)page->private_value;
 		pgc_clpage_get(clp);
 	} else if (pgc__test(page, PGC_PG_PRIVATE)) {
-		err = -EINVAL; /* the owner uses the private slot itself */
+		return -EINVAL; /* the owner uses the private slot itself */
 	} else if (!(clp = pgc__calloc(1, sizeof(*clp)))) {
-		err = -ENOMEM;
+		return -ENOMEM;
 	} else {
 		atomic_init(&clp->refs, 2); /* the page's attachment and the caller's */
 		atomic_init(&clp->state, PGC_CPS_CACHED);
@@ -257,10 +256,41 @@ PGC_API int pgc_clpage_find(pgc_mapping *m, uint64_t index, unsigned flags, pgc_
 		pgc__set(page, PGC_PGI_HANDLE);
 		pgc__set(page, PGC_PG_PRIVATE);
 	}
+	*clpp = clp;
+	return 0;
+}
+
+PGC_API int pgc_clpage_find(pgc_mapping *m, uint64_t index, unsigned flags, pgc_clpage **clpp)
+{
+	if (clpp)
+		*clpp = NULL;
+	if (!m || !clpp || (flags & ~PGC_FIND_NOWAIT))
+		return -EINVAL;
+	struct pgc_page *page;
+	int err = pgc_mapping_find_or_create(m, index, flags, &page);
+	if (err)
+		return err;
+	struct pgc_clpage *clp = NULL;
+	err = attach_locked(m, page, index, &clp);
 	pgc__unlock(page);
 	pgc__put(page);
 	*clpp = err ? NULL : clp;
 	return err;
+}
+
+static struct pgc_clpage *transient_new(void *data, size_t len, uint64_t index)
+{
+	struct pgc_clpage *clp = pgc__calloc(1, sizeof(*clp));
+	if (!clp)
+		return NULL;
+	atomic_init(&clp->refs, 1);
+	atomic_init(&clp->state, PGC_CPS_CACHED);
+	clp->type = PGC_CLP_TRANSIENT;
+	clp->data = data;
+	clp->len = len;
+	clp->index = index;
+	clp->to = (uint32_t)len;
+	return clp;
 }
 
 PGC_API int pgc_clpage_transient(void *data, size_t len, uint64_t index, pgc_clpage **clpp)
@@ -269,18 +299,33 @@ PGC_API int pgc_clpage_transient(void *data, size_t len, uint64_t index, pgc_clp
 		*clpp = NULL;
 	if (!data || !len || !clpp || len > UINT32_MAX)
 		return -EINVAL;
-	struct pgc_clpage *clp = pgc__calloc(1, sizeof(*clp));
+	struct pgc_clpage *clp = transient_new(data, len, index);
 	if (!clp)
 		return -ENOMEM;
-	atomic_init(&clp->refs, 1);
-	atomic_init(&clp->state, PGC_CPS_CACHED);
-	clp->type = PGC_CLP_TRANSIENT;
-	clp->data = data;
-	clp->len = len;
-	clp->index = index;
-	clp->to = (uint32_t)len;
+	clp->pos = index; /* no page size: only the segmenter's know their offset */
 	*clpp = clp;
 	return 0;
+}
+
+int pgc__clpage_transient_at(void *data, size_t len, uint64_t pos, uint32_t page_shift,
+			     struct pgc_clpage **clpp)
+{
+	*clpp = NULL;
+	if (!data || !len || len > UINT32_MAX)
+		return -EINVAL;
+	struct pgc_clpage *clp = transient_new(data, len, pos >> page_shift);
+	if (!clp)
+		return -ENOMEM;
+	clp->pos = pos;
+	*clpp = clp;
+	return 0;
+}
+
+uint64_t pgc__clpage_pos(const struct pgc_clpage *clp)
+{
+	if (clp->type == PGC_CLP_TRANSIENT)
+		return clp->pos + clp->from;
+	return clp->index * clp->mapping->cache->frames.page_size + clp->from;
 }
 
 PGC_API int pgc_clpage_state(const pgc_clpage *clp)
@@ -332,6 +377,42 @@ static int take_owned(struct pgc_io *io, struct pgc_clpage *clp, struct pgc_page
 		return -ENOENT;
 	clp->owner = io;
 	io->nr_owned++;
+	return 0;
+}
+
+int pgc__clpage_own_cached(struct pgc_io *io, uint64_t index, bool nowait,
+			   struct pgc_clpage **clpp)
+{
+	struct pgc_mapping *m = io->mapping;
+	*clpp = NULL;
+	struct pgc_page *page = pgc__mapping_lookup(m, index);
+	if (!page)
+		return -ENOENT;
+	if (!nowait) {
+		pgc__lock(page);
+	} else if (!pgc__trylock(page)) {
+		pgc__put(page);
+		return -EAGAIN;
+	}
+	struct pgc_clpage *clp = NULL;
+	int err = -ENOENT;
+	/* Truncated or reclaimed while we waited for the lock, or never
+	 * filled: not cached. */
+	if (atomic_load_explicit(&page->mapping, memory_order_relaxed) == m &&
+	    atomic_load_explicit(&page->index, memory_order_relaxed) == index &&
+	    pgc__test(page, PGC_PG_UPTODATE)) {
+		err = attach_locked(m, page, index, &clp);
+		if (!err && take_owned(io, clp, page) != 0) {
+			pgc_clpage_put(clp);
+			err = -EBUSY;
+		}
+	}
+	if (err) {
+		pgc__unlock(page);
+		pgc__put(page);
+		return err;
+	}
+	*clpp = clp; /* owned: the lock and the reference stay until disown */
 	return 0;
 }
 

@@ -2,13 +2,21 @@
  * The direct-I/O segmenter (see dio.h): alignment checks, EOF clamping,
  * size-limited segments with shrink-and-retry on -ENOMEM, and coherence
  * with the cached pages of the range. It sits at the top layer: it writes
- * back through the mapping and reaches the store only through the mapping's
- * direct_IO operation.
+ * back through the mapping, and reaches the store only through the
+ * mapping's direct_IO operation, or for the built-in store through its
+ * batch submission (store_internal.h).
  *
- * A segment is described by an iovec array cut out of the caller's; arrays
- * of up to SCRATCH_IOV entries live in per-thread scratch space, larger
- * ones are allocated, and that allocation is the segment "building" that
- * may fail and shrink the segment.
+ * Each segment becomes a two-queue of page handles, as Lustre's
+ * ll_direct_IO_seg builds one: transient handles over the caller's memory
+ * (one per stretch of contiguous memory), and cacheable handles where the
+ * page is cached and up to date. A read copies a cached page's bytes out
+ * and sends only the rest; a write copies its bytes into the cached page,
+ * which it holds locked, and sends the page's data as the source of those
+ * bytes. The handles of qin, cut into runs of consecutive file bytes, go to
+ * the store together (one batch of SQEs on the built-in store's ring) and
+ * move to qout as they complete. Building a segment allocates (handles, and
+ * the run and iovec arrays past SCRATCH_RUNS entries); that is the
+ * "building" that may fail with -ENOMEM and shrink the segment.
  */
 #include <errno.h>
 #include <limits.h>
@@ -18,13 +26,19 @@
 #include <pgcache/dio.h>
 
 #include "alloc_internal.h"
+#include "clpage_internal.h"
 #include "error_internal.h"
 #include "fault_internal.h"
 #include "mapping_internal.h"
+#include "store_internal.h"
 
-#define SCRATCH_IOV 64
+#define SCRATCH_RUNS 64
 
-static __thread struct iovec scratch_iov[SCRATCH_IOV];
+/* The largest transient handle (pgc_clpage_transient_at() takes 32 bits). */
+#define TRANSIENT_MAX ((size_t)1 << 30)
+
+static __thread struct iovec scratch_iov[SCRATCH_RUNS];
+static __thread struct pgc__dio_run scratch_run[SCRATCH_RUNS];
 
 /* A position in the caller's iovec array. */
 struct iov_cursor {
@@ -47,56 +61,16 @@ static void cursor_advance(struct iov_cursor *c, size_t n)
 	}
 }
 
-/* Counts the iovec entries that len bytes from the cursor span. */
-static int cursor_span(const struct iov_cursor *c, size_t len)
-{
-	int n = 0;
-	size_t in = c->in;
-	for (int i = c->i; len && i < c->cnt; i++, in = 0) {
-		size_t left = c->iov[i].iov_len - in;
-		if (!left)
-			continue;
-		len -= len < left ? len : left;
-		n++;
-	}
-	return n;
-}
-
 /*
- * Builds the iovec array of a segment of len bytes at the cursor. Returns
- * the array (scratch or allocated: *heap says which) or NULL for -ENOMEM.
+ * Copies len bytes between the caller's buffers, skip bytes past the
+ * cursor, and mem (without moving the cursor): into mem if out, else out
+ * of it.
  */
-static struct iovec *segment_build(const struct iov_cursor *c, size_t len, int *nr, bool *heap)
-{
-	int n = cursor_span(c, len);
-	struct iovec *v = scratch_iov;
-	*heap = n > SCRATCH_IOV;
-	if (pgc__fault_alloc())
-		return NULL;
-	if (*heap && !(v = pgc__malloc((size_t)n * sizeof(*v))))
-		return NULL;
-	size_t in = c->in;
-	int k = 0;
-	for (int i = c->i; len && i < c->cnt; i++, in = 0) {
-		size_t left = c->iov[i].iov_len - in;
-		if (!left)
-			continue;
-		size_t take = len < left ? len : left;
-		v[k].iov_base = (char *)c->iov[i].iov_base + in;
-		v[k].iov_len = take;
-		k++;
-		len -= take;
-	}
-	*nr = k;
-	return v;
-}
-
-/* Copies len bytes from the cursor into dst (without moving the cursor). */
-static void cursor_copy_out(const struct iov_cursor *c, size_t skip, void *dst, size_t len)
+static void cursor_copy(const struct iov_cursor *c, size_t skip, void *mem, size_t len, bool out)
 {
 	struct iov_cursor t = *c;
 	cursor_advance(&t, skip);
-	char *d = dst;
+	char *d = mem;
 	while (len) {
 		size_t left = t.iov[t.i].iov_len - t.in;
 		if (!left) { /* an empty buffer: cursor_advance(0) would not pass it */
@@ -105,11 +79,20 @@ static void cursor_copy_out(const struct iov_cursor *c, size_t skip, void *dst, 
 			continue;
 		}
 		size_t k = len < left ? len : left;
-		memcpy(d, (char *)t.iov[t.i].iov_base + t.in, k);
+		char *user = (char *)t.iov[t.i].iov_base + t.in;
+		if (out)
+			memcpy(d, user, k);
+		else
+			memcpy(user, d, k);
 		d += k;
 		len -= k;
 		cursor_advance(&t, k);
 	}
+}
+
+static void cursor_copy_out(const struct iov_cursor *c, size_t skip, void *dst, size_t len)
+{
+	cursor_copy(c, skip, dst, len, true);
 }
 
 /*
@@ -207,6 +190,300 @@ PGC_API ssize_t pgc_direct_io(pgc_mapping *m, int rw, const struct iovec *iov, i
 	return pgc__io_return(r, cause);
 }
 
+/* A segment in the making (see the top of the file). */
+struct segment {
+	struct pgc_mapping *m;
+	int rw, crt;
+	uint64_t pos; /* the file offset of its first byte */
+	size_t len;   /* its bytes: cut short before a page locked by another */
+	struct pgc_io io; /* owns the cached pages; io.queue: the handles */
+	/* The transient piece being gathered: caller memory at tmem for the
+	 * file's bytes [tpos, tpos + tlen). */
+	char *tmem;
+	uint64_t tpos;
+	size_t tlen;
+	/* A write's cached, up-to-date pages that got no handle (their owner
+	 * uses the private slot, or their data cannot be the transfer's
+	 * source): the range of their indices, given the bytes after the
+	 * write as before handles. */
+	uint64_t other_lo, other_hi;
+};
+
+/* Queues the transient piece gathered so far. 0 or -ENOMEM. */
+static int flush_transient(struct segment *sg)
+{
+	if (!sg->tlen)
+		return 0;
+	struct pgc_clpage *clp;
+	int err = pgc__clpage_transient_at(sg->tmem, sg->tlen, sg->tpos,
+					   sg->m->cache->frames.page_shift, &clp);
+	if (err)
+		return err;
+	sg->tlen = 0;
+	pgc_clpage_own(&sg->io, clp);
+	pgc_clpage_prep(&sg->io, clp, sg->crt);
+	pgc_clpage_list_add(&sg->io.queue.qin, clp);
+	pgc_clpage_put(clp); /* the queue holds its own reference */
+	return 0;
+}
+
+/*
+ * The cached page at idx, whose bytes [from, from + n) the segment covers
+ * (c at the first of them): a read copies them out, a write copies them in
+ * and queues the page's handle, owned. True if it did; false if the bytes
+ * go to the store through caller memory.
+ */
+static bool take_cached(struct segment *sg, const struct iov_cursor *c, uint64_t idx, size_t from,
+			size_t n, int *err)
+{
+	struct pgc_clpage *clp;
+	/* Never wait for a page lock while holding one: the segment ends
+	 * before a page locked by another (the next one starts there). */
+	*err = pgc__clpage_own_cached(&sg->io, idx, sg->io.nr_owned > 0, &clp);
+	if (*err == -EAGAIN || *err == -ENOMEM)
+		return false;
+	uint64_t align = atomic_load(&sg->m->dio_mem_align);
+	if (!*err && sg->rw == PGC_WRITE && (from & (align - 1))) {
+		pgc_clpage_disown(&sg->io, clp); /* not a source the store takes */
+		pgc_clpage_put(clp);
+		*err = -EINVAL;
+	}
+	if (*err) {
+		if (*err != -ENOENT && sg->rw == PGC_WRITE) {
+			if (idx < sg->other_lo)
+				sg->other_lo = idx;
+			if (idx > sg->other_hi || sg->other_hi == UINT64_MAX)
+				sg->other_hi = idx;
+		}
+		*err = 0;
+		return false;
+	}
+	if ((*err = flush_transient(sg)) != 0) {
+		pgc_clpage_disown(&sg->io, clp);
+		pgc_clpage_put(clp);
+		return false;
+	}
+	struct pgc_page *p = pgc_clpage_vmpage(clp);
+	char *data = (char *)pgc__page_data(p) + from;
+	if (sg->rw == PGC_READ) {
+		cursor_copy(c, 0, data, n, false);
+		pgc_clpage_disown(&sg->io, clp);
+	} else {
+		pgc__page_seq_begin(p);
+		cursor_copy_out(c, 0, data, n);
+		pgc__page_seq_end(p);
+		pgc_clpage_clip(clp, from, from + n);
+		pgc_clpage_list_add(&sg->io.queue.qin, clp);
+	}
+	pgc_clpage_put(clp);
+	return true;
+}
+
+/* Builds the segment's queue from the cursor (at sg->pos). 0 or -ENOMEM. */
+static int segment_build(struct segment *sg, const struct iov_cursor *cur)
+{
+	if (pgc__fault_alloc())
+		return -ENOMEM;
+	struct pgc_mapping *m = sg->m;
+	uint32_t shift = m->cache->frames.page_shift;
+	struct iov_cursor c = *cur;
+	uint64_t pos = sg->pos, end = sg->pos + sg->len, last = (end - 1) >> shift;
+	uint64_t cached = pgc__mapping_next_present(m, pos >> shift, last);
+	while (pos < end) {
+		uint64_t idx = pos >> shift, pend = (idx + 1) << shift;
+		if (pend > end)
+			pend = end;
+		if (idx == cached) {
+			cached = idx < last ? pgc__mapping_next_present(m, idx + 1, last) : UINT64_MAX;
+			int err;
+			if (take_cached(sg, &c, idx, (size_t)(pos - (idx << shift)), (size_t)(pend - pos),
+					&err)) {
+				cursor_advance(&c, (size_t)(pend - pos));
+				pos = pend;
+				continue;
+			}
+			if (err == -EAGAIN) {
+				sg->len = (size_t)(pos - sg->pos);
+				break;
+			}
+			if (err)
+				return err;
+		}
+		/* Caller memory for the bytes of this page, buffer by buffer. */
+		while (pos < pend) {
+			while (c.in == c.iov[c.i].iov_len) {
+				c.i++;
+				c.in = 0;
+			}
+			size_t left = c.iov[c.i].iov_len - c.in, n = (size_t)(pend - pos);
+			if (n > left)
+				n = left;
+			char *mem = (char *)c.iov[c.i].iov_base + c.in;
+			if (sg->tlen && (sg->tmem + sg->tlen != mem || sg->tlen + n > TRANSIENT_MAX)) {
+				int err = flush_transient(sg);
+				if (err)
+					return err;
+			}
+			if (!sg->tlen) {
+				sg->tmem = mem;
+				sg->tpos = pos;
+			}
+			sg->tlen += n;
+			cursor_advance(&c, n);
+			pos += n;
+		}
+	}
+	return flush_transient(sg);
+}
+
+/*
+ * Sends the handles of qin: runs of consecutive file bytes, each one
+ * request, all of a segment together. Sets *done to the bytes of the
+ * segment done from its start (cached pages a read copied count), and
+ * returns the error that stopped it there (0: done, or short at the end
+ * of the store).
+ */
+static int segment_submit(struct segment *sg, size_t *done)
+{
+	struct pgc_mapping *m = sg->m;
+	struct pgc_clpage_list *q = &sg->io.queue.qin;
+	*done = sg->len;
+	if (!q->nr)
+		return 0; /* all of it came from the cache */
+	struct iovec *iov = scratch_iov;
+	struct pgc__dio_run *runs = scratch_run;
+	if (q->nr > SCRATCH_RUNS) {
+		iov = pgc__malloc(q->nr * sizeof(*iov));
+		runs = pgc__malloc(q->nr * sizeof(*runs));
+		if (!iov || !runs) {
+			free(iov);
+			free(runs);
+			*done = 0;
+			return -ENOMEM;
+		}
+	}
+	unsigned nr = 0;
+	int niov = 0;
+	for (pgc_clpage *clp = q->head; clp; clp = pgc_clpage_list_next(clp)) {
+		size_t from, to;
+		pgc_clpage_range(clp, &from, &to);
+		uint64_t at = pgc__clpage_pos(clp);
+		char *mem = (char *)pgc_clpage_data(clp) + from;
+		struct pgc__dio_run *r = nr ? &runs[nr - 1] : NULL;
+		if (!r || r->off + r->len != at) {
+			r = &runs[nr++];
+			*r = (struct pgc__dio_run){.iov = &iov[niov], .off = at};
+		}
+		struct iovec *v = r->iovcnt ? &iov[niov - 1] : NULL;
+		if (v && (char *)v->iov_base + v->iov_len == mem) {
+			v->iov_len += to - from;
+		} else {
+			iov[niov++] = (struct iovec){.iov_base = mem, .iov_len = to - from};
+			r->iovcnt++;
+		}
+		r->len += to - from;
+	}
+	int err = 0;
+	pgc_store *s = pgc__store_of(&m->ops, m->owner);
+	if (s) {
+		err = pgc__store_direct_runs(s, m, sg->rw, runs, nr);
+		if (err)
+			*done = 0; /* nothing was sent */
+	} else {
+		/* A store of the caller's: run by run, up to the first short one. */
+		for (unsigned i = 0; i < nr; i++) {
+			runs[i].res = m->ops.direct_IO(m, sg->rw, runs[i].iov, runs[i].iovcnt, runs[i].off);
+			if (runs[i].res != (ssize_t)runs[i].len) {
+				for (unsigned j = i + 1; j < nr; j++)
+					runs[j].res = 0;
+				break;
+			}
+		}
+	}
+	for (unsigned i = 0; i < nr && !err; i++) {
+		ssize_t r = runs[i].res;
+		if (r == (ssize_t)runs[i].len)
+			continue;
+		*done = (size_t)(runs[i].off - sg->pos);
+		if (r < 0)
+			err = (int)r;
+		else /* short: the end of the store */
+			*done += (size_t)(r > (ssize_t)runs[i].len ? (ssize_t)runs[i].len : r);
+		break;
+	}
+	if (iov != scratch_iov) {
+		free(iov);
+		free(runs);
+	}
+	return err;
+}
+
+/*
+ * Completes the segment's handles, done bytes of it from its start having
+ * reached the store: each moves to qout; a written cached page whose bytes
+ * did not all reach the store loses its up-to-date state (unless it is
+ * dirty again), so that the cache never serves what the store does not
+ * hold; then the queue is let go.
+ */
+static void segment_complete(struct segment *sg, size_t done, int err)
+{
+	struct pgc_2queue *q = &sg->io.queue;
+	uint64_t ok_end = sg->pos + done;
+	while (q->qin.head) {
+		pgc_clpage *clp = q->qin.head;
+		size_t from, to;
+		pgc_clpage_range(clp, &from, &to);
+		bool ok = pgc__clpage_pos(clp) + (to - from) <= ok_end;
+		if (pgc_clpage_type(clp) == PGC_CLP_TRANSIENT) {
+			pgc_clpage_completion(clp, sg->crt, ok ? 0 : (err ? err : -EIO));
+		} else {
+			struct pgc_page *p = pgc_clpage_vmpage(clp);
+			if (!ok && !pgc__test(p, PGC_PG_DIRTY)) {
+				pgc__page_seq_begin(p);
+				pgc__clear(p, PGC_PG_UPTODATE);
+				pgc__page_seq_end(p);
+			}
+			pgc_clpage_disown(&sg->io, clp);
+		}
+		pgc_clpage_list_move(&q->qout, &q->qin, clp);
+	}
+	pgc_2queue_fini(&sg->io, q);
+}
+
+/*
+ * One segment of len bytes at pos from the cursor: built, sent, completed.
+ * *got: the bytes done from pos; *len is cut short if the segment ended
+ * before a page another holds locked. Returns the error that stopped it.
+ */
+static int segment_run(struct pgc_mapping *m, int rw, const struct iov_cursor *cur, uint64_t pos,
+		       size_t *len, size_t *got)
+{
+	struct segment sg = {.m = m, .rw = rw, .crt = rw == PGC_READ ? PGC_CRT_READ : PGC_CRT_WRITE,
+			     .pos = pos, .len = *len, .other_lo = UINT64_MAX,
+			     .other_hi = UINT64_MAX};
+	pgc__io_init(&sg.io, m, 0);
+	*got = 0;
+	int err = segment_build(&sg, cur);
+	if (!err)
+		err = segment_submit(&sg, got);
+	segment_complete(&sg, *got, err);
+	*len = sg.len;
+	if (rw == PGC_WRITE && sg.other_lo != UINT64_MAX && *got) {
+		uint32_t shift = m->cache->frames.page_shift;
+		uint64_t lo = sg.other_lo << shift, hi = (sg.other_hi + 1) << shift;
+		if (lo < pos)
+			lo = pos;
+		if (hi > pos + *got)
+			hi = pos + *got;
+		if (lo < hi) {
+			struct iov_cursor c = *cur;
+			cursor_advance(&c, (size_t)(lo - pos));
+			update_cached(m, &c, lo, (size_t)(hi - lo));
+		}
+	}
+	return err;
+}
+
 /* pgc_direct_io() once the arguments are checked: total bytes to transfer,
  * of which want are reported at most; *cause gets the error that stopped
  * it (0 if none did: done, or short at the end of the store). */
@@ -231,29 +508,20 @@ static ssize_t transfer(struct pgc_mapping *m, int rw, const struct iovec *iov, 
 		 * the mapping's size, and must not cut this segment. */
 		if (rw == PGC_WRITE)
 			pgc__mapping_grow_size(m, offset + done + len);
-		int nr;
-		bool heap;
-		struct iovec *v = segment_build(&cur, len, &nr, &heap);
-		ssize_t got = v ? m->ops.direct_IO(m, rw, v, nr, offset + done) : -ENOMEM;
-		if (heap && v)
-			free(v);
-		if (got == -ENOMEM && seg_max > ps) {
-			/* Shrink and retry this segment. */
+		size_t got;
+		err = segment_run(m, rw, &cur, offset + done, &len, &got);
+		cursor_advance(&cur, got);
+		done += got;
+		if (err == -ENOMEM && seg_max > ps) {
+			/* Shrink and retry the rest of this segment. */
 			seg_max = (seg_max / 2) & ~(uint64_t)(block - 1);
 			if (seg_max < ps)
 				seg_max = ps;
+			err = 0;
 			continue;
 		}
-		if (got < 0) {
-			err = (int)got;
-			break;
-		}
-		if (rw == PGC_WRITE)
-			update_cached(m, &cur, offset + done, (size_t)got);
-		cursor_advance(&cur, (size_t)got);
-		done += (size_t)got;
-		if ((size_t)got < len)
-			break; /* end of the store */
+		if (err || got < len)
+			break; /* an error, or the end of the store */
 	}
 	if (rw == PGC_READ && done > want)
 		done = want;

@@ -148,6 +148,16 @@ bool pgc__mapping_present(struct pgc_mapping *m, uint64_t index)
 	return present;
 }
 
+uint64_t pgc__mapping_next_present(struct pgc_mapping *m, uint64_t index, uint64_t end)
+{
+	rcu_read_lock();
+	uint64_t at = index;
+	if (pgc__pgx_next(&m->index, &at, end) == PGC_FRAME_NONE)
+		at = UINT64_MAX;
+	rcu_read_unlock();
+	return at;
+}
+
 static void sync_dirty_locked(struct pgc_mapping *m, struct pgc_page *page);
 
 int pgc__mapping_add(struct pgc_mapping *m, struct pgc_page *page, uint64_t index)

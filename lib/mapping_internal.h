@@ -193,6 +193,10 @@ static inline void pgc__mapping_dio_write_end(struct pgc_mapping *m)
 struct pgc_page *pgc__mapping_lookup(struct pgc_mapping *m, uint64_t index);
 /* Whether index has a page in m, at this moment; takes no reference. */
 bool pgc__mapping_present(struct pgc_mapping *m, uint64_t index);
+/* The first index in [index, end] with a page in m at this moment (an RCU
+ * walk of the index: a page added or removed meanwhile may be seen or not),
+ * or UINT64_MAX. */
+uint64_t pgc__mapping_next_present(struct pgc_mapping *m, uint64_t index, uint64_t end);
 
 /* Inserts a page with a reference held by the caller; 0, -EEXIST or -EINVAL. */
 int pgc__mapping_add(struct pgc_mapping *m, struct pgc_page *page, uint64_t index);

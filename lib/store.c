@@ -671,54 +671,71 @@ static int run_prepare(struct pgc_store *s, pgc_mapping *m, pgc_page **pages, un
 	return 0;
 }
 
+/*
+ * Transfers runs: all of them submitted at once on this thread's ring when
+ * the store uses io_uring (one batch of SQEs, one io_uring_enter), then each
+ * run the ring did not finish (a short count, -EAGAIN, more than IOV_MAX
+ * buffers, no ring) is done by the synchronous loop. runs[i].res gets run
+ * i's bytes (a read stops short only at the end of the file) or -errno.
+ * ios and run_of have room for nr entries.
+ */
+static void runs_transfer(struct pgc_store *s, int rw, struct pgc__dio_run *runs, unsigned nr,
+			  struct pgc__io *ios, unsigned *run_of, const struct pgc_cache *log)
+{
+	unsigned k = 0;
+	for (unsigned i = 0; i < nr; i++) {
+		runs[i].res = -EAGAIN;
+		if (runs[i].len && runs[i].iovcnt <= IOV_MAX) {
+			ios[k] = (struct pgc__io){.fd = s->fd, .write = rw == PGC_WRITE,
+						  .iov = runs[i].iov, .iovcnt = runs[i].iovcnt,
+						  .off = runs[i].off};
+			run_of[k++] = i;
+		}
+	}
+	if (k && atomic_load_explicit(&s->engine, memory_order_relaxed) == PGC_STORE_URING &&
+	    pgc__uring_run(ios, k, log) == 0)
+		for (unsigned j = 0; j < k; j++)
+			runs[run_of[j]].res = ios[j].res;
+	for (unsigned i = 0; i < nr; i++) {
+		struct pgc__dio_run *r = &runs[i];
+		ssize_t got = r->len ? r->res : 0;
+		if (got == (ssize_t)r->len || (got < 0 && got != -EAGAIN && got != -EINTR)) {
+			r->res = got;
+			continue;
+		}
+		/* A read that the ring ended short at a block multiple may
+		 * have met the end of the file: transfer() finds out. */
+		if (r->iovcnt > IOV_MAX)
+			got = store_io_iovs(s, rw, r->iov, r->iovcnt, r->off, log);
+		else
+			got = transfer(s, rw, r->iov, r->iovcnt, r->off, r->len,
+				       got > 0 ? (size_t)got : 0, log);
+		r->res = got;
+	}
+}
+
 /* Scratch space of write_runs() for nr runs. */
 struct run_scratch {
-	struct pgc__io *ios; /* the requests given to the ring */
-	unsigned *run_of;    /* the run of each request */
-	ssize_t *res;        /* each run's result; -EAGAIN: not done yet */
+	struct pgc__io *ios;        /* the requests given to the ring */
+	unsigned *run_of;           /* the run of each request */
+	struct pgc__dio_run *runs;  /* each run's buffers and result */
 };
 
 /*
- * Writes runs with the trim lock held shared: all of them submitted at once
- * on this thread's ring when the store uses io_uring, then each run the
- * ring did not finish (a short write, -EAGAIN, more than IOV_MAX buffers,
- * no ring) is done by the synchronous loop. errors[i] gets run i's error.
+ * Writes runs with the trim lock held shared (runs_transfer()). errors[i]
+ * gets run i's error.
  */
 static void write_runs(struct pgc_store *s, pgc_mapping *m, struct run_io *ri, unsigned nr,
 		       struct run_scratch *sc, int *errors)
 {
-	const struct pgc_cache *log = pgc_mapping_cache(m);
-	unsigned k = 0;
+	for (unsigned i = 0; i < nr; i++)
+		sc->runs[i] = (struct pgc__dio_run){.iov = ri[i].pv.v, .iovcnt = ri[i].pv.n,
+						    .off = ri[i].off, .len = ri[i].nio ? ri[i].len : 0};
+	runs_transfer(s, PGC_WRITE, sc->runs, nr, sc->ios, sc->run_of, pgc_mapping_cache(m));
 	for (unsigned i = 0; i < nr; i++) {
-		sc->res[i] = -EAGAIN;
-		if (ri[i].nio && ri[i].pv.n <= IOV_MAX) {
-			sc->ios[k] = (struct pgc__io){.fd = s->fd, .write = true, .iov = ri[i].pv.v,
-						      .iovcnt = ri[i].pv.n, .off = ri[i].off};
-			sc->run_of[k++] = i;
-		}
-	}
-	if (k && atomic_load_explicit(&s->engine, memory_order_relaxed) == PGC_STORE_URING &&
-	    pgc__uring_run(sc->ios, k, log) == 0)
-		for (unsigned j = 0; j < k; j++)
-			sc->res[sc->run_of[j]] = sc->ios[j].res;
-	for (unsigned i = 0; i < nr; i++) {
-		ssize_t r = sc->res[i];
-		errors[i] = 0;
-		if (!ri[i].nio || r == (ssize_t)ri[i].len)
-			continue;
-		if (r < 0 && r != -EAGAIN && r != -EINTR) {
-			errors[i] = (int)r;
-			continue;
-		}
-		if (ri[i].pv.n > IOV_MAX)
-			r = store_io_iovs(s, PGC_WRITE, ri[i].pv.v, ri[i].pv.n, ri[i].off, log);
-		else
-			r = transfer(s, PGC_WRITE, ri[i].pv.v, ri[i].pv.n, ri[i].off,
-				     (size_t)ri[i].len, r > 0 ? (size_t)r : 0, log);
-		if (r < 0)
-			errors[i] = (int)r;
-		else
-			pgc_assert((uint64_t)r == ri[i].len);
+		ssize_t r = sc->runs[i].res;
+		errors[i] = r < 0 ? (int)r : 0;
+		pgc_assert(r < 0 || (uint64_t)r == sc->runs[i].len);
 	}
 }
 
@@ -735,9 +752,9 @@ static void store_write_batch(pgc_mapping *m, pgc_page **pages, const unsigned *
 	struct run_scratch sc = {
 		.ios = pgc__malloc(nr * sizeof(*sc.ios)),
 		.run_of = pgc__malloc(nr * sizeof(*sc.run_of)),
-		.res = pgc__malloc(nr * sizeof(*sc.res)),
+		.runs = pgc__malloc(nr * sizeof(*sc.runs)),
 	};
-	if (!ri || !sc.ios || !sc.run_of || !sc.res) {
+	if (!ri || !sc.ios || !sc.run_of || !sc.runs) {
 		for (unsigned i = 0; i < nr; i++)
 			errors[i] = -ENOMEM;
 		goto out;
@@ -763,7 +780,7 @@ out:
 	free(ri);
 	free(sc.ios);
 	free(sc.run_of);
-	free(sc.res);
+	free(sc.runs);
 }
 
 /* Writes a run of consecutive locked pages with one request, then trims. */
@@ -847,6 +864,41 @@ static ssize_t store_direct_IO(pgc_mapping *m, int rw, const struct iovec *iov, 
 	ssize_t r = pgc_store_write(s, iov, iovcnt, offset);
 	pthread_rwlock_unlock(&s->trim_lock);
 	return r;
+}
+
+int pgc__store_direct_runs(pgc_store *s, pgc_mapping *m, int rw, struct pgc__dio_run *runs,
+			   unsigned nr)
+{
+	if (!s || nr == 0 || (rw != PGC_READ && rw != PGC_WRITE))
+		return -EINVAL;
+	struct pgc__io stack_ios[STORE_STACK_IOVS];
+	unsigned stack_of[STORE_STACK_IOVS];
+	struct pgc__io *ios = stack_ios;
+	unsigned *run_of = stack_of;
+	if (nr > STORE_STACK_IOVS) {
+		ios = pgc__malloc(nr * sizeof(*ios));
+		run_of = pgc__malloc(nr * sizeof(*run_of));
+		if (!ios || !run_of) {
+			free(ios);
+			free(run_of);
+			return -ENOMEM;
+		}
+	}
+	/* Writes share the trim lock with page writes, as store_direct_IO's. */
+	if (rw == PGC_WRITE)
+		pthread_rwlock_rdlock(&s->trim_lock);
+	runs_transfer(s, rw, runs, nr, ios, run_of, pgc_mapping_cache(m));
+	if (rw == PGC_WRITE)
+		pthread_rwlock_unlock(&s->trim_lock);
+	if (rw == PGC_READ)
+		for (unsigned i = 0; i < nr; i++)
+			runs[i].res = pgc__store_direct_read_done(m, runs[i].iov, runs[i].iovcnt,
+								  runs[i].off, runs[i].res);
+	if (ios != stack_ios) {
+		free(ios);
+		free(run_of);
+	}
+	return 0;
 }
 
 /*

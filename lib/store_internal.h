@@ -1,6 +1,8 @@
 /*
- * What the asynchronous layer (aio.c) needs of the built-in file store to
- * put a direct transfer of a store's mapping on its own ring: lib/store.c.
+ * What the layers above need of the built-in file store (lib/store.c): the
+ * asynchronous layer (aio.c) to put a direct transfer of a store's mapping
+ * on its own ring, the direct-I/O segmenter (dio.c) to submit a segment's
+ * runs as one batch.
  */
 #ifndef PGC_STORE_INTERNAL_H
 #define PGC_STORE_INTERNAL_H
@@ -29,5 +31,26 @@ ssize_t pgc__store_direct_read_done(pgc_mapping *m, const struct iovec *iov, int
  * size. 0 or the error of ftruncate(2).
  */
 int pgc__store_direct_write_done(pgc_store *s, pgc_mapping *m, uint64_t end);
+
+/* One run of a direct transfer: consecutive bytes of the file at off. */
+struct pgc__dio_run {
+	const struct iovec *iov;
+	int iovcnt;
+	uint64_t off;
+	size_t len;  /* the iovecs' total */
+	ssize_t res; /* set by the transfer: bytes done or -errno */
+};
+
+/*
+ * The direct-I/O segmenter's submission (dio.c): the @p nr runs of one
+ * segment go to the store together, through the path writeback's runs take
+ * (one batch of SQEs on this thread's ring, then the synchronous loop for
+ * what the ring left), and each gets its result in res. A read short of
+ * len stopped at the end of the file, past which bytes below the mapping's
+ * size read as zeros (as store_direct_IO does); a write is whole or failed.
+ * Returns 0, or -ENOMEM/-EINVAL with no run tried.
+ */
+int pgc__store_direct_runs(pgc_store *s, pgc_mapping *m, int rw, struct pgc__dio_run *runs,
+			   unsigned nr);
 
 #endif /* PGC_STORE_INTERNAL_H */

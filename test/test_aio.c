@@ -914,6 +914,57 @@ START_TEST(errors_reach_callbacks)
 }
 END_TEST
 
+/*
+ * The segmenter's runs on the ring: a direct read over cached pages 2 and 5
+ * is three runs submitted as one batch. -EAGAIN and short completions are
+ * finished; -EIO stops the read at the start of the failed run (a cached
+ * page before it counts as done) and is the error of the call.
+ */
+START_TEST(segment_runs_on_ring)
+{
+	struct fix f;
+	fix_open(&f, 16, 64);
+	ck_assert_int_eq(pgc_mapping_set_readahead(f.m, 0), 0);
+	unsigned char *w = abuf(8 * PS);
+	for (uint64_t idx = 2; idx <= 5; idx += 3)
+		ck_assert_int_eq(pgc_read(f.m, w, PS, idx * PS), PS);
+	struct iovec v = {w, 8 * PS};
+	for (int kind = PGC__URF_EAGAIN; kind <= PGC__URF_SHORT; kind++) {
+		memset(w, 0, 8 * PS);
+		pgc__uring_fault_set(kind, 1, true);
+		ck_assert_int_eq(pgc_direct_io(f.m, PGC_READ, &v, 1, 0), 8 * PS);
+		uint64_t injected = pgc__uring_fault_injected();
+		pgc__uring_fault_set(0, 0, false);
+		ck_assert_int_eq(check_pat(w, 8 * PS, 0, 1), -1);
+		if (have_uring())
+			ck_assert_uint_ge(injected, 3); /* every run went to the ring */
+	}
+	memset(w, 0, 8 * PS);
+	pgc__uring_fault_set(PGC__URF_EIO, 1, false);
+	ssize_t r = pgc_direct_io(f.m, PGC_READ, &v, 1, 0);
+	int last = pgc_last_error();
+	pgc__uring_fault_set(0, 0, false);
+	if (have_uring()) {
+		/* Which run's completion came first is the kernel's choice. */
+		ck_assert_msg(r == -EIO || r == 3 * PS || r == 6 * PS, "read returned %zd", r);
+		ck_assert_int_eq(last, -EIO);
+		if (r > 0)
+			ck_assert_int_eq(check_pat(w, (size_t)r, 0, 1), -1);
+	} else {
+		ck_assert_int_eq(r, 8 * PS);
+	}
+	/* A write over the cached pages is one run, and they keep its bytes. */
+	fill_pat(w, 8 * PS, 0, 9);
+	ck_assert_int_eq(pgc_direct_io(f.m, PGC_WRITE, &v, 1, 0), 8 * PS);
+	ck_assert_int_eq(file_check(&f, 0, 8 * PS, 9), -1);
+	memset(w, 0, 8 * PS);
+	ck_assert_int_eq(pgc_read(f.m, w, PS, 5 * PS), PS);
+	ck_assert_int_eq(check_pat(w, PS, 5 * PS, 9), -1);
+	free(w);
+	fix_close(&f);
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
 	Suite *s = suite_create("aio");
@@ -936,5 +987,6 @@ int main(int argc, char **argv)
 	pgc_test_add(s, "sequential_readahead_in_background", sequential_readahead_in_background,
 		     30);
 	pgc_test_add(s, "errors_reach_callbacks", errors_reach_callbacks, 30);
+	pgc_test_add(s, "segment_runs_on_ring", segment_runs_on_ring, 30);
 	return pgc_test_main(argc, argv, s);
 }

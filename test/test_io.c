@@ -41,7 +41,9 @@ struct mstore {
 	int write_seen;     /* writepage calls since write_fail_nth was set */
 	int dio_calls;
 	size_t dio_len[MS_LOG];
+	uint64_t dio_off[MS_LOG];
 	int dio_ret[MS_LOG];
+	int dio_err; /* the next direct_IO fails with this, writing nothing (0: off) */
 	size_t dio_enomem_above; /* direct_IO answers -ENOMEM for segments above this (0: off) */
 	pthread_cond_t gate_cv;  /* writepage of gate_idx waits until gate_open */
 	int64_t gate_idx;        /* -1: no gate */
@@ -172,10 +174,15 @@ static ssize_t ms_direct_IO(pgc_mapping *m, int rw, const struct iovec *iov, int
 		total += iov[i].iov_len;
 	pthread_mutex_lock(&s->lock);
 	int slot = s->dio_calls++;
-	if (slot < MS_LOG)
+	if (slot < MS_LOG) {
 		s->dio_len[slot] = total;
+		s->dio_off[slot] = offset;
+	}
 	ssize_t ret;
-	if (s->dio_enomem_above && total > s->dio_enomem_above) {
+	if (s->dio_err) {
+		ret = s->dio_err;
+		s->dio_err = 0;
+	} else if (s->dio_enomem_above && total > s->dio_enomem_above) {
 		ret = -ENOMEM;
 	} else if (offset + total > s->cap) {
 		ret = -ENOSPC;
@@ -1228,6 +1235,226 @@ START_TEST(dio_coherence_memstore)
 }
 END_TEST
 
+/* Reads page idx into the cache through pgc_read (readahead is off). */
+static void cache_page(struct fx *f, uint64_t idx)
+{
+	unsigned char *rb = malloc(f->ps);
+	ck_assert_int_eq(pgc_read(f->m, rb, f->ps, idx * f->ps), (ssize_t)f->ps);
+	free(rb);
+	ck_assert_int_eq(page_uptodate(f->m, idx), 1);
+}
+
+static void dio_fx_init(struct fx *f)
+{
+	fx_init(f, 64, 16, 0, &ms_ops);
+	ck_assert_int_eq(pgc_mapping_set_size(f->m, 16 * f->ps), 0);
+	ck_assert_int_eq(pgc_mapping_set_readahead(f->m, 0), 0);
+	set_dio(f->m, 512, 512, 1 << 20);
+}
+
+/* A direct read copies cached pages out of the cache and sends only the
+ * rest: one request per stretch between them. */
+START_TEST(dio_read_copies_cached_pages)
+{
+	struct fx f;
+	dio_fx_init(&f);
+	size_t ps = f.ps;
+	cache_page(&f, 2);
+	cache_page(&f, 5);
+	/* The store changes behind the cache's back, so that what the read
+	 * returns for pages 2 and 5 tells where it came from. */
+	memset(f.s.data + 2 * ps, 0xee, ps);
+	memset(f.s.data + 5 * ps, 0xee, ps);
+	ms_reset_counters(&f.s);
+	unsigned char *buf = xalloc_aligned(4096, 8 * ps);
+	ck_assert_int_eq(dio1(f.m, PGC_READ, buf, 8 * ps, 0), (ssize_t)(8 * ps));
+	for (size_t i = 0; i < 8 * ps; i++)
+		ck_assert_uint_eq(buf[i], ms_orig(&f.s, i));
+	ck_assert_int_eq(f.s.dio_calls, 3);
+	uint64_t off[3] = {0, 3 * ps, 6 * ps};
+	for (int i = 0; i < 3; i++) {
+		ck_assert_uint_eq(f.s.dio_off[i], off[i]);
+		ck_assert_uint_eq(f.s.dio_len[i], 2 * ps);
+	}
+	/* Not on page boundaries: the tail of page 2 comes from the cache,
+	 * page 3 and the head of page 4 from the store. */
+	ms_reset_counters(&f.s);
+	memset(buf, 0, 8 * ps);
+	ck_assert_int_eq(dio1(f.m, PGC_READ, buf, 2 * ps, 2 * ps + 1024), (ssize_t)(2 * ps));
+	for (size_t i = 0; i < 2 * ps; i++)
+		ck_assert_uint_eq(buf[i], ms_orig(&f.s, 2 * ps + 1024 + i));
+	ck_assert_int_eq(f.s.dio_calls, 1);
+	ck_assert_uint_eq(f.s.dio_off[0], 3 * ps);
+	ck_assert_uint_eq(f.s.dio_len[0], ps + 1024);
+	/* All of it cached: no request at all. */
+	ms_reset_counters(&f.s);
+	ck_assert_int_eq(dio1(f.m, PGC_READ, buf, ps, 5 * ps), (ssize_t)ps);
+	ck_assert_int_eq(f.s.dio_calls, 0);
+	for (size_t i = 0; i < ps; i++)
+		ck_assert_uint_eq(buf[i], ms_orig(&f.s, 5 * ps + i));
+	free(buf);
+	fx_fini(&f);
+}
+END_TEST
+
+/* A direct write over cached pages is one request, whose bytes for those
+ * pages come from the pages themselves, updated first; they stay cached,
+ * up to date and clean. */
+START_TEST(dio_write_through_cached_pages)
+{
+	struct fx f;
+	dio_fx_init(&f);
+	size_t ps = f.ps;
+	cache_page(&f, 3);
+	cache_page(&f, 4);
+	ms_reset_counters(&f.s);
+	unsigned char *buf = xalloc_aligned(4096, 3 * ps), *rb = malloc(2 * ps);
+	for (size_t i = 0; i < 3 * ps; i++)
+		buf[i] = (unsigned char)(i * 7 + 3);
+	/* [2ps + 1024, 5ps + 1024): page 3 whole, page 4 whole, parts of 2 and 5. */
+	ck_assert_int_eq(dio1(f.m, PGC_WRITE, buf, 3 * ps, 2 * ps + 1024), (ssize_t)(3 * ps));
+	ck_assert_int_eq(f.s.dio_calls, 1);
+	ck_assert_uint_eq(f.s.dio_off[0], 2 * ps + 1024);
+	ck_assert_uint_eq(f.s.dio_len[0], 3 * ps);
+	ck_assert_mem_eq(f.s.data + 2 * ps + 1024, buf, 3 * ps);
+	ck_assert_uint_eq(pgc_mapping_nr_dirty(f.m), 0);
+	ck_assert_int_eq(pgc_read(f.m, rb, 2 * ps, 3 * ps), (ssize_t)(2 * ps));
+	ck_assert_int_eq(f.s.readpage_calls + f.s.readpages_calls, 0); /* still cached */
+	ck_assert_mem_eq(rb, buf + ps - 1024, 2 * ps);
+	free(buf);
+	free(rb);
+	fx_fini(&f);
+}
+END_TEST
+
+/* A direct write that fails leaves no cached page holding bytes the store
+ * does not: the pages it had updated are read again. */
+START_TEST(dio_write_error_drops_cached_bytes)
+{
+	struct fx f;
+	dio_fx_init(&f);
+	size_t ps = f.ps;
+	cache_page(&f, 3);
+	ms_reset_counters(&f.s);
+	unsigned char *buf = xalloc_aligned(4096, 4 * ps), *rb = malloc(ps);
+	memset(buf, 0x5a, 4 * ps);
+	f.s.dio_err = -EIO;
+	ck_assert_int_eq(dio1(f.m, PGC_WRITE, buf, 4 * ps, 2 * ps), -EIO);
+	ck_assert_int_eq(page_uptodate(f.m, 3), 0);
+	ck_assert_int_eq(pgc_read(f.m, rb, ps, 3 * ps), (ssize_t)ps);
+	ck_assert_int_eq(f.s.readpage_calls + f.s.readpages_calls, 1);
+	for (size_t i = 0; i < ps; i++)
+		ck_assert_uint_eq(rb[i], ms_orig(&f.s, 3 * ps + i));
+	free(buf);
+	free(rb);
+	fx_fini(&f);
+}
+END_TEST
+
+struct dio_bg {
+	struct fx *f;
+	unsigned char *buf;
+	size_t len;
+	uint64_t off;
+	ssize_t ret;
+};
+
+static void *dio_bg_write(void *arg)
+{
+	struct dio_bg *b = arg;
+	b->ret = dio1(b->f->m, PGC_WRITE, b->buf, b->len, b->off);
+	return NULL;
+}
+
+static int ms_dio_calls(struct mstore *s)
+{
+	pthread_mutex_lock(&s->lock);
+	int n = s->dio_calls;
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}
+
+/* A write that holds cached pages never waits for another page's lock: it
+ * sends what it has and waits, holding nothing, at the start of the next
+ * segment. */
+START_TEST(dio_write_stops_before_locked_page)
+{
+	struct fx f;
+	dio_fx_init(&f);
+	size_t ps = f.ps;
+	cache_page(&f, 3);
+	cache_page(&f, 4);
+	pgc_page *p4;
+	ck_assert_int_eq(pgc_mapping_find(f.m, 4, &p4), 0);
+	ck_assert_int_eq(pgc_page_lock(p4), 0);
+	ms_reset_counters(&f.s);
+	struct dio_bg b = {.f = &f, .buf = xalloc_aligned(4096, 5 * ps), .len = 5 * ps,
+			   .off = 2 * ps};
+	for (size_t i = 0; i < 5 * ps; i++)
+		b.buf[i] = (unsigned char)(i * 13 + 1);
+	pthread_t t;
+	ck_assert_int_eq(pthread_create(&t, NULL, dio_bg_write, &b), 0);
+	/* Pages 2 and 3 go out while page 4 is locked. */
+	for (int i = 0; i < 10000 && ms_dio_calls(&f.s) < 1; i++)
+		usleep(1000);
+	ck_assert_int_eq(ms_dio_calls(&f.s), 1);
+	ck_assert_uint_eq(f.s.dio_off[0], 2 * ps);
+	ck_assert_uint_eq(f.s.dio_len[0], 2 * ps);
+	ck_assert_int_eq(pgc_page_unlock(p4), 0);
+	pgc_page_put(p4);
+	pthread_join(t, NULL);
+	ck_assert_int_eq(b.ret, (ssize_t)(5 * ps));
+	ck_assert_int_eq(f.s.dio_calls, 2);
+	ck_assert_uint_eq(f.s.dio_off[1], 4 * ps);
+	ck_assert_uint_eq(f.s.dio_len[1], 3 * ps);
+	ck_assert_mem_eq(f.s.data + 2 * ps, b.buf, 5 * ps);
+	unsigned char *rb = malloc(2 * ps);
+	ms_reset_counters(&f.s);
+	ck_assert_int_eq(pgc_read(f.m, rb, 2 * ps, 3 * ps), (ssize_t)(2 * ps));
+	ck_assert_int_eq(f.s.readpage_calls + f.s.readpages_calls, 0);
+	ck_assert_mem_eq(rb, b.buf + ps, 2 * ps);
+	free(rb);
+	free(b.buf);
+	fx_fini(&f);
+}
+END_TEST
+
+/* A cached page whose private slot the mapping's owner uses gets no
+ * handle; a direct write still leaves it with the new bytes. */
+START_TEST(dio_write_owner_private_page)
+{
+	struct fx f;
+	dio_fx_init(&f);
+	size_t ps = f.ps;
+	cache_page(&f, 3);
+	pgc_page *p;
+	ck_assert_int_eq(pgc_mapping_find(f.m, 3, &p), 0);
+	ck_assert_int_eq(pgc_page_lock(p), 0);
+	ck_assert_int_eq(pgc_page_set_private(p, 77), 0);
+	ck_assert_int_eq(pgc_page_unlock(p), 0);
+	unsigned char *buf = xalloc_aligned(4096, 3 * ps), *rb = malloc(ps);
+	memset(buf, 0x3c, 3 * ps);
+	ck_assert_int_eq(dio1(f.m, PGC_WRITE, buf, 3 * ps, 2 * ps), (ssize_t)(3 * ps));
+	ck_assert_mem_eq(f.s.data + 2 * ps, buf, 3 * ps);
+	ms_reset_counters(&f.s);
+	ck_assert_int_eq(pgc_read(f.m, rb, ps, 3 * ps), (ssize_t)ps);
+	ck_assert_int_eq(f.s.readpage_calls + f.s.readpages_calls, 0);
+	ck_assert_mem_eq(rb, buf, ps);
+	ck_assert_uint_eq(pgc_page_private(p), 77);
+	/* And a direct read of it takes the store's bytes, which are the same. */
+	memset(buf, 0, 3 * ps);
+	ck_assert_int_eq(dio1(f.m, PGC_READ, buf, ps, 3 * ps), (ssize_t)ps);
+	ck_assert_mem_eq(buf, rb, ps);
+	ck_assert_int_eq(pgc_page_lock(p), 0);
+	ck_assert_int_eq(pgc_page_clear_private(p, NULL), 0);
+	ck_assert_int_eq(pgc_page_unlock(p), 0);
+	pgc_page_put(p);
+	free(buf);
+	free(rb);
+	fx_fini(&f);
+}
+END_TEST
+
 /* ---- The real file store --------------------------------------------------------- */
 
 struct sfx {
@@ -2181,6 +2408,11 @@ static Suite *io_suite(void)
 	PGC_ADD(s, dio_fault_first_segment_build, 10);
 	PGC_ADD(s, dio_enomem_persistent, 10);
 	PGC_ADD(s, dio_coherence_memstore, 10);
+	PGC_ADD(s, dio_read_copies_cached_pages, 10);
+	PGC_ADD(s, dio_write_through_cached_pages, 10);
+	PGC_ADD(s, dio_write_error_drops_cached_bytes, 10);
+	PGC_ADD(s, dio_write_stops_before_locked_page, 30);
+	PGC_ADD(s, dio_write_owner_private_page, 10);
 	PGC_ADD(s, store_buffered_write_direct_read, 10);
 	PGC_ADD(s, store_direct_write_buffered_read, 10);
 	PGC_ADD(s, store_direct_read_past_eof, 10);

@@ -13,8 +13,17 @@
  * Coherence with cached pages, as in Lustre's segment loop: before a direct
  * read or write, dirty cached pages of the range are written back (so the
  * read sees them, and no older dirty data can later overwrite what the
- * write stored); after each written segment, the up-to-date cached pages it
- * overlaps get the new bytes copied in, so a later buffered read sees them.
+ * write stored). Then each segment becomes a queue of page handles
+ * (clpage.h): the bytes of up-to-date cached pages are copied, out of them
+ * for a read (the store is not asked for those bytes), into them for a
+ * write (they are written from the page, which stays locked until the
+ * store has them), and the rest goes between the caller's memory and the
+ * store. The requests of a segment (one per stretch of consecutive bytes
+ * between pages a read found cached) are sent together: the built-in
+ * store submits them as one batch (one io_uring_enter), a mapping of the
+ * caller's gets one direct_IO call each. A cached page whose bytes a
+ * failed write did not store is no longer up to date, so it is read again
+ * from the store.
  */
 #ifndef PGCACHE_DIO_H
 #define PGCACHE_DIO_H
@@ -55,7 +64,9 @@ extern "C" {
  * pgc_write() and against the reads of pgc_read() and
  * pgc_mapping_read_page() that fill pages from the store (it takes a
  * mapping lock exclusive that they take shared), writes back the cached
- * pages of its range first and copies its bytes into those cached after.
+ * pages of its range first and copies its bytes into those cached, holding
+ * them locked until the store has the bytes. A read copies the bytes of
+ * cached pages under their lock.
  * Callers that fill or dirty pages with the lower-level calls
  * (pgc_write_begin(), pgc_mapping_find_or_create()) order them against
  * direct writes themselves.
