@@ -20,6 +20,7 @@
 #include "fork_internal.h"
 #include "clpage_internal.h"
 #include "mapping_internal.h"
+#include "tsan_internal.h"
 
 /* What a check found: the first problem's text, and how many there were. */
 struct check {
@@ -149,7 +150,7 @@ static void check_index(struct check *ck, struct pgc_mapping *m)
 		if (slot_index == UINT64_MAX)
 			break;
 	}
-	rcu_read_unlock();
+	pgc__rcu_read_unlock();
 
 	uint64_t nr = atomic_load_explicit(&m->nr_pages, memory_order_relaxed);
 	if (m->index.nr != listed)

@@ -79,7 +79,7 @@ struct pgc_page *pgc__mapping_lookup(struct pgc_mapping *m, uint64_t index)
 		if (++tries > 64)
 			caa_cpu_relax();
 	}
-	rcu_read_unlock();
+	pgc__rcu_read_unlock();
 	return p;
 }
 
@@ -113,7 +113,7 @@ bool pgc__mapping_range_clean(struct pgc_mapping *m, uint64_t first, uint64_t la
 		busy = pgc__pgx_any_tagged(&m->index, tag) &&
 		       pgc__pgx_next_tagged(&m->index, &at, last, tag) != PGC_FRAME_NONE;
 	}
-	rcu_read_unlock();
+	pgc__rcu_read_unlock();
 	return !busy;
 }
 
@@ -144,7 +144,7 @@ bool pgc__mapping_present(struct pgc_mapping *m, uint64_t index)
 {
 	rcu_read_lock();
 	bool present = pgc__pgx_load(&m->index, index) != PGC_FRAME_NONE;
-	rcu_read_unlock();
+	pgc__rcu_read_unlock();
 	return present;
 }
 
@@ -154,7 +154,7 @@ uint64_t pgc__mapping_next_present(struct pgc_mapping *m, uint64_t index, uint64
 	uint64_t at = index;
 	if (pgc__pgx_next(&m->index, &at, end) == PGC_FRAME_NONE)
 		at = UINT64_MAX;
-	rcu_read_unlock();
+	pgc__rcu_read_unlock();
 	return at;
 }
 
@@ -629,7 +629,7 @@ unsigned pgc__mapping_gang(struct pgc_mapping *m, uint64_t *pos, uint64_t end, i
 		}
 		idx++;
 	}
-	rcu_read_unlock();
+	pgc__rcu_read_unlock();
 	*pos = idx;
 	return n;
 }

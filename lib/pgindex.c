@@ -92,10 +92,15 @@ static struct pgc_pgx_node *node_new(struct pgc_pgx *x, unsigned shift)
 	return n;
 }
 
+#ifdef PGC_TSAN
+char pgc__rcu_hb; /* tsan_internal.h */
+#endif
+
 static void node_free_cb(struct rcu_head *head)
 {
 	struct pgc_pgx_node *n = caa_container_of(head, struct pgc_pgx_node, rcu);
 	pgc__hb_acquire(n); /* the writer's last stores come before the free */
+	pgc__hb_rcu_freed(); /* and so do the readers' loads */
 	free(n);
 }
 

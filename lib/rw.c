@@ -219,7 +219,7 @@ static bool read_optimistic(struct pgc_mapping *m, uint64_t index, void *dst, si
 				pgc__mark_accessed(p);
 		}
 	}
-	rcu_read_unlock();
+	pgc__rcu_read_unlock();
 	return ok;
 }
 

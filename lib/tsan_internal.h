@@ -42,4 +42,27 @@ void AnnotateIgnoreReadsEnd(const char *file, int line);
 #define pgc__racy_read_end() ((void)0)
 #endif
 
+/*
+ * pgc__rcu_read_unlock() ends an RCU read-side section (where
+ * rcu_read_unlock() is in scope) and tells TSan that the reader's loads
+ * come before what a call_rcu() callback queued later frees: the callback
+ * calls pgc__hb_rcu_freed() first. liburcu's grace period orders the two
+ * through memory TSan does not see; without this, every index node freed
+ * after a grace period was reported as racing with the readers that had
+ * walked it (test/fsx.c under TSan, the filler's lookups). The token is
+ * one for all readers, so TSan sees more order than there is, never less.
+ */
+#ifdef PGC_TSAN
+extern char pgc__rcu_hb;
+#define pgc__hb_rcu_freed() __tsan_acquire(&pgc__rcu_hb)
+#define pgc__rcu_read_unlock()                                                                 \
+	do {                                                                                   \
+		__tsan_release(&pgc__rcu_hb);                                                  \
+		rcu_read_unlock();                                                             \
+	} while (0)
+#else
+#define pgc__hb_rcu_freed() ((void)0)
+#define pgc__rcu_read_unlock() rcu_read_unlock()
+#endif
+
 #endif /* PGC_TSAN_INTERNAL_H */
