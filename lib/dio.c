@@ -370,17 +370,22 @@ static int segment_submit(struct segment *sg, size_t *done)
 		uint64_t at = pgc__clpage_pos(clp);
 		char *mem = (char *)pgc_clpage_data(clp) + from;
 		struct pgc__dio_run *r = nr ? &runs[nr - 1] : NULL;
-		if (!r || r->off + r->len != at) {
+		if (r && r->off + r->len != at)
+			r = NULL; /* a page the read found cached lies between */
+		struct iovec *v = r ? &iov[niov - 1] : NULL;
+		if (v && (char *)v->iov_base + v->iov_len == mem) {
+			v->iov_len += to - from;
+			r->len += to - from;
+			continue;
+		}
+		/* A request takes at most IOV_MAX buffers (what direct_IO is
+		 * promised): the next run goes on from there. */
+		if (!r || r->iovcnt == IOV_MAX) {
 			r = &runs[nr++];
 			*r = (struct pgc__dio_run){.iov = &iov[niov], .off = at};
 		}
-		struct iovec *v = r->iovcnt ? &iov[niov - 1] : NULL;
-		if (v && (char *)v->iov_base + v->iov_len == mem) {
-			v->iov_len += to - from;
-		} else {
-			iov[niov++] = (struct iovec){.iov_base = mem, .iov_len = to - from};
-			r->iovcnt++;
-		}
+		iov[niov++] = (struct iovec){.iov_base = mem, .iov_len = to - from};
+		r->iovcnt++;
 		r->len += to - from;
 	}
 	int err = 0;
