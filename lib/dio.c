@@ -452,7 +452,9 @@ static void segment_complete(struct segment *sg, size_t done, int err)
 		}
 		pgc_clpage_list_move(&q->qout, &q->qin, clp);
 	}
-	pgc_2queue_fini(&sg->io, q);
+	/* Every handle is disowned: no io, so that the ownership of handles
+	 * others may own by now is not even read. */
+	pgc_2queue_fini(NULL, q);
 }
 
 /*
