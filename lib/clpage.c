@@ -33,7 +33,8 @@ struct pgc_clpage {
 	struct pgc_mapping *mapping;  /* cacheable */
 	void *data;                   /* transient */
 	size_t len;                   /* transient */
-	uint64_t pos;                 /* transient: the file offset of data (dio.c) */
+	uint64_t pos;                 /* transient of the segmenter's: the file offset
+				       * of data (pgc__clpage_transient_at) */
 	uint64_t index;
 	struct pgc_io *owner;
 	uint32_t from, to;            /* clip */
@@ -302,7 +303,6 @@ PGC_API int pgc_clpage_transient(void *data, size_t len, uint64_t index, pgc_clp
 	struct pgc_clpage *clp = transient_new(data, len, index);
 	if (!clp)
 		return -ENOMEM;
-	clp->pos = index; /* no page size: only the segmenter's know their offset */
 	*clpp = clp;
 	return 0;
 }
