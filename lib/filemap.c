@@ -27,6 +27,27 @@ static int lock_found(struct pgc_mapping *m, struct pgc_page *p, uint64_t index,
 	return -ENOENT;
 }
 
+int pgc__mapping_create(struct pgc_mapping *m, uint64_t index, bool nowait,
+			struct pgc_page **pagep)
+{
+	if (pgc__mapping_present(m, index))
+		return -EEXIST;
+	struct pgc_page *p;
+	int err = pgc_page_alloc(m->cache, PGC_NODE_ANY, nowait ? PGC_ALLOC_NOWAIT : 0, &p);
+	if (err)
+		return err;
+	pgc__trylock(p); /* a new page: nobody else can see it yet */
+	err = pgc__mapping_add(m, p, index);
+	if (err) {
+		pgc__unlock(p);
+		pgc__put(p);
+		return err;
+	}
+	pgc__stat_inc(m->cache, PGC_ST_MISSES);
+	*pagep = p;
+	return 0;
+}
+
 PGC_API int pgc_mapping_find_or_create(pgc_mapping *m, uint64_t index, unsigned flags,
 				       pgc_page **pagep)
 {
@@ -48,18 +69,7 @@ PGC_API int pgc_mapping_find_or_create(pgc_mapping *m, uint64_t index, unsigned 
 			*pagep = p;
 			return 0;
 		}
-		int err = pgc_page_alloc(m->cache, PGC_NODE_ANY, nowait ? PGC_ALLOC_NOWAIT : 0, &p);
-		if (err)
-			return err;
-		pgc__trylock(p); /* a new page: nobody else can see it yet */
-		err = pgc__mapping_add(m, p, index);
-		if (err == 0) {
-			pgc__stat_inc(m->cache, PGC_ST_MISSES);
-			*pagep = p;
-			return 0;
-		}
-		pgc__unlock(p);
-		pgc__put(p);
+		int err = pgc__mapping_create(m, index, nowait, pagep);
 		if (err != -EEXIST)
 			return err;
 		/* Another thread inserted it first: use theirs. */

@@ -202,6 +202,15 @@ uint64_t pgc__mapping_next_present(struct pgc_mapping *m, uint64_t index, uint64
 int pgc__mapping_add(struct pgc_mapping *m, struct pgc_page *page, uint64_t index);
 
 /*
+ * A new page of m at index, locked and held by the caller (filemap.c), for
+ * readahead: -EEXIST, with no reference taken, when index has a page
+ * already (the kernel's readahead skips it the same way), -EAGAIN or
+ * -ENOMEM when no frame can be had (without sleeping if nowait).
+ */
+int pgc__mapping_create(struct pgc_mapping *m, uint64_t index, bool nowait,
+			struct pgc_page **pagep);
+
+/*
  * Evicts a locked, clean page held by the mapping and by the caller only
  * (expected references: 2). On success the page is unlocked and freed, the
  * caller's reference consumed; returns -EBUSY (nothing changed) otherwise.

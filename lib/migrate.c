@@ -574,16 +574,24 @@ PGC_API int pgc_page_kernel_node(const pgc_page *page)
  */
 static int held_by_others(struct pgc_page *p)
 {
-	for (unsigned t = 0; t < PGC_MIGRATE_PASSES; t++) {
+	for (unsigned t = 0;; t++) {
+		/* The flags first, then the count: a reader drops its
+		 * reference before it unlocks (read_run() in rw.c), so a page
+		 * seen unlocked shows that reference gone. Read the other way
+		 * round, the reader could let go of both in between and the
+		 * page pass for pinned. */
+		uint32_t f = pgc__flags(p);
 		if (atomic_load_explicit(&p->refcount, memory_order_acquire) <= MIG_EXPECTED_REFS)
 			return 0;
+		if (t + 1 == PGC_MIGRATE_PASSES)
+			/* Locked or under writeback: a transfer (a background
+			 * readahead, a writeback) holds it for now, which makes
+			 * it busy (-EBUSY, as a page under I/O is to
+			 * move_pages(2)), not pinned. */
+			return f & (PGC_BIT(PGC_PG_LOCKED) | PGC_BIT(PGC_PG_WRITEBACK)) ? -EBUSY
+											: -EACCES;
 		sched_yield();
 	}
-	/* Locked or under writeback: a transfer (a background readahead, a
-	 * writeback) holds it for now, which makes it busy (-EBUSY, as a
-	 * page under I/O is to move_pages(2)), not pinned. */
-	return pgc__flags(p) & (PGC_BIT(PGC_PG_LOCKED) | PGC_BIT(PGC_PG_WRITEBACK)) ? -EBUSY
-										     : -EACCES;
 }
 
 /*

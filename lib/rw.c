@@ -69,8 +69,8 @@ static void read_run(struct pgc_mapping *m, struct pgc_page **run, unsigned nr)
 }
 
 /*
- * Reads ahead pages [first, first + nr) that are missing: present pages and
- * pages locked by others are skipped. When no frame can be had without
+ * Reads ahead pages [first, first + nr) that are missing: present pages
+ * (up to date, or being read by others) are skipped. When no frame can be had without
  * sleeping (a full cache whose clean pages are all taken: reclaim would
  * have to write dirty ones or wait for writeback), the pages gathered so
  * far are read and unlocked, then the allocation may sleep, as the
@@ -86,34 +86,27 @@ void pgc__readahead_range(struct pgc_mapping *m, uint64_t first, unsigned nr)
 	struct pgc_page *run[RA_MAX_CAP];
 	unsigned n = 0;
 	for (unsigned i = 0; i < nr; i++) {
-		/* A present page is skipped without a reference: a reference
-		 * of the filler's, however short, is one a migration of the
-		 * page would count as another holder's. */
-		if (pgc__mapping_present(m, first + i)) {
-			if (n)
-				read_run(m, run, n);
-			n = 0;
-			continue;
-		}
+		/* Pages are created, never found: a present page is skipped
+		 * with no reference taken. A reference of the filler's, however
+		 * short (or one that waits for the page's lock), is one a
+		 * migration of the page would count as another holder's. */
 		struct pgc_page *p;
-		int err = pgc_mapping_find_or_create(m, first + i, PGC_FIND_NOWAIT, &p);
+		int err = pgc__mapping_create(m, first + i, true, &p);
 		if (err == -EAGAIN || err == -ENOMEM) {
 			/* Hold no page lock while allocation sleeps. */
 			if (n)
 				read_run(m, run, n);
 			n = 0;
-			err = pgc_mapping_find_or_create(m, first + i, 0, &p);
+			err = pgc__mapping_create(m, first + i, false, &p);
 		}
-		if (err)
-			break;
-		if (pgc__test(p, PGC_PG_UPTODATE)) { /* raced with another reader */
-			pgc__put(p); /* first, as in read_run() */
-			pgc__unlock(p);
+		if (err == -EEXIST) {
 			if (n)
 				read_run(m, run, n);
 			n = 0;
 			continue;
 		}
+		if (err)
+			break;
 		run[n++] = p;
 		if (n == sizeof(run) / sizeof(run[0])) {
 			read_run(m, run, n);
