@@ -16,7 +16,12 @@
  * alternate the order (lib then pread, pread then lib); the median of the
  * rounds is reported:
  *
- *   RESULT bench_scan coldscan_<chunk> lib=<MiB/s> peer=pread-cold:<MiB/s> ratio=lib/peer
+ *   RESULT bench_scan coldscan_<chunk>[_huge] lib=<MiB/s> peer=pread-cold:<MiB/s> ratio=lib/peer
+ *
+ * (_huge: with --huge, the cache's frames on transparent huge pages, so
+ * that a window's frames, consecutive in memory, are physically
+ * contiguous too and a device request carries more than its segment
+ * limit of 4 KiB pages.)
  *
  * (ratio > 1: the library is faster). Progress goes to stderr. A failed or
  * wrong read makes the run fail (exit status 1).
@@ -156,6 +161,7 @@ static void usage(FILE *f)
 		"                    (default 4096,131072)\n"
 		"  -r, --rounds N    rounds of each kind per chunk (default 5)\n"
 		"  --psync           the store on preadv/pwritev instead of io_uring\n"
+		"  --huge            the cache's frames on transparent huge pages (huge_pages)\n"
 		"  --readahead P     the mapping's readahead cap in pages (default: the library's)\n"
 		"  -d, --dir PATH    directory of the file (default /var/tmp)\n"
 		"  -h, --help        this text\n");
@@ -163,7 +169,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_CHUNKS = 256, OPT_RA, OPT_PSYNC };
+	enum { OPT_CHUNKS = 256, OPT_RA, OPT_PSYNC, OPT_HUGE };
 	static const struct option longopts[] = {
 		{ "size", required_argument, NULL, 's' },
 		{ "cache", required_argument, NULL, 'c' },
@@ -171,6 +177,7 @@ int main(int argc, char **argv)
 		{ "rounds", required_argument, NULL, 'r' },
 		{ "readahead", required_argument, NULL, OPT_RA },
 		{ "psync", no_argument, NULL, OPT_PSYNC },
+		{ "huge", no_argument, NULL, OPT_HUGE },
 		{ "dir", required_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -180,7 +187,7 @@ int main(int argc, char **argv)
 	unsigned nr_chunks = 2, rounds = 5;
 	const char *dir = "/var/tmp";
 	unsigned ra = 0;
-	bool psync = false;
+	bool psync = false, huge = false;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "s:c:r:d:h", longopts, NULL)) != -1) {
@@ -190,6 +197,7 @@ int main(int argc, char **argv)
 		case 'r': rounds = (unsigned)strtoul(optarg, NULL, 0); break;
 		case 'd': dir = optarg; break;
 		case OPT_PSYNC: psync = true; break;
+		case OPT_HUGE: huge = true; break;
 		case OPT_RA: ra = (unsigned)strtoul(optarg, NULL, 0); break;
 		case OPT_CHUNKS:
 			if (bench_parse_list(optarg, PS, 64u << 20, chunks, MAX_CHUNKS, &nr_chunks)) {
@@ -237,6 +245,7 @@ int main(int argc, char **argv)
 	pgc_cache_config_init(&cfg);
 	cfg.page_size = PS;
 	cfg.capacity_pages = (cache_mib << 20) / PS;
+	cfg.huge_pages = huge;
 	if ((err = pgc_cache_create(&cfg, &s.cache))) {
 		fprintf(stderr, "bench_scan: pgc_cache_create: %s\n", pgc_strerror(err));
 		return 1;
@@ -265,14 +274,14 @@ int main(int argc, char **argv)
 				ret = 1;
 				break;
 			}
-			fprintf(stderr, "   coldscan_%zuk round %u: lib %.0f MiB/s, pread %.0f MiB/s\n",
-				chunk >> 10, r + 1, lib[r], peer[r]);
+			fprintf(stderr, "   coldscan_%zuk%s round %u: lib %.0f MiB/s, pread %.0f MiB/s\n",
+				chunk >> 10, huge ? "_huge" : "", r + 1, lib[r], peer[r]);
 		}
 		if (ret)
 			break;
 		double l = median(lib, rounds), p = median(peer, rounds);
-		printf("RESULT bench_scan coldscan_%zuk lib=%.0fMiB/s peer=pread-cold:%.0fMiB/s"
-		       " ratio=%.2f\n", chunk >> 10, l, p, l / p);
+		printf("RESULT bench_scan coldscan_%zuk%s lib=%.0fMiB/s peer=pread-cold:%.0fMiB/s"
+		       " ratio=%.2f\n", chunk >> 10, huge ? "_huge" : "", l, p, l / p);
 		fflush(stdout);
 	}
 	free(s.buf);

@@ -77,6 +77,7 @@ void pgc__frame_pool_init(struct pgc_frame_pool *p, uint64_t limit)
 {
 	pthread_mutex_init(&p->lock, NULL);
 	p->free_head = PGC_FRAME_NONE;
+	p->free_tail = NULL;
 	p->nr_free = p->nr_taken = p->nr_frames = 0;
 	p->limit = limit;
 	atomic_init(&p->nr_inuse, 0);
@@ -216,6 +217,20 @@ static struct pgc_chunk *chunk_create(struct pgc_cache *cache, unsigned pool_idx
 	return c;
 }
 
+/* Appends the list first..last (linked through lru_next, last's link
+ * PGC_FRAME_NONE) to the free queue. */
+static void pool_splice_free(struct pgc_frame_pool *pool, struct pgc_page *last, uint32_t first,
+			     uint64_t nr)
+{
+	last->lru_next = PGC_FRAME_NONE;
+	if (pool->free_head == PGC_FRAME_NONE)
+		pool->free_head = first;
+	else
+		pool->free_tail->lru_next = first;
+	pool->free_tail = last;
+	pool->nr_free += nr;
+}
+
 /*
  * Creates a chunk for the pool if the capacity, the node's limit and its
  * share allow. Returns true if the caller should look at the free list
@@ -260,29 +275,19 @@ static bool pool_grow(struct pgc_cache *cache, unsigned pool_idx, bool always)
 			fr->chunks[no] = c;
 			atomic_store_explicit(&fr->nr_chunks, no + 1, memory_order_release);
 			atomic_store_explicit(&fr->nr_frames, total + room, memory_order_relaxed);
+			for (uint32_t s = 1; s <= (uint32_t)room; s++)
+				pgc__chunk_page(c, s)->lru_next =
+					s < room ? (no << PGC_CHUNK_SHIFT) | (s + 1) : PGC_FRAME_NONE;
 			pthread_mutex_lock(&pool->lock);
-			for (uint32_t s = (uint32_t)room; s >= 1; s--) {
-				struct pgc_page *p = pgc__chunk_page(c, s);
-				p->lru_next = pool->free_head;
-				pool->free_head = (no << PGC_CHUNK_SHIFT) | s;
-			}
+			pool_splice_free(pool, pgc__chunk_page(c, (uint32_t)room),
+					 (no << PGC_CHUNK_SHIFT) | 1, room);
 			pool->nr_frames += room;
-			pool->nr_free += room;
 			pthread_mutex_unlock(&pool->lock);
 			grown = true;
 		}
 	}
 	pthread_mutex_unlock(&fr->grow_lock);
 	return grown;
-}
-
-/* Appends the list first..last (linked through lru_next) to the free list. */
-static void pool_splice_free(struct pgc_frame_pool *pool, struct pgc_page *last, uint32_t first,
-			     uint64_t nr)
-{
-	last->lru_next = pool->free_head;
-	pool->free_head = first;
-	pool->nr_free += nr;
 }
 
 static struct pgc_page *pool_pop(struct pgc_cache *cache, struct pgc_frame_pool *pool)
@@ -292,6 +297,8 @@ static struct pgc_page *pool_pop(struct pgc_cache *cache, struct pgc_frame_pool 
 		return NULL;
 	struct pgc_page *p = pgc__frames_page(&cache->frames, id);
 	pool->free_head = p->lru_next;
+	if (pool->free_head == PGC_FRAME_NONE)
+		pool->free_tail = NULL;
 	pool->nr_free--;
 	return p;
 }

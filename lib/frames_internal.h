@@ -22,7 +22,13 @@
 /* The frames of one node. */
 struct pgc_frame_pool {
 	pthread_mutex_t lock;
-	uint32_t free_head;        /* stack linked through lru_next */
+	/* Free frames, a queue linked through lru_next: frames are taken in
+	 * the order they were freed, so the frames a sequential scan's
+	 * reclaim frees in address order come back in address order, and a
+	 * window read into them is a few long iovecs (a few long device
+	 * requests), not one per page (as a stack gave: reversed order). */
+	uint32_t free_head;
+	struct pgc_page *free_tail; /* the last of the queue, if free_head is a frame */
 	uint64_t nr_free;
 	uint64_t nr_taken;         /* given by another node and on their way
 				    * (frames.c) */
