@@ -14,6 +14,8 @@ struct pgc_fill_job {
 	struct pgc_mapping *m;
 	uint64_t first;
 	unsigned nr;
+	unsigned waiters; /* in pgc__fill_wait_index(): the last one frees a done job */
+	bool done;
 };
 
 void pgc__filler_init(struct pgc_filler *f)
@@ -23,13 +25,22 @@ void pgc__filler_init(struct pgc_filler *f)
 	pthread_cond_init(&f->idle, NULL);
 }
 
-static void fill_done(struct pgc_filler *f, struct pgc_mapping *m)
+/* Under f->lock: a job leaves the running list, done. */
+static void fill_done(struct pgc_filler *f, struct pgc_fill_job *j)
 {
-	pthread_mutex_lock(&f->lock);
+	for (struct pgc_fill_job **pp = &f->running; *pp; pp = &(*pp)->next) {
+		if (*pp == j) {
+			*pp = j->next;
+			break;
+		}
+	}
 	f->busy--;
-	if (--m->fills == 0 || f->busy == 0)
-		pthread_cond_broadcast(&f->idle);
-	pthread_mutex_unlock(&f->lock);
+	j->m->fills--;
+	j->done = true;
+	/* Whoever waits for this job, for the mapping or for the cache. */
+	pthread_cond_broadcast(&f->idle);
+	if (j->waiters == 0)
+		free(j);
 }
 
 static void run_job(struct pgc_fill_job *j)
@@ -55,14 +66,30 @@ static void *filler_main(void *arg)
 		f->head = j->next;
 		if (!f->head)
 			f->tail = NULL;
+		j->next = f->running;
+		f->running = j;
 		pthread_mutex_unlock(&f->lock);
 		run_job(j);
-		fill_done(f, j->m);
-		free(j);
 		pthread_mutex_lock(&f->lock);
+		fill_done(f, j);
 	}
 	pthread_mutex_unlock(&f->lock);
 	return NULL;
+}
+
+/* Under f->lock, with the job just queued counted in busy: a thread for it
+ * if every thread has a job and the cache has fewer than PGC_FILL_THREADS.
+ * False if there is no thread to run it. */
+static bool filler_thread_for_job(struct pgc_cache *c, struct pgc_filler *f)
+{
+	if (f->stop)
+		return false;
+	if (f->nr_threads == 0)
+		f->fork_gen = pgc__fork_generation();
+	if (f->busy > f->nr_threads && f->nr_threads < PGC_FILL_THREADS &&
+	    pthread_create(&f->threads[f->nr_threads], NULL, filler_main, c) == 0)
+		f->nr_threads++;
+	return f->nr_threads > 0;
 }
 
 void pgc__fill_queue(struct pgc_mapping *m, uint64_t first, unsigned nr)
@@ -76,17 +103,14 @@ void pgc__fill_queue(struct pgc_mapping *m, uint64_t first, unsigned nr)
 		return;
 	*j = (struct pgc_fill_job){.m = m, .first = first, .nr = nr};
 	pthread_mutex_lock(&f->lock);
-	if (!f->started || pgc__fork_inherited(f->fork_gen)) {
-		if (f->stop || pthread_create(&f->thread, NULL, filler_main, c) != 0) {
-			pthread_mutex_unlock(&f->lock);
-			free(j);
-			return;
-		}
-		f->started = true;
-		f->fork_gen = pgc__fork_generation();
+	f->busy++; /* counted first: a thread starts for it if none is idle */
+	if (!filler_thread_for_job(c, f)) {
+		f->busy--;
+		pthread_mutex_unlock(&f->lock);
+		free(j);
+		return;
 	}
 	m->fills++;
-	f->busy++;
 	if (f->tail)
 		f->tail->next = j;
 	else
@@ -105,6 +129,32 @@ void pgc__fill_wait(struct pgc_mapping *m)
 	pthread_mutex_unlock(&f->lock);
 }
 
+static struct pgc_fill_job *job_at(struct pgc_fill_job *j, struct pgc_mapping *m, uint64_t index)
+{
+	for (; j; j = j->next)
+		if (j->m == m && index >= j->first && index - j->first < j->nr)
+			return j;
+	return NULL;
+}
+
+bool pgc__fill_wait_index(struct pgc_mapping *m, uint64_t index)
+{
+	struct pgc_filler *f = &m->cache->filler;
+	pthread_mutex_lock(&f->lock);
+	struct pgc_fill_job *j = job_at(f->running, m, index);
+	if (!j)
+		j = job_at(f->head, m, index);
+	if (j) {
+		j->waiters++;
+		while (!j->done)
+			pthread_cond_wait(&f->idle, &f->lock);
+		if (--j->waiters == 0)
+			free(j);
+	}
+	pthread_mutex_unlock(&f->lock);
+	return j != NULL;
+}
+
 void pgc__filler_drain(struct pgc_filler *f)
 {
 	pthread_mutex_lock(&f->lock);
@@ -117,11 +167,11 @@ void pgc__filler_fini(struct pgc_filler *f)
 {
 	pthread_mutex_lock(&f->lock);
 	f->stop = true;
-	bool join = f->started && !pgc__fork_inherited(f->fork_gen);
+	unsigned join = pgc__fork_inherited(f->fork_gen) ? 0 : f->nr_threads;
 	pthread_cond_broadcast(&f->work);
 	pthread_mutex_unlock(&f->lock);
-	if (join)
-		pthread_join(f->thread, NULL);
+	for (unsigned i = 0; i < join; i++)
+		pthread_join(f->threads[i], NULL);
 	/* Every mapping was destroyed first, and waited for its fills. */
 	pthread_cond_destroy(&f->idle);
 	pthread_cond_destroy(&f->work);

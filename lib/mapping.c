@@ -410,6 +410,7 @@ PGC_API int pgc_mapping_create(pgc_cache *cache, const struct pgc_mapping_ops *o
 	atomic_init(&m->ra_max, PGC_RA_DEFAULT_MAX);
 	atomic_init(&m->ring_dio_writes, 0);
 	atomic_init(&m->ra_next, UINT64_MAX); /* no miss yet: the first is not sequential */
+	atomic_init(&m->ra_trigger, UINT64_MAX);
 	pthread_rwlockattr_t attr;
 	pthread_rwlockattr_init(&attr);
 	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);

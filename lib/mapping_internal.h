@@ -72,7 +72,8 @@ struct pgc_mapping {
 	_Atomic uint32_t ring_dio_writes;
 	_Atomic uint64_t ra_next;    /* index expected next by a sequential reader */
 	_Atomic uint32_t ra_window;  /* current readahead window in pages */
-	_Atomic uint64_t ra_bg_start, ra_bg_end; /* the window last queued for the filler */
+	_Atomic uint64_t ra_trigger; /* the index whose hit queues the next window */
+	_Atomic uint64_t ra_bg_start, ra_bg_end; /* the windows of this run of readahead */
 	unsigned fills;              /* background fills queued or running (fill.c,
 				      * under cache->filler.lock) */
 

@@ -119,8 +119,8 @@ void pgc__readahead_range(struct pgc_mapping *m, uint64_t first, unsigned nr)
 
 /*
  * The largest readahead window: the mapping's cap, and no more than an
- * eighth of the cache's frames, since a window and the one read ahead of it
- * are held locked while they are read (a window as large as a small cache
+ * eighth of the cache's frames, since two windows in flight are held
+ * locked while they are read (a window as large as a small cache
  * left the reader no frame for its own page: -ENOMEM).
  */
 static unsigned ra_cap(const struct pgc_mapping *m)
@@ -132,6 +132,67 @@ static unsigned ra_cap(const struct pgc_mapping *m)
 	return cap > share ? (unsigned)share : cap;
 }
 
+/*
+ * Readahead keeps two windows of a sequential reader in flight: the hit
+ * halfway through window k queues window k + 2 (while k + 1 is being
+ * read), twice as large as k + 1 up to the cap. The reader then copies
+ * window k while two are read, and the device always has the next one to
+ * start (with one window in flight, it sat idle from the end of one
+ * window to the reader's next hit). ra_trigger is the index of that hit;
+ * [ra_bg_start, ra_next) the windows of this run, read or in flight.
+ */
+
+/* Queues [next, next + nw) for the filler; the hit at trigger queues the next one. */
+static void ra_queue(struct pgc_mapping *m, uint64_t next, unsigned nw, uint64_t trigger)
+{
+	atomic_store_explicit(&m->ra_window, nw, memory_order_relaxed);
+	atomic_store_explicit(&m->ra_bg_end, next + nw, memory_order_relaxed);
+	atomic_store_explicit(&m->ra_trigger, trigger, memory_order_relaxed);
+	pgc__fill_queue(m, next, nw);
+}
+
+/* The window after one of win pages ending at next (last: the file's last
+ * page): twice as large up to the cap; 0 past the end of the file. */
+static unsigned ra_grow(unsigned win, unsigned cap, uint64_t next, uint64_t last)
+{
+	if (next > last)
+		return 0;
+	unsigned nw = win * 2 > cap ? cap : win * 2;
+	if (next + nw - 1 > last)
+		nw = (unsigned)(last - next + 1);
+	return nw;
+}
+
+/*
+ * A run of readahead starts at index with a first window of win pages,
+ * which the caller reads (or has queued); the next one is queued now, so
+ * two are read at once, and the hit halfway through the first queues the
+ * third.
+ */
+static void ra_start(struct pgc_mapping *m, uint64_t index, uint64_t win, unsigned cap,
+		     uint64_t last)
+{
+	uint64_t next = index + win;
+	unsigned nw = ra_grow(win > cap ? cap : (unsigned)win, cap, next, last);
+	atomic_store_explicit(&m->ra_bg_start, index, memory_order_relaxed);
+	atomic_store_explicit(&m->ra_next, next + nw, memory_order_relaxed);
+	if (nw) {
+		ra_queue(m, next, nw, index + win / 2);
+	} else {
+		atomic_store_explicit(&m->ra_window, win > cap ? cap : (unsigned)win,
+				      memory_order_relaxed);
+		atomic_store_explicit(&m->ra_bg_end, next, memory_order_relaxed);
+		atomic_store_explicit(&m->ra_trigger, UINT64_MAX, memory_order_relaxed);
+	}
+}
+
+/* Whether index is in the windows of the current run of readahead. */
+static bool ra_in_run(const struct pgc_mapping *m, uint64_t index)
+{
+	return index >= atomic_load_explicit(&m->ra_bg_start, memory_order_relaxed) &&
+	       index < atomic_load_explicit(&m->ra_next, memory_order_relaxed);
+}
+
 /* Decides the readahead for a miss at index (last: the last page of the file). */
 static void readahead_on_miss(struct pgc_mapping *m, uint64_t index, uint64_t last)
 {
@@ -140,13 +201,15 @@ static void readahead_on_miss(struct pgc_mapping *m, uint64_t index, uint64_t la
 		return;
 	uint64_t expected = atomic_load_explicit(&m->ra_next, memory_order_relaxed);
 	unsigned win = atomic_load_explicit(&m->ra_window, memory_order_relaxed);
-	if (index < expected && index + win >= expected)
-		return; /* in the window being read in the background */
+	if (win && ra_in_run(m, index))
+		return; /* in a window read here or in the background */
 	if (index != expected) {
 		/* Random access: no readahead; start over if it goes on from here
 		 * (the window is written only when it changes). */
-		if (win)
+		if (win) {
 			atomic_store_explicit(&m->ra_window, 0, memory_order_relaxed);
+			atomic_store_explicit(&m->ra_trigger, UINT64_MAX, memory_order_relaxed);
+		}
 		atomic_store_explicit(&m->ra_next, index + 1, memory_order_relaxed);
 		return;
 	}
@@ -155,8 +218,7 @@ static void readahead_on_miss(struct pgc_mapping *m, uint64_t index, uint64_t la
 		win = cap;
 	if (index + win - 1 > last)
 		win = (unsigned)(last - index + 1);
-	atomic_store_explicit(&m->ra_window, win, memory_order_relaxed);
-	atomic_store_explicit(&m->ra_next, index + win, memory_order_relaxed);
+	ra_start(m, index, win, cap, last);
 	pgc__readahead_range(m, index, win);
 }
 
@@ -236,48 +298,36 @@ static void copy_stable(struct pgc_page *p, void *dst, size_t in, size_t n)
 }
 
 /*
- * A sequential reader halfway through its window queues the next one, twice
- * as large up to the cap, to be read in the background (the kernel's
- * asynchronous readahead): it goes on copying while the window is read.
+ * The hit halfway through window k queues window k + 2 (see ra_queue()).
  */
 static inline void readahead_on_hit(struct pgc_mapping *m, uint64_t index, uint64_t last)
 {
+	if (pgc_likely(index != atomic_load_explicit(&m->ra_trigger, memory_order_relaxed)))
+		return;
 	uint64_t next = atomic_load_explicit(&m->ra_next, memory_order_relaxed);
 	unsigned win = atomic_load_explicit(&m->ra_window, memory_order_relaxed);
-	if (pgc_likely(!win || index + 1 + win / 2 != next))
-		return;
-	if (next > last)
-		return; /* the window reached the end of the mapping */
-	unsigned cap = ra_cap(m);
-	unsigned nw = win * 2 > cap ? cap : win * 2;
+	unsigned nw = win ? ra_grow(win, ra_cap(m), next, last) : 0;
 	if (nw == 0)
-		return;
-	if (next + nw - 1 > last)
-		nw = (unsigned)(last - next + 1);
+		return; /* the windows reached the end of the mapping */
 	/* One reader of several wins the window. */
 	if (!atomic_compare_exchange_strong_explicit(&m->ra_next, &next, next + nw,
 						     memory_order_relaxed, memory_order_relaxed))
 		return;
-	atomic_store_explicit(&m->ra_window, nw, memory_order_relaxed);
-	atomic_store_explicit(&m->ra_bg_start, next, memory_order_relaxed);
-	atomic_store_explicit(&m->ra_bg_end, next + nw, memory_order_relaxed);
-	pgc__fill_queue(m, next, nw);
+	/* Window k + 1 is the one of win pages that ends at next. */
+	ra_queue(m, next, nw, next - win / 2);
 }
 
 /*
- * A reader that reaches pages of the window the filler was given before
- * they are in waits for the filler rather than reading them one by one
- * beside it (it holds no lock then). True if it waited: look again.
+ * A reader that reaches pages of a window the filler was given before they
+ * are in waits for that window rather than reading them one by one beside
+ * it (it holds no lock then). True if it waited: look again.
  */
 static bool wait_for_background(struct pgc_mapping *m, uint64_t index)
 {
 	if (index < atomic_load_explicit(&m->ra_bg_start, memory_order_relaxed) ||
 	    index >= atomic_load_explicit(&m->ra_bg_end, memory_order_relaxed))
 		return false;
-	pgc__fill_wait(m);
-	/* Done with it: a later miss there reads the page itself. */
-	atomic_store_explicit(&m->ra_bg_end, 0, memory_order_relaxed);
-	return true;
+	return pgc__fill_wait_index(m, index);
 }
 
 /*
@@ -290,7 +340,8 @@ static void start_fill(struct pgc_mapping *m, uint64_t index, uint64_t last_want
 {
 	uint64_t nr = last_wanted - index + 1;
 	unsigned cap = ra_cap(m);
-	if (cap && index == atomic_load_explicit(&m->ra_next, memory_order_relaxed)) {
+	bool run = cap && index == atomic_load_explicit(&m->ra_next, memory_order_relaxed);
+	if (run) {
 		unsigned win = atomic_load_explicit(&m->ra_window, memory_order_relaxed);
 		win = win ? win * 2 : RA_INITIAL;
 		if (win > cap)
@@ -299,16 +350,15 @@ static void start_fill(struct pgc_mapping *m, uint64_t index, uint64_t last_want
 			nr = win;
 		if (index + nr - 1 > last)
 			nr = last - index + 1;
-		atomic_store_explicit(&m->ra_window, (unsigned)(nr > cap ? cap : nr),
-				      memory_order_relaxed);
-		atomic_store_explicit(&m->ra_next, index + nr, memory_order_relaxed);
 	}
-	while (nr) {
-		unsigned n = nr > RA_MAX_CAP ? RA_MAX_CAP : (unsigned)nr;
-		pgc__fill_queue(m, index, n);
-		index += n;
-		nr -= n;
+	for (uint64_t i = index, left = nr; left;) {
+		unsigned n = left > RA_MAX_CAP ? RA_MAX_CAP : (unsigned)left;
+		pgc__fill_queue(m, i, n);
+		i += n;
+		left -= n;
 	}
+	if (run)
+		ra_start(m, index, nr, cap, last);
 }
 
 static ssize_t read_impl(struct pgc_mapping *m, void *buf, size_t len, uint64_t off,

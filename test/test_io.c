@@ -36,6 +36,7 @@ struct mstore {
 	uint64_t readpage_err_from; /* readpage_err is for indexes from this one (0: all) */
 	int readpages_calls, readpages_err;
 	unsigned readpages_nr[MS_LOG];
+	uint64_t readpages_first[MS_LOG];
 	int writepage_calls;
 	int write_fail_nth; /* fail the N-th writepage call from now with -EIO (0: off) */
 	int write_seen;     /* writepage calls since write_fail_nth was set */
@@ -127,8 +128,10 @@ static int ms_readpages(pgc_mapping *m, pgc_page **pages, unsigned nr)
 {
 	struct mstore *s = pgc_mapping_owner(m);
 	pthread_mutex_lock(&s->lock);
-	if (s->readpages_calls < MS_LOG)
+	if (s->readpages_calls < MS_LOG) {
 		s->readpages_nr[s->readpages_calls] = nr;
+		s->readpages_first[s->readpages_calls] = pgc_page_index(pages[0]);
+	}
 	s->readpages_calls++;
 	int err = s->readpages_err;
 	if (!err) {
@@ -335,6 +338,22 @@ static void read_pages_seq(struct fx *f, uint64_t first, uint64_t n)
 	ck_assert_int_eq(pgc_cache_check(f->cache, NULL, 0), 0);
 }
 
+/* Puts the logged readpages calls in file order: the reader's window and
+ * the ones the filler threads read may be logged in any order. */
+static void ms_sort_windows(struct mstore *s)
+{
+	int n = s->readpages_calls < MS_LOG ? s->readpages_calls : MS_LOG;
+	for (int i = 1; i < n; i++)
+		for (int j = i; j > 0 && s->readpages_first[j - 1] > s->readpages_first[j]; j--) {
+			uint64_t f = s->readpages_first[j];
+			unsigned nr = s->readpages_nr[j];
+			s->readpages_first[j] = s->readpages_first[j - 1];
+			s->readpages_nr[j] = s->readpages_nr[j - 1];
+			s->readpages_first[j - 1] = f;
+			s->readpages_nr[j - 1] = nr;
+		}
+}
+
 START_TEST(readahead_first_miss_reads_one_page)
 {
 	struct fx f;
@@ -345,8 +364,14 @@ START_TEST(readahead_first_miss_reads_one_page)
 	ck_assert_int_eq(f.s.readpages_calls, 0);
 	ck_assert_uint_eq(pgc_mapping_nr_pages(f.m), 1);
 	read_pages_seq(&f, 1, 1);
-	ck_assert_int_eq(f.s.readpages_calls, 1);
+	/* It reads 4 pages and queues the next 8, so that two windows are
+	 * read at once. */
+	ck_assert_int_eq(f.s.readpages_calls, 2);
+	ms_sort_windows(&f.s);
+	ck_assert_uint_eq(f.s.readpages_first[0], 1);
 	ck_assert_uint_eq(f.s.readpages_nr[0], 4);
+	ck_assert_uint_eq(f.s.readpages_first[1], 5);
+	ck_assert_uint_eq(f.s.readpages_nr[1], 8);
 	fx_fini(&f);
 }
 END_TEST
@@ -361,6 +386,7 @@ START_TEST(readahead_sequential_grows_capped)
 	ck_assert_int_eq(pgc_mapping_set_size(f.m, 256 * f.ps), 0);
 	read_pages_seq(&f, 0, 120);
 	ck_assert_int_ge(f.s.readpages_calls, 5);
+	ms_sort_windows(&f.s);
 	ck_assert_uint_eq(f.s.readpages_nr[0], 4);
 	ck_assert_uint_eq(f.s.readpages_nr[1], 8);
 	ck_assert_uint_eq(f.s.readpages_nr[2], 16);

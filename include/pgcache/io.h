@@ -250,10 +250,13 @@ PGC_API int pgc_sync_range(pgc_mapping *mapping, uint64_t start, uint64_t end,
 
 /**
  * @brief Sets the largest readahead window of a mapping, in pages. The window
- * starts at 4 pages on the second sequential miss and doubles on each
- * further one up to this cap, and never past an eighth of the cache's
- * capacity (a window and the next one are held while they are read); a
- * random access resets it. 0 turns readahead off. Default: 32; a mapping
+ * starts at 4 pages on the second sequential miss, and each window after it
+ * is twice as large as the one before, up to this cap and never past an
+ * eighth of the cache's capacity (two windows are held while they are
+ * read). The miss reads its window and queues the next one for the cache's
+ * filler threads; from then on the reader's hit halfway through a window
+ * queues the one after the next, so two windows are read at once while the
+ * reader copies. A random access resets it. 0 turns readahead off. Default: 32; a mapping
  * of the built-in store starts with its device's readahead instead (see
  * pgc_store_mapping_create()).
  * @param mapping   the mapping.
