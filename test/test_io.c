@@ -133,6 +133,12 @@ static int ms_readpages(pgc_mapping *m, pgc_page **pages, unsigned nr)
 		s->readpages_first[s->readpages_calls] = pgc_page_index(pages[0]);
 	}
 	s->readpages_calls++;
+	pthread_cond_broadcast(&s->gate_cv); /* for a test waiting for a call */
+	if ((int64_t)pgc_page_index(pages[0]) == s->read_gate_idx) {
+		s->gate_entered = true;
+		while (!s->gate_open)
+			pthread_cond_wait(&s->gate_cv, &s->lock);
+	}
 	int err = s->readpages_err;
 	if (!err) {
 		for (unsigned i = 0; i < nr; i++) {
@@ -400,6 +406,51 @@ START_TEST(readahead_sequential_grows_capped)
 	/* Most pages came in through readahead, few one by one. */
 	ck_assert_int_le(f.s.readpage_calls, 2);
 	ck_assert_uint_ge(by_ra, 118);
+	fx_fini(&f);
+}
+END_TEST
+
+static void ms_open_gate(struct mstore *s);
+
+/* Under s->lock: whether a readpages call began at first. */
+static bool ms_read_from(const struct mstore *s, uint64_t first)
+{
+	for (int i = 0; i < s->readpages_calls && i < MS_LOG; i++)
+		if (s->readpages_first[i] == first)
+			return true;
+	return false;
+}
+
+START_TEST(readahead_two_windows_in_flight)
+{
+	/* Cap 16: the second sequential miss (page 1) reads [1, 5) and
+	 * queues [5, 13); the hit halfway through [1, 5) (page 3) queues
+	 * [13, 29). The store holds the read of [5, 13): the one of [13, 29)
+	 * must start meanwhile, on the second filler thread. */
+	struct fx f;
+	fx_init(&f, 512, 256, 0, &ms_ops);
+	ck_assert_int_eq(pgc_mapping_set_readahead(f.m, 16), 0);
+	ck_assert_int_eq(pgc_mapping_set_size(f.m, 256 * f.ps), 0);
+	pthread_mutex_lock(&f.s.lock);
+	f.s.read_gate_idx = 5;
+	pthread_mutex_unlock(&f.s.lock);
+	unsigned char *buf = malloc(f.ps);
+	for (uint64_t i = 0; i < 4; i++)
+		ck_assert_int_eq(pgc_read(f.m, buf, f.ps, i * f.ps), (ssize_t)f.ps);
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 30;
+	pthread_mutex_lock(&f.s.lock);
+	int rc = 0;
+	while (rc == 0 && !(f.s.gate_entered && ms_read_from(&f.s, 13)))
+		rc = pthread_cond_timedwait(&f.s.gate_cv, &f.s.lock, &until);
+	bool both = f.s.gate_entered && ms_read_from(&f.s, 13);
+	pthread_mutex_unlock(&f.s.lock);
+	ms_open_gate(&f.s);
+	ck_assert_msg(both, "the window at 13 did not start while the one at 5 was read");
+	/* The reader then goes through both, and the data is right. */
+	free(buf);
+	read_pages_seq(&f, 4, 40);
 	fx_fini(&f);
 }
 END_TEST
@@ -2410,6 +2461,7 @@ static Suite *io_suite(void)
 	PGC_ADD(s, read_clamps_at_size, 10);
 	PGC_ADD(s, readahead_first_miss_reads_one_page, 10);
 	PGC_ADD(s, readahead_sequential_grows_capped, 10);
+	PGC_ADD(s, readahead_two_windows_in_flight, 60);
 	PGC_ADD(s, readahead_random_none, 10);
 	PGC_ADD(s, readahead_off_and_bounds, 10);
 	PGC_ADD(s, read_error_not_uptodate, 10);
